@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole test suite, as `make test` runs it: formatting, lints for both builds, Rust
+# unit and integration tests, then the browser tests against the built app.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+
+step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "clippy (server build)"
+cargo clippy --no-default-features --features ssr --all-targets -- -D warnings
+
+step "clippy (Wasm client build)"
+cargo clippy --no-default-features --features hydrate --lib --target wasm32-unknown-unknown -- -D warnings
+
+step "Rust unit and integration tests"
+cargo test --no-default-features --features ssr
+
+step "building the app (server + Wasm client)"
+cargo leptos build
+
+step "browser tests (Playwright, Debian chromium)"
+(cd end2end && npx playwright test)

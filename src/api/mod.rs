@@ -1,0 +1,1 @@
+//! Typed server functions, by feature.

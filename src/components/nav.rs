@@ -1,0 +1,46 @@
+//! The site header: brand and navigation, collapsible on small screens.
+
+use leptos::prelude::*;
+use leptos_router::{components::A, hooks::use_location};
+
+/// The top navigation bar.
+#[component]
+pub fn Nav() -> impl IntoView {
+    let (open, set_open) = signal(false);
+    // Effects run only in the browser, so this flips once the Wasm client has taken over.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+
+    // Close the menu after every navigation.
+    let location = use_location();
+    Effect::new(move |_| {
+        location.pathname.track();
+        set_open.set(false);
+    });
+
+    view! {
+        <header class="site-header">
+            <nav class="nav" data-hydrated=move || hydrated.get().to_string()>
+                <A href="/" attr:class="brand">
+                    <span class="brand-mark" aria-hidden="true">"✓"</span>
+                    "Payfriend"
+                </A>
+                <button
+                    type="button"
+                    class="nav-toggle"
+                    aria-controls="nav-links"
+                    aria-expanded=move || open.get().to_string()
+                    on:click=move |_| set_open.update(|o| *o = !*o)
+                >
+                    "Menu"
+                </button>
+                <ul id="nav-links" class="nav-links" class:open=open>
+                    <li><A href="/payments/new">"Send a payment"</A></li>
+                    <li><A href="/payments">"My payments"</A></li>
+                    <li><A href="/register">"Register"</A></li>
+                    <li><A href="/login" attr:class="button small">"Log in"</A></li>
+                </ul>
+            </nav>
+        </header>
+    }
+}

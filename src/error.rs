@@ -1,0 +1,107 @@
+//! The one error type that crosses the wire between server functions and the browser.
+
+use leptos::server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+use serde::{Deserialize, Serialize};
+
+/// What went wrong, in terms a user can act on. Internal causes are logged on the server
+/// and never sent to the browser.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// The request needs a signed-in user.
+    #[error("Please sign in to continue.")]
+    NotSignedIn,
+    /// The signed-in user still has to verify their phone number.
+    #[error("Please verify your phone number first.")]
+    PhoneNotVerified,
+    /// One form field is not acceptable; `field` is the input's name.
+    #[error("{message}")]
+    Field { field: String, message: String },
+    /// Sign-in failed; deliberately does not say which part was wrong.
+    #[error("Email or password is incorrect.")]
+    BadCredentials,
+    /// A one-time code was wrong.
+    #[error("That code is not correct.{}", attempts_hint(*attempts_left))]
+    InvalidCode { attempts_left: Option<u32> },
+    /// The thing asked for does not exist or does not belong to the caller.
+    #[error("Not found.")]
+    NotFound,
+    /// The approval window passed before the user answered.
+    #[error("The approval request expired. Please start again.")]
+    ApprovalExpired,
+    /// The second-factor provider failed or could not be reached.
+    #[error("The phone service is not answering right now: {0}")]
+    ProviderUnavailable(String),
+    /// Something failed on our side; the details are in the server log.
+    #[error("Something went wrong on our side. Please try again.")]
+    Internal,
+    /// The request never reached the server function, or its answer was unreadable.
+    #[error("Could not reach the server: {0}")]
+    Transport(ServerFnErrorErr),
+}
+
+fn attempts_hint(attempts_left: Option<u32>) -> String {
+    match attempts_left {
+        Some(1) => " 1 attempt left.".to_string(),
+        Some(n) => format!(" {n} attempts left."),
+        None => String::new(),
+    }
+}
+
+impl AppError {
+    /// A field error for the form input named `field`.
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        AppError::Field {
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// The message for `field`, if this error is about that field.
+    pub fn for_field(&self, name: &str) -> Option<String> {
+        match self {
+            AppError::Field { field, message } if field == name => Some(message.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        AppError::Transport(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_code_message_counts_attempts_left() {
+        let one = AppError::InvalidCode {
+            attempts_left: Some(1),
+        };
+        let three = AppError::InvalidCode {
+            attempts_left: Some(3),
+        };
+        assert_eq!(one.to_string(), "That code is not correct. 1 attempt left.");
+        assert_eq!(
+            three.to_string(),
+            "That code is not correct. 3 attempts left."
+        );
+    }
+
+    #[test]
+    fn field_error_belongs_only_to_its_field() {
+        let e = AppError::field("email", "Enter a valid email address.");
+        assert_eq!(
+            e.for_field("email").as_deref(),
+            Some("Enter a valid email address.")
+        );
+        assert_eq!(e.for_field("password"), None);
+    }
+}

@@ -1,0 +1,3 @@
+//! The second-factor provider: the Authy API client and the callback signature check.
+
+pub mod signature;

@@ -1,0 +1,624 @@
+//! The Authy callback signature: `base64(HMAC-SHA256(api_key, NONCE|METHOD|URL|PARAMS))`,
+//! where PARAMS is the JSON body flattened to sorted, form-encoded parameters.
+//!
+//! The body is flattened straight from its JSON text so that numbers keep exactly the
+//! digits the sender wrote (a float round-trip would change `1.50` or large integers).
+
+use base64::{engine::general_purpose::STANDARD as BASE64, Engine as _};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Why a callback's signature was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    #[error("the X-Authy-Signature header is missing")]
+    MissingSignature,
+    #[error("the X-Authy-Signature-Nonce header is missing")]
+    MissingNonce,
+    #[error("the nonce is not a number")]
+    BadNonce,
+    #[error("the nonce is outside the accepted time window")]
+    StaleNonce,
+    #[error("the body is not a JSON object: {0}")]
+    BadBody(String),
+    #[error("the signature does not match")]
+    Mismatch,
+}
+
+/// Flattens a JSON object into form parameters: nested keys in brackets, array elements
+/// by index, `null` as an empty value, numbers and booleans as written, `{}` as nothing.
+pub fn flatten_json(body: &str) -> Result<Vec<(String, String)>, SignatureError> {
+    let mut parser = Parser {
+        bytes: body.as_bytes(),
+        text: body,
+        pos: 0,
+        depth: 0,
+    };
+    parser.skip_ws();
+    if parser.peek() != Some(b'{') {
+        return Err(SignatureError::BadBody("expected an object".into()));
+    }
+    let mut out = Vec::new();
+    parser.value(None, &mut out)?;
+    parser.skip_ws();
+    if parser.pos != parser.bytes.len() {
+        return Err(parser.error("trailing characters"));
+    }
+    Ok(out)
+}
+
+/// Encodes one key or value as an HTML form would: `A-Za-z0-9-._` stay, space is `+`,
+/// everything else is `%XX` of its UTF-8 bytes.
+pub fn form_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for &b in s.as_bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => out.push(b as char),
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// The PARAMS part: encoded `key=value` pairs sorted in byte order, array indexes then
+/// blanked (`%5B0%5D` becomes `%5B%5D`), joined with `&`.
+pub fn canonical_params(pairs: &[(String, String)]) -> String {
+    let mut encoded: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
+        .collect();
+    encoded.sort_unstable();
+    encoded
+        .iter()
+        .map(|p| blank_array_indexes(p))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn blank_array_indexes(param: &str) -> String {
+    const OPEN: &str = "%5B";
+    const CLOSE: &str = "%5D";
+    let mut out = String::with_capacity(param.len());
+    let mut rest = param;
+    while let Some(i) = rest.find(OPEN) {
+        out.push_str(&rest[..i + OPEN.len()]);
+        rest = &rest[i + OPEN.len()..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 && rest[digits..].starts_with(CLOSE) {
+            rest = &rest[digits..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The exact string that is signed.
+pub fn signed_string(
+    nonce: &str,
+    method: &str,
+    url: &str,
+    body: &str,
+) -> Result<String, SignatureError> {
+    let params = canonical_params(&flatten_json(body)?);
+    Ok(format!(
+        "{nonce}|{}|{url}|{params}",
+        method.to_ascii_uppercase()
+    ))
+}
+
+/// The signature Authy sends for this request.
+pub fn sign(
+    api_key: &str,
+    nonce: &str,
+    method: &str,
+    url: &str,
+    body: &str,
+) -> Result<String, SignatureError> {
+    let message = signed_string(nonce, method, url, body)?;
+    let mut mac =
+        HmacSha256::new_from_slice(api_key.as_bytes()).map_err(|_| SignatureError::Mismatch)?;
+    mac.update(message.as_bytes());
+    Ok(BASE64.encode(mac.finalize().into_bytes()))
+}
+
+/// A callback as received: the two headers (if present), the method and the raw body.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedRequest<'a> {
+    pub signature: Option<&'a str>,
+    pub nonce: Option<&'a str>,
+    pub method: &'a str,
+    pub body: &'a str,
+}
+
+/// Checks a callback against the registered callback `url`: the nonce is a number within
+/// `tolerance_secs` of `now` (Unix seconds), and the signature matches, compared in
+/// constant time. Replays are the caller's business (it has the storage).
+pub fn verify(
+    api_key: &str,
+    url: &str,
+    request: SignedRequest<'_>,
+    now: i64,
+    tolerance_secs: u64,
+) -> Result<(), SignatureError> {
+    let signature = request
+        .signature
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or(SignatureError::MissingSignature)?;
+    let nonce = request
+        .nonce
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or(SignatureError::MissingNonce)?;
+    let nonce_secs: f64 = nonce.parse().map_err(|_| SignatureError::BadNonce)?;
+    if !nonce_secs.is_finite() {
+        return Err(SignatureError::BadNonce);
+    }
+    if (nonce_secs - now as f64).abs() > tolerance_secs as f64 {
+        return Err(SignatureError::StaleNonce);
+    }
+    let expected = sign(api_key, nonce, request.method, url, request.body)?;
+    if bool::from(expected.as_bytes().ct_eq(signature.as_bytes())) {
+        Ok(())
+    } else {
+        Err(SignatureError::Mismatch)
+    }
+}
+
+const MAX_DEPTH: usize = 32;
+
+struct Parser<'a> {
+    bytes: &'a [u8],
+    text: &'a str,
+    pos: usize,
+    depth: usize,
+}
+
+impl Parser<'_> {
+    fn error(&self, what: &str) -> SignatureError {
+        SignatureError::BadBody(format!("{what} at byte {}", self.pos))
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn skip_ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.pos += 1;
+        }
+    }
+
+    fn expect(&mut self, b: u8) -> Result<(), SignatureError> {
+        self.skip_ws();
+        if self.peek() == Some(b) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(self.error(&format!("expected '{}'", b as char)))
+        }
+    }
+
+    fn literal(&mut self, word: &str) -> Result<(), SignatureError> {
+        if self.text[self.pos..].starts_with(word) {
+            self.pos += word.len();
+            Ok(())
+        } else {
+            Err(self.error("unexpected token"))
+        }
+    }
+
+    /// Parses one value; scalars are pushed under `key` (a top-level scalar has no key).
+    fn value(
+        &mut self,
+        key: Option<&str>,
+        out: &mut Vec<(String, String)>,
+    ) -> Result<(), SignatureError> {
+        self.skip_ws();
+        let scalar = match self.peek() {
+            Some(b'{') => return self.nested(key, out, b'}'),
+            Some(b'[') => return self.nested(key, out, b']'),
+            Some(b'"') => self.string()?,
+            Some(b't') => self.literal("true").map(|()| "true".to_string())?,
+            Some(b'f') => self.literal("false").map(|()| "false".to_string())?,
+            Some(b'n') => self.literal("null").map(|()| String::new())?,
+            Some(b'-' | b'0'..=b'9') => self.number()?,
+            _ => return Err(self.error("expected a value")),
+        };
+        match key {
+            Some(k) => out.push((k.to_string(), scalar)),
+            None => return Err(self.error("expected an object")),
+        }
+        Ok(())
+    }
+
+    fn nested(
+        &mut self,
+        key: Option<&str>,
+        out: &mut Vec<(String, String)>,
+        close: u8,
+    ) -> Result<(), SignatureError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.error("nested too deeply"));
+        }
+        self.pos += 1;
+        self.skip_ws();
+        if self.peek() == Some(close) {
+            self.pos += 1;
+            self.depth -= 1;
+            return Ok(());
+        }
+        let mut index = 0usize;
+        loop {
+            let child = if close == b'}' {
+                self.skip_ws();
+                if self.peek() != Some(b'"') {
+                    return Err(self.error("expected a key"));
+                }
+                let name = self.string()?;
+                self.expect(b':')?;
+                match key {
+                    Some(k) => format!("{k}[{name}]"),
+                    None => name,
+                }
+            } else {
+                let k = key.unwrap_or_default();
+                let child = format!("{k}[{index}]");
+                index += 1;
+                child
+            };
+            self.value(Some(&child), out)?;
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b) if b == close => {
+                    self.pos += 1;
+                    break;
+                }
+                _ => return Err(self.error("expected ',' or a closing bracket")),
+            }
+        }
+        self.depth -= 1;
+        Ok(())
+    }
+
+    fn number(&mut self) -> Result<String, SignatureError> {
+        let start = self.pos;
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        let digits = |p: &mut Self| {
+            let s = p.pos;
+            while matches!(p.peek(), Some(b'0'..=b'9')) {
+                p.pos += 1;
+            }
+            p.pos > s
+        };
+        if !digits(self) {
+            return Err(self.error("expected digits"));
+        }
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            if !digits(self) {
+                return Err(self.error("expected digits after '.'"));
+            }
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.pos += 1;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.pos += 1;
+            }
+            if !digits(self) {
+                return Err(self.error("expected exponent digits"));
+            }
+        }
+        Ok(self.text[start..self.pos].to_string())
+    }
+
+    fn hex4(&mut self) -> Result<u32, SignatureError> {
+        let hex = self
+            .text
+            .get(self.pos..self.pos + 4)
+            .ok_or_else(|| self.error("short \\u escape"))?;
+        let value = u32::from_str_radix(hex, 16).map_err(|_| self.error("bad \\u escape"))?;
+        self.pos += 4;
+        Ok(value)
+    }
+
+    fn string(&mut self) -> Result<String, SignatureError> {
+        self.pos += 1; // opening quote
+        let mut out = String::new();
+        loop {
+            let start = self.pos;
+            while !matches!(self.peek(), Some(b'"' | b'\\') | None) {
+                if self.bytes[self.pos] < 0x20 {
+                    return Err(self.error("control character in string"));
+                }
+                self.pos += 1;
+            }
+            out.push_str(&self.text[start..self.pos]);
+            match self.peek() {
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(out);
+                }
+                Some(b'\\') => {
+                    self.pos += 1;
+                    let escaped = self.peek().ok_or_else(|| self.error("unfinished escape"))?;
+                    self.pos += 1;
+                    match escaped {
+                        b'"' => out.push('"'),
+                        b'\\' => out.push('\\'),
+                        b'/' => out.push('/'),
+                        b'b' => out.push('\u{8}'),
+                        b'f' => out.push('\u{c}'),
+                        b'n' => out.push('\n'),
+                        b'r' => out.push('\r'),
+                        b't' => out.push('\t'),
+                        b'u' => {
+                            let first = self.hex4()?;
+                            let code = if (0xD800..0xDC00).contains(&first) {
+                                if !self.text[self.pos..].starts_with("\\u") {
+                                    return Err(self.error("lone surrogate"));
+                                }
+                                self.pos += 2;
+                                let second = self.hex4()?;
+                                if !(0xDC00..0xE000).contains(&second) {
+                                    return Err(self.error("bad surrogate pair"));
+                                }
+                                0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)
+                            } else {
+                                first
+                            };
+                            out.push(
+                                char::from_u32(code).ok_or_else(|| self.error("bad code point"))?,
+                            );
+                        }
+                        _ => return Err(self.error("unknown escape")),
+                    }
+                }
+                _ => return Err(self.error("unterminated string")),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize)]
+    struct Vector {
+        name: String,
+        api_key: String,
+        nonce: String,
+        method: String,
+        url: String,
+        body: serde_json::Value,
+        signed_string: String,
+        signature: String,
+    }
+
+    /// The shared vectors, with each body re-serialised as the JSON text a sender writes.
+    fn vectors() -> Vec<(Vector, String)> {
+        let text = include_str!("../../../tests/fixtures/authy-callback-vectors.json");
+        let vectors: Vec<Vector> = serde_json::from_str(text).expect("vectors parse");
+        vectors
+            .into_iter()
+            .map(|v| {
+                let body = serde_json::to_string(&v.body).expect("body serialises");
+                (v, body)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_shared_vector_produces_its_signed_string_and_signature() {
+        for (v, body) in vectors() {
+            let signed = signed_string(&v.nonce, &v.method, &v.url, &body).expect(&v.name);
+            assert_eq!(signed, v.signed_string, "signed string of {}", v.name);
+            let signature = sign(&v.api_key, &v.nonce, &v.method, &v.url, &body).expect(&v.name);
+            assert_eq!(signature, v.signature, "signature of {}", v.name);
+        }
+    }
+
+    #[test]
+    fn every_shared_vector_verifies_at_its_own_time() {
+        for (v, body) in vectors() {
+            let now = v.nonce.parse::<f64>().expect("numeric nonce") as i64;
+            let request = SignedRequest {
+                signature: Some(&v.signature),
+                nonce: Some(&v.nonce),
+                method: &v.method,
+                body: &body,
+            };
+            assert_eq!(
+                verify(&v.api_key, &v.url, request, now, 300),
+                Ok(()),
+                "{}",
+                v.name
+            );
+        }
+    }
+
+    fn first_vector() -> (Vector, String) {
+        vectors().into_iter().next().expect("at least one vector")
+    }
+
+    #[test]
+    fn callback_with_changed_status_is_rejected() {
+        let (v, body) = first_vector();
+        let tampered = body.replace("\"approved\"", "\"denied\"");
+        assert_ne!(tampered, body);
+        let request = SignedRequest {
+            signature: Some(&v.signature),
+            nonce: Some(&v.nonce),
+            method: &v.method,
+            body: &tampered,
+        };
+        assert_eq!(
+            verify(&v.api_key, &v.url, request, 1_764_140_001, 300),
+            Err(SignatureError::Mismatch)
+        );
+    }
+
+    #[test]
+    fn callback_with_changed_nonce_is_rejected() {
+        let (v, body) = first_vector();
+        let request = SignedRequest {
+            signature: Some(&v.signature),
+            nonce: Some("1764140002"),
+            method: &v.method,
+            body: &body,
+        };
+        assert_eq!(
+            verify(&v.api_key, &v.url, request, 1_764_140_001, 300),
+            Err(SignatureError::Mismatch)
+        );
+    }
+
+    #[test]
+    fn callback_checked_against_another_url_is_rejected() {
+        let (v, body) = first_vector();
+        let request = SignedRequest {
+            signature: Some(&v.signature),
+            nonce: Some(&v.nonce),
+            method: &v.method,
+            body: &body,
+        };
+        assert_eq!(
+            verify(
+                &v.api_key,
+                "https://127.0.0.1:3000/payments/callback",
+                request,
+                1_764_140_001,
+                300
+            ),
+            Err(SignatureError::Mismatch)
+        );
+    }
+
+    #[test]
+    fn callback_with_another_key_is_rejected() {
+        let (v, body) = first_vector();
+        let request = SignedRequest {
+            signature: Some(&v.signature),
+            nonce: Some(&v.nonce),
+            method: &v.method,
+            body: &body,
+        };
+        assert_eq!(
+            verify("another-key", &v.url, request, 1_764_140_001, 300),
+            Err(SignatureError::Mismatch)
+        );
+    }
+
+    #[test]
+    fn callback_without_headers_is_rejected() {
+        let (v, body) = first_vector();
+        let no_signature = SignedRequest {
+            signature: None,
+            nonce: Some(&v.nonce),
+            method: &v.method,
+            body: &body,
+        };
+        let no_nonce = SignedRequest {
+            signature: Some(&v.signature),
+            nonce: None,
+            method: &v.method,
+            body: &body,
+        };
+        assert_eq!(
+            verify(&v.api_key, &v.url, no_signature, 1_764_140_001, 300),
+            Err(SignatureError::MissingSignature)
+        );
+        assert_eq!(
+            verify(&v.api_key, &v.url, no_nonce, 1_764_140_001, 300),
+            Err(SignatureError::MissingNonce)
+        );
+    }
+
+    #[test]
+    fn callback_with_stale_or_non_numeric_nonce_is_rejected() {
+        let (v, body) = first_vector();
+        let request = SignedRequest {
+            signature: Some(&v.signature),
+            nonce: Some(&v.nonce),
+            method: &v.method,
+            body: &body,
+        };
+        assert_eq!(
+            verify(&v.api_key, &v.url, request, 1_764_140_001 + 301, 300),
+            Err(SignatureError::StaleNonce)
+        );
+        let words = SignedRequest {
+            nonce: Some("yesterday"),
+            ..request
+        };
+        assert_eq!(
+            verify(&v.api_key, &v.url, words, 1_764_140_001, 300),
+            Err(SignatureError::BadNonce)
+        );
+    }
+
+    #[test]
+    fn numbers_keep_the_digits_they_were_written_with() {
+        let pairs = flatten_json(r#"{"a": 1.50, "b": 12345678901234567890, "c": -0.0e5}"#)
+            .expect("valid JSON");
+        assert_eq!(
+            pairs,
+            vec![
+                ("a".to_string(), "1.50".to_string()),
+                ("b".to_string(), "12345678901234567890".to_string()),
+                ("c".to_string(), "-0.0e5".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn escapes_and_empty_containers_flatten_as_specified() {
+        let pairs = flatten_json(r#"{"s": "a\"b\u00e9\ud83d\ude00", "e": {}, "l": [], "n": null}"#)
+            .expect("valid JSON");
+        assert_eq!(
+            pairs,
+            vec![
+                ("s".to_string(), "a\"bé😀".to_string()),
+                ("n".to_string(), String::new()),
+            ]
+        );
+    }
+
+    #[test]
+    fn malformed_bodies_are_errors_not_panics() {
+        for body in [
+            "",
+            "[]",
+            "{",
+            "{\"a\":}",
+            "{\"a\":1,}",
+            "{\"a\":\"\\ud800\"}",
+            "{\"a\":1} x",
+            "\"x\"",
+            "{\"a\":tru}",
+            "{\"a\":-}",
+        ] {
+            assert!(flatten_json(body).is_err(), "{body:?} should be refused");
+        }
+        let deep = format!("{}{}", "{\"a\":".repeat(100), "}".repeat(100));
+        assert!(flatten_json(&deep).is_err());
+    }
+
+    #[test]
+    fn array_indexes_are_blanked_only_inside_brackets() {
+        assert_eq!(
+            blank_array_indexes("a%5B12%5D%5Bb%5D=%5B3%5D"),
+            "a%5B%5D%5Bb%5D=%5B%5D"
+        );
+        assert_eq!(blank_array_indexes("a%5B1x%5D=1"), "a%5B1x%5D=1");
+    }
+}

@@ -1,0 +1,344 @@
+//! Configuration, read once at start-up from the environment (and an optional `.env`).
+//!
+//! Every variable is documented in `.env.example`. A bad value stops start-up with a
+//! message naming the variable.
+
+use std::fmt;
+
+use leptos::prelude::LeptosOptions;
+use rand::{distributions::Alphanumeric, Rng};
+use reqwest::Url;
+
+/// A value that must never be printed: `Debug` and `Display` show a placeholder.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// A fresh random secret of `len` alphanumeric characters.
+    pub fn random(len: usize) -> Self {
+        Secret(
+            rand::thread_rng()
+                .sample_iter(&Alphanumeric)
+                .take(len)
+                .map(char::from)
+                .collect(),
+        )
+    }
+
+    /// The secret itself, for the few places that must use it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// A configuration variable with an unacceptable value.
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    /// The environment variable's name.
+    pub var: &'static str,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+fn bad(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var,
+        message: message.into(),
+    }
+}
+
+/// Where the second-factor provider is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Provider {
+    /// The real Authy API (or any compatible service) at this base URL.
+    Remote(Url),
+    /// Payfriend's own Authy-compatible sandbox, served by this app.
+    Sandbox,
+}
+
+/// The application's configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Leptos' own options (site root, listen address), from cargo-leptos' `LEPTOS_*` variables.
+    pub leptos_options: LeptosOptions,
+    /// `DATABASE_URL`: `sqlite:...` or `postgres://...`.
+    pub database_url: String,
+    /// `PUBLIC_URL`: the address people (and the provider) use to reach the app.
+    pub public_url: Url,
+    /// `AUTHY_API_URL`: unset means the built-in sandbox.
+    pub provider: Provider,
+    /// `AUTHY_API_KEY`: the application's API key (random per start for the sandbox).
+    pub authy_api_key: Secret,
+    /// `AUTHY_CALLBACK_URL`: the callback URL exactly as registered with the provider.
+    pub authy_callback_url: Url,
+    /// `AUTHY_CALLBACK_TOLERANCE_SECS`: how far a callback nonce may be from our clock.
+    pub authy_callback_tolerance_secs: u64,
+    /// `AUTHY_TIMEOUT_SECS`: the limit for every call to the provider.
+    pub authy_timeout_secs: u64,
+    /// `SESSION_SECRET`: signs session cookies.
+    pub session_secret: Secret,
+    /// `SESSION_IDLE_SECS`: a session ends after this long without a request.
+    pub session_idle_secs: u64,
+    /// `CURRENCY`: ISO 4217 code of the currency payments are made in.
+    pub currency: String,
+    /// `APPROVAL_SECONDS_TO_EXPIRE`: how long a push approval (and its SMS code) stays valid.
+    pub approval_seconds_to_expire: u64,
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration from `lookup`, which maps a variable name to its value.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+
+        let mut leptos_options = leptos::prelude::get_configuration(None)
+            .map_err(|e| bad("LEPTOS_SITE_ADDR", e.to_string()))?
+            .leptos_options;
+        if let Some(addr) = get("LEPTOS_SITE_ADDR") {
+            leptos_options.site_addr = addr.parse().map_err(|_| {
+                bad(
+                    "LEPTOS_SITE_ADDR",
+                    "expected an address like 127.0.0.1:3000",
+                )
+            })?;
+        }
+        if leptos_options.output_name.is_empty() {
+            leptos_options.output_name = env!("CARGO_PKG_NAME").into();
+        }
+
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| "sqlite:payfriend.db".into());
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(bad(
+                "DATABASE_URL",
+                "expected sqlite:<file> or postgres://user:password@host/database",
+            ));
+        }
+
+        let public_url = match get("PUBLIC_URL") {
+            Some(v) => parse_base_url("PUBLIC_URL", &v)?,
+            None => parse_base_url(
+                "PUBLIC_URL",
+                &format!("http://{}", leptos_options.site_addr),
+            )?,
+        };
+
+        let provider = match get("AUTHY_API_URL") {
+            Some(v) => Provider::Remote(parse_base_url("AUTHY_API_URL", &v)?),
+            None => Provider::Sandbox,
+        };
+        let authy_api_key = match (get("AUTHY_API_KEY"), &provider) {
+            (Some(key), _) => Secret::new(key),
+            (None, Provider::Sandbox) => Secret::random(32),
+            (None, Provider::Remote(_)) => {
+                return Err(bad(
+                    "AUTHY_API_KEY",
+                    "required when AUTHY_API_URL is set (the application's API key)",
+                ))
+            }
+        };
+        let authy_callback_url = match get("AUTHY_CALLBACK_URL") {
+            Some(v) => parse_url("AUTHY_CALLBACK_URL", &v)?,
+            None => public_url
+                .join("payments/callback")
+                .map_err(|e| bad("PUBLIC_URL", e.to_string()))?,
+        };
+
+        let session_secret = match get("SESSION_SECRET") {
+            Some(v) if v.len() >= 32 => Secret::new(v),
+            Some(_) => return Err(bad("SESSION_SECRET", "must be at least 32 characters long")),
+            None => Secret::random(48),
+        };
+
+        let currency = get("CURRENCY").unwrap_or_else(|| "USD".into());
+        if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
+            return Err(bad(
+                "CURRENCY",
+                "expected a three-letter ISO 4217 code such as USD or EUR",
+            ));
+        }
+
+        Ok(Config {
+            leptos_options,
+            database_url,
+            public_url,
+            provider,
+            authy_api_key,
+            authy_callback_url,
+            authy_callback_tolerance_secs: number(&get, "AUTHY_CALLBACK_TOLERANCE_SECS", 300, 1)?,
+            authy_timeout_secs: number(&get, "AUTHY_TIMEOUT_SECS", 10, 1)?,
+            session_secret,
+            session_idle_secs: number(&get, "SESSION_IDLE_SECS", 300, 10)?,
+            currency,
+            approval_seconds_to_expire: number(&get, "APPROVAL_SECONDS_TO_EXPIRE", 300, 10)?,
+        })
+    }
+
+    /// The database URL without its password, for messages.
+    pub fn database_url_for_logs(&self) -> String {
+        match Url::parse(&self.database_url) {
+            Ok(mut url) if url.password().is_some() => {
+                let _ = url.set_password(Some("***"));
+                url.to_string()
+            }
+            _ => self.database_url.clone(),
+        }
+    }
+
+    /// The provider's base URL: the configured one, or the sandbox served by this app.
+    pub fn authy_base_url(&self) -> Url {
+        match &self.provider {
+            Provider::Remote(url) => url.clone(),
+            Provider::Sandbox => self
+                .public_url
+                .join("sandbox/authy")
+                .unwrap_or_else(|_| self.public_url.clone()),
+        }
+    }
+
+    /// Whether the built-in sandbox is on (no `AUTHY_API_URL`).
+    pub fn sandbox_enabled(&self) -> bool {
+        self.provider == Provider::Sandbox
+    }
+
+    /// Whether cookies must be `Secure`: the app is reached over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+}
+
+fn parse_url(var: &'static str, value: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(value.trim())
+        .map_err(|e| bad(var, format!("not a valid URL ({e}): {value:?}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(bad(
+            var,
+            format!("expected an http(s) URL with a host: {value:?}"),
+        ));
+    }
+    Ok(url)
+}
+
+/// Parses a base URL and makes sure it ends in `/`, so that `join` appends to its path.
+fn parse_base_url(var: &'static str, value: &str) -> Result<Url, ConfigError> {
+    let mut url = parse_url(var, value)?;
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
+}
+
+fn number(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: u64,
+    min: u64,
+) -> Result<u64, ConfigError> {
+    let Some(value) = get(var) else {
+        return Ok(default);
+    };
+    match value.trim().parse::<u64>() {
+        Ok(n) if n >= min => Ok(n),
+        _ => Err(bad(
+            var,
+            format!("expected a whole number of at least {min}, got {value:?}"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config_from(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(move |name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn no_configuration_means_sqlite_and_the_sandbox() {
+        let config = config_from(&[]).expect("defaults are valid");
+        assert_eq!(config.database_url, "sqlite:payfriend.db");
+        assert_eq!(config.provider, Provider::Sandbox);
+        assert_eq!(config.public_url.as_str(), "http://127.0.0.1:3000/");
+        assert_eq!(
+            config.authy_callback_url.as_str(),
+            "http://127.0.0.1:3000/payments/callback"
+        );
+        assert_eq!(
+            config.authy_base_url().as_str(),
+            "http://127.0.0.1:3000/sandbox/authy"
+        );
+        assert_eq!(config.session_idle_secs, 300);
+        assert_eq!(config.currency, "USD");
+        assert!(!config.secure_cookies());
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        for (var, value) in [
+            ("PUBLIC_URL", "not a url"),
+            ("DATABASE_URL", "mysql://x"),
+            ("SESSION_SECRET", "short"),
+            ("CURRENCY", "dollars"),
+            ("SESSION_IDLE_SECS", "-5"),
+            ("AUTHY_CALLBACK_TOLERANCE_SECS", "soon"),
+            ("AUTHY_API_URL", "ftp://api.example.com"),
+        ] {
+            let err = config_from(&[(var, value)]).expect_err(var);
+            assert_eq!(err.var, var);
+            assert!(err.to_string().starts_with(var), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_real_provider_needs_an_api_key() {
+        let err =
+            config_from(&[("AUTHY_API_URL", "https://api.authy.com")]).expect_err("key missing");
+        assert_eq!(err.var, "AUTHY_API_KEY");
+
+        let config = config_from(&[
+            ("AUTHY_API_URL", "https://api.authy.com"),
+            ("AUTHY_API_KEY", "k3y"),
+            ("PUBLIC_URL", "https://pay.example.org/base"),
+        ])
+        .expect("valid");
+        assert!(!config.sandbox_enabled());
+        assert!(config.secure_cookies());
+        assert_eq!(config.authy_base_url().as_str(), "https://api.authy.com/");
+        assert_eq!(
+            config.authy_callback_url.as_str(),
+            "https://pay.example.org/base/payments/callback"
+        );
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug_output() {
+        let config = config_from(&[("SESSION_SECRET", "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t")])
+            .expect("valid");
+        assert!(!format!("{config:?}").contains("s3cr3t"));
+    }
+}

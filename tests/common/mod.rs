@@ -1,0 +1,63 @@
+//! Starts the real app on port 0 with its own temporary SQLite database.
+#![allow(dead_code)] // each test binary uses a different part of this helper
+
+use std::collections::HashMap;
+
+use payfriend::server::{self, config::Config, AppState};
+use tokio::net::TcpListener;
+
+/// A running Payfriend server and what a test needs to talk to it.
+pub struct TestApp {
+    pub base_url: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    /// The absolute URL of `path` on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+}
+
+/// Starts an app with the default configuration plus `extra` variables.
+pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    let addr = listener.local_addr().expect("local address");
+    let base_url = format!("http://{addr}");
+
+    let mut vars: HashMap<String, String> = HashMap::from([
+        (
+            "DATABASE_URL".to_string(),
+            format!("sqlite:{}", dir.path().join("test.db").display()),
+        ),
+        ("PUBLIC_URL".to_string(), base_url.clone()),
+        ("LEPTOS_SITE_ADDR".to_string(), addr.to_string()),
+    ]);
+    for (k, v) in extra {
+        vars.insert(k.to_string(), v.to_string());
+    }
+    let config = Config::from_lookup(|name| vars.get(name).cloned()).expect("valid test config");
+    let state = server::prepare(config).await.expect("app starts");
+    let router = server::router(state.clone());
+    tokio::spawn(async move {
+        let _ = server::serve(listener, router).await;
+    });
+
+    TestApp {
+        base_url,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client"),
+        state,
+        _dir: dir,
+    }
+}
+
+/// Starts an app with the default configuration.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
