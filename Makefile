@@ -1,6 +1,10 @@
 # The two commands: `make run` and `make test`. Both install what is missing first.
 .PHONY: setup run test release
 
+# Leptos reads this at compile time; cargo-leptos sets it, and so does every cargo command
+# here so that they all share one build.
+export LEPTOS_OUTPUT_NAME := payfriend
+
 setup:
 	@bash scripts/setup.sh
 

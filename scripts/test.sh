@@ -4,6 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+# cargo-leptos compiles with this set, and Leptos reads it at compile time: every cargo
+# command here sets it too, so that they share one build and `cargo test` (which also
+# links the server binary) does not leave a binary that looks for the wrong Wasm file.
+export LEPTOS_OUTPUT_NAME=payfriend
 
 step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 

@@ -4,11 +4,54 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path,
+    path, SsrMode,
 };
 
+use crate::api::accounts::{current_user, LogIn, LogOut, Register, VerifyPhone};
 use crate::components::nav::Nav;
-use crate::pages::{home::HomePage, not_found::NotFound};
+use crate::error::AppError;
+use crate::model::SessionUser;
+use crate::pages::{
+    home::HomePage, login::LoginPage, not_found::NotFound, phone::PhonePage,
+    register::RegisterPage, send::SendPage, verify::VerifyPage,
+};
+
+/// Who is signed in, and the actions that change it (so the user is fetched again after each).
+#[derive(Clone, Copy)]
+pub struct Auth {
+    pub user: Resource<Result<Option<SessionUser>, AppError>>,
+    pub register: ServerAction<Register>,
+    pub verify: ServerAction<VerifyPhone>,
+    pub log_in: ServerAction<LogIn>,
+    pub log_out: ServerAction<LogOut>,
+}
+
+impl Auth {
+    fn new() -> Self {
+        let register = ServerAction::<Register>::new();
+        let verify = ServerAction::<VerifyPhone>::new();
+        let log_in = ServerAction::<LogIn>::new();
+        let log_out = ServerAction::<LogOut>::new();
+        let user = Resource::new(
+            move || {
+                (
+                    register.version().get(),
+                    verify.version().get(),
+                    log_in.version().get(),
+                    log_out.version().get(),
+                )
+            },
+            |_| current_user(),
+        );
+        Auth {
+            user,
+            register,
+            verify,
+            log_in,
+            log_out,
+        }
+    }
+}
 
 /// The document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -35,6 +78,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    provide_context(Auth::new());
 
     view! {
         <Stylesheet id="leptos" href="/pkg/payfriend.css"/>
@@ -46,6 +90,11 @@ pub fn App() -> impl IntoView {
             <main class="page">
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=HomePage/>
+                    <Route path=path!("/register") view=RegisterPage/>
+                    <Route path=path!("/login") view=LoginPage/>
+                    <Route path=path!("/verify") view=VerifyPage ssr=SsrMode::Async/>
+                    <Route path=path!("/payments/new") view=SendPage ssr=SsrMode::Async/>
+                    <Route path=path!("/sandbox/phone") view=PhonePage/>
                 </Routes>
             </main>
             <footer class="site-footer">

@@ -13,14 +13,14 @@ test('the menu button opens the navigation on a phone once the page has hydrated
   await page.setViewportSize({ width: 390, height: 800 });
   await page.goto('/');
   const menu = page.getByRole('button', { name: 'Menu' });
-  const logIn = page.getByRole('link', { name: 'Log in' }).first();
+  const logIn = page.locator('#nav-links').getByRole('link', { name: 'Log in' });
   await expect(logIn).toBeHidden();
 
   await waitForHydration(page);
   await menu.click();
 
   await expect(menu).toHaveAttribute('aria-expanded', 'true');
-  await expect(page.locator('#nav-links').getByRole('link', { name: 'Log in' })).toBeVisible();
+  await expect(logIn).toBeVisible();
 });
 
 test('an unknown address shows the not-found page with status 404', async ({ page }) => {

@@ -1,1 +1,5 @@
-//! Typed server functions, by feature.
+//! Typed server functions, by feature. Each is thin: state from context, authorise,
+//! call domain code under `server`, map the error.
+
+pub mod accounts;
+pub mod sandbox;

@@ -1,3 +1,5 @@
 //! Reusable view pieces.
 
+pub mod form;
+pub mod guard;
 pub mod nav;

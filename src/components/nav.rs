@@ -3,9 +3,12 @@
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_location};
 
+use crate::app::Auth;
+
 /// The top navigation bar.
 #[component]
 pub fn Nav() -> impl IntoView {
+    let auth = expect_context::<Auth>();
     let (open, set_open) = signal(false);
     // Effects run only in the browser, so this flips once the Wasm client has taken over.
     let hydrated = RwSignal::new(false);
@@ -35,10 +38,28 @@ pub fn Nav() -> impl IntoView {
                     "Menu"
                 </button>
                 <ul id="nav-links" class="nav-links" class:open=open>
-                    <li><A href="/payments/new">"Send a payment"</A></li>
-                    <li><A href="/payments">"My payments"</A></li>
-                    <li><A href="/register">"Register"</A></li>
-                    <li><A href="/login" attr:class="button small">"Log in"</A></li>
+                    <Transition fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            match auth.user.await {
+                                Ok(Some(user)) => view! {
+                                    <li><A href="/payments/new">"Send a payment"</A></li>
+                                    <li><A href="/payments">"My payments"</A></li>
+                                    <li class="who" data-testid="signed-in-as">{user.email}</li>
+                                    <li>
+                                        <ActionForm action=auth.log_out>
+                                            <button type="submit" class="link-button">"Log out"</button>
+                                        </ActionForm>
+                                    </li>
+                                }
+                                .into_any(),
+                                _ => view! {
+                                    <li><A href="/register">"Register"</A></li>
+                                    <li><A href="/login" attr:class="button small">"Log in"</A></li>
+                                }
+                                .into_any(),
+                            }
+                        })}
+                    </Transition>
                 </ul>
             </nav>
         </header>

@@ -1,4 +1,9 @@
 //! One module per route.
 
 pub mod home;
+pub mod login;
 pub mod not_found;
+pub mod phone;
+pub mod register;
+pub mod send;
+pub mod verify;

@@ -1,14 +1,25 @@
 //! Everything that runs only on the server.
 
+pub mod accounts;
+pub mod auth;
 pub mod authy;
 pub mod config;
 pub mod db;
+pub mod phone;
+pub mod sandbox;
 pub mod telemetry;
 
-use std::sync::Arc;
+use std::{fmt, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
-use axum::{extract::FromRef, extract::State, http::StatusCode, routing::get, Router};
+use axum::{
+    extract::{FromRef, Request, State},
+    http::StatusCode,
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+    Router,
+};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use sqlx::AnyPool;
@@ -16,6 +27,8 @@ use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
 use crate::app::{shell, App};
+use crate::error::AppError;
+use authy::{AuthyClient, AuthyError};
 use config::Config;
 
 /// Everything a request handler or server function needs, cloned cheaply per request.
@@ -24,6 +37,10 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: AnyPool,
     pub config: Arc<Config>,
+    /// The provider client (pointed at the sandbox when no provider is configured).
+    pub authy: AuthyClient,
+    /// A general HTTP client (the sandbox uses it to deliver callbacks).
+    pub http: reqwest::Client,
 }
 
 /// Connects to the database, applies migrations and returns the state the router needs.
@@ -37,10 +54,22 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     db::migrate(&db)
         .await
         .context("cannot apply database migrations")?;
+    let timeout = Duration::from_secs(config.authy_timeout_secs);
+    let authy = AuthyClient::new(
+        config.authy_base_url().as_str(),
+        config.authy_api_key.clone(),
+        timeout,
+    );
+    let http = reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .context("cannot build the HTTP client")?;
     Ok(AppState {
         leptos_options: config.leptos_options.clone(),
         db,
         config: Arc::new(config),
+        authy,
+        http,
     })
 }
 
@@ -48,12 +77,50 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
-    Router::new()
-        .route("/healthz", get(healthz))
+    let mut router = Router::new().route("/healthz", get(healthz));
+    if state.config.sandbox_enabled() {
+        router = router.nest("/sandbox/authy", sandbox::api::routes(state.clone()));
+    }
+    router
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(state.clone(), sandbox_gate))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// With a real provider configured, every sandbox path (the phone page and its server
+/// functions included) is gone.
+async fn sandbox_gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let sandbox_path = path.starts_with("/sandbox") || path.starts_with("/api/sandbox");
+    if sandbox_path && !state.config.sandbox_enabled() {
+        return (StatusCode::NOT_FOUND, "Not found").into_response();
+    }
+    next.run(request).await
+}
+
+/// The app state inside a server function.
+pub fn state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| internal("app state", "not in context"))
+}
+
+/// Logs an internal failure with its context and returns the error the browser may see.
+pub fn internal(context: &str, error: impl fmt::Display) -> AppError {
+    tracing::error!(context, error = %error, "internal error");
+    AppError::Internal
+}
+
+/// Logs a provider failure and returns a message the user can act on.
+pub fn provider_error(context: &str, error: AuthyError) -> AppError {
+    tracing::warn!(context, error = %error, "provider call failed");
+    AppError::ProviderUnavailable(match error {
+        AuthyError::Api { code, .. } if code == "60003" => {
+            "too many requests, please wait a minute and try again".to_string()
+        }
+        AuthyError::Api { .. } => "the request was refused, please try again".to_string(),
+        AuthyError::Unavailable(_) => "please try again in a minute".to_string(),
+    })
 }
 
 /// Serves `router` on `listener` until SIGINT or SIGTERM, then finishes in-flight requests.

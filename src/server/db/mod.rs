@@ -1,6 +1,9 @@
 //! All SQL lives here, one module per table family. Queries are portable between SQLite
 //! and PostgreSQL: `$n` placeholders, text UUIDs, BIGINT money and Unix-second timestamps.
 
+pub mod sandbox;
+pub mod users;
+
 use std::time::Duration;
 
 use sqlx::{

@@ -1,0 +1,63 @@
+//! Form pieces: a labelled field with its error, and the form-wide error line.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+
+/// The error of `field` out of a form's last error.
+pub fn field_error(error: Signal<Option<AppError>>, field: &'static str) -> Signal<Option<String>> {
+    Signal::derive(move || error.get().and_then(|e| e.for_field(field)))
+}
+
+/// A labelled input with its hint and its error shown right below it.
+#[component]
+pub fn Field(
+    label: &'static str,
+    name: &'static str,
+    #[prop(default = "text")] input_type: &'static str,
+    #[prop(optional)] autocomplete: Option<&'static str>,
+    #[prop(optional)] inputmode: Option<&'static str>,
+    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(into)] error: Signal<Option<String>>,
+) -> impl IntoView {
+    let error_id = format!("{name}-error");
+    let described_by = error_id.clone();
+    view! {
+        <div class="field">
+            <label for=name>{label}</label>
+            <input
+                id=name
+                name=name
+                type=input_type
+                autocomplete=autocomplete
+                inputmode=inputmode
+                required=true
+                aria-invalid=move || error.get().is_some().to_string()
+                aria-describedby=described_by
+            />
+            {hint.map(|h| view! { <span class="hint">{h}</span> })}
+            {move || {
+                error
+                    .get()
+                    .map(|e| {
+                        view! {
+                            <p class="field-error" id=error_id.clone() role="alert">
+                                {e}
+                            </p>
+                        }
+                    })
+            }}
+        </div>
+    }
+}
+
+/// The form's error when it is not about one field (wrong credentials, provider down).
+#[component]
+pub fn FormError(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
+    move || {
+        error
+            .get()
+            .filter(|e| !matches!(e, AppError::Field { .. }))
+            .map(|e| view! { <p class="notice error" role="alert">{e.to_string()}</p> })
+    }
+}

@@ -1,0 +1,44 @@
+//! Sign-in.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+use crate::app::Auth;
+use crate::components::form::{field_error, Field, FormError};
+
+/// The sign-in form.
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    let action = auth.log_in;
+    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+
+    view! {
+        <Title text="Log in"/>
+        <section class="card narrow">
+            <h1>"Log in"</h1>
+            <ActionForm action=action attr:class="stack">
+                <Field
+                    label="Email"
+                    name="email"
+                    input_type="email"
+                    autocomplete="email"
+                    error=field_error(error, "email")
+                />
+                <Field
+                    label="Password"
+                    name="password"
+                    input_type="password"
+                    autocomplete="current-password"
+                    error=field_error(error, "password")
+                />
+                <FormError error/>
+                <button type="submit" class="primary" disabled=move || action.pending().get()>
+                    "Log in"
+                </button>
+            </ActionForm>
+            <p class="muted">"New to Payfriend? " <A href="/register">"Create an account"</A></p>
+        </section>
+    }
+}

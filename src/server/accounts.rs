@@ -1,0 +1,234 @@
+//! Registration, phone verification and sign-in.
+
+use super::{
+    auth,
+    db::{self, users::Taken},
+    internal, phone, provider_error, AppState,
+};
+use crate::{error::AppError, model::Via};
+
+/// What the registration form sends.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub email: String,
+    pub password: String,
+    pub country: String,
+    pub phone: String,
+    pub via: String,
+}
+
+/// Normalises an email address, or says what is wrong with it.
+pub fn parse_email(input: &str) -> Result<String, AppError> {
+    let email = input.trim().to_lowercase();
+    let bad = || {
+        AppError::field(
+            "email",
+            "Enter a valid email address, like name@example.com.",
+        )
+    };
+    let (local, domain) = email.split_once('@').ok_or_else(bad)?;
+    let valid = !local.is_empty()
+        && email.len() <= 254
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if valid {
+        Ok(email)
+    } else {
+        Err(bad())
+    }
+}
+
+/// Checks the password rules: at least 8 characters (and not absurdly long).
+pub fn check_password(password: &str) -> Result<(), AppError> {
+    match password.chars().count() {
+        0..=7 => Err(AppError::field(
+            "password",
+            "Use at least 8 characters for your password.",
+        )),
+        8..=1024 => Ok(()),
+        _ => Err(AppError::field(
+            "password",
+            "That password is too long (1024 characters at most).",
+        )),
+    }
+}
+
+/// Creates the account, sends the phone verification code and signs the person in.
+/// Nothing is stored unless the code could be sent.
+pub async fn register(state: &AppState, form: Registration) -> Result<(), AppError> {
+    let email = parse_email(&form.email)?;
+    check_password(&form.password)?;
+    let phone = phone::parse(&form.country, &form.phone).ok_or_else(|| {
+        AppError::field(
+            "phone",
+            "Enter a valid mobile number for the selected country.",
+        )
+    })?;
+    let via =
+        Via::parse(&form.via).ok_or_else(|| AppError::field("via", "Choose SMS or voice call."))?;
+
+    match db::users::taken(&state.db, &email, &phone.e164)
+        .await
+        .map_err(|e| internal("check duplicates", e))?
+    {
+        Some(Taken::Email) => {
+            return Err(AppError::field(
+                "email",
+                "An account with this email already exists. Log in instead.",
+            ))
+        }
+        Some(Taken::Phone) => {
+            return Err(AppError::field(
+                "phone",
+                "This phone number is already used by another account.",
+            ))
+        }
+        None => {}
+    }
+
+    state
+        .authy
+        .start_verification(&phone.country_code, &phone.national, via)
+        .await
+        .map_err(|e| match e.code() {
+            Some("60033") => {
+                AppError::field("phone", "The phone service says this number is invalid.")
+            }
+            _ => provider_error("start phone verification", e),
+        })?;
+
+    let password_hash = auth::hash_password(form.password).await?;
+    let user_id = uuid::Uuid::new_v4().to_string();
+    let inserted = db::users::insert(
+        &state.db,
+        &db::users::NewUser {
+            id: &user_id,
+            email: &email,
+            password_hash: &password_hash,
+            phone_e164: &phone.e164,
+            country_code: &phone.country_code,
+            national_number: &phone.national,
+            verify_via: via.as_str(),
+        },
+        db::now(),
+    )
+    .await;
+    if let Err(e) = inserted {
+        // Lost a race with an identical registration: report it like the check above.
+        return match db::users::taken(&state.db, &email, &phone.e164).await {
+            Ok(Some(Taken::Email)) => Err(AppError::field(
+                "email",
+                "An account with this email already exists. Log in instead.",
+            )),
+            Ok(Some(Taken::Phone)) => Err(AppError::field(
+                "phone",
+                "This phone number is already used by another account.",
+            )),
+            _ => Err(internal("insert user", e)),
+        };
+    }
+    auth::start_session(state, &user_id).await
+}
+
+/// Sends a new phone verification code to the signed-in user.
+pub async fn resend_code(state: &AppState) -> Result<(), AppError> {
+    let user = auth::require_user(state).await?;
+    let via = Via::parse(&user.verify_via).unwrap_or(Via::Sms);
+    state
+        .authy
+        .start_verification(&user.country_code, &user.national_number, via)
+        .await
+        .map_err(|e| provider_error("resend phone verification", e))
+}
+
+/// Checks the phone verification code; on success registers the user with the provider.
+pub async fn verify_phone(state: &AppState, code: &str) -> Result<(), AppError> {
+    let user = auth::require_user(state).await?;
+    if user.phone_verified_at.is_some() && user.authy_id.is_some() {
+        return Ok(());
+    }
+    let code = code.trim();
+    if !(4..=10).contains(&code.len()) || !code.chars().all(|c| c.is_ascii_digit()) {
+        return Err(AppError::field(
+            "code",
+            "Enter the digits of the code you received.",
+        ));
+    }
+    if user.phone_verified_at.is_none() {
+        state
+            .authy
+            .check_verification(&user.country_code, &user.national_number, code)
+            .await
+            .map_err(|e| match e.code() {
+                Some("60022") => AppError::field(
+                    "code",
+                    "That code is not correct. Check the message and try again.",
+                ),
+                Some("60023") => AppError::field(
+                    "code",
+                    "This code has expired or was never sent. Send a new code.",
+                ),
+                _ => provider_error("check phone verification", e),
+            })?;
+    }
+    let authy_id = state
+        .authy
+        .register_user(&user.email, &user.national_number, &user.country_code)
+        .await
+        .map_err(|e| provider_error("register user with provider", e))?;
+    db::users::mark_verified(&state.db, &user.id, authy_id, db::now())
+        .await
+        .map_err(|e| internal("mark phone verified", e))
+}
+
+/// Signs a person in; the error never says whether the email exists.
+pub async fn log_in(state: &AppState, email: &str, password: &str) -> Result<bool, AppError> {
+    let email = email.trim().to_lowercase();
+    let user = db::users::by_email(&state.db, &email)
+        .await
+        .map_err(|e| internal("find user", e))?;
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    if !auth::verify_password(password.to_string(), hash).await? {
+        return Err(AppError::BadCredentials);
+    }
+    let Some(user) = user else {
+        return Err(AppError::BadCredentials);
+    };
+    auth::start_session(state, &user.id).await?;
+    Ok(user.phone_verified_at.is_some() && user.authy_id.is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(
+            parse_email("  Ada@Example.COM ").expect("valid"),
+            "ada@example.com"
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a da@example.com",
+            "ada@.com",
+            "a@b@c.com",
+        ] {
+            assert!(parse_email(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn passwords_need_eight_characters() {
+        assert!(check_password("1234567").is_err());
+        assert!(check_password("12345678").is_ok());
+        assert!(check_password(&"x".repeat(2000)).is_err());
+    }
+}

@@ -1,0 +1,162 @@
+//! Users and their sessions.
+
+use sqlx::AnyPool;
+
+/// A user as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: String,
+    pub email: String,
+    pub password_hash: String,
+    pub phone_e164: String,
+    pub country_code: String,
+    pub national_number: String,
+    pub verify_via: String,
+    pub phone_verified_at: Option<i64>,
+    pub authy_id: Option<i64>,
+}
+
+const USER_COLUMNS: &str = "id, email, password_hash, phone_e164, country_code, \
+    national_number, verify_via, phone_verified_at, authy_id";
+
+/// A user to create.
+#[derive(Debug)]
+pub struct NewUser<'a> {
+    pub id: &'a str,
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub phone_e164: &'a str,
+    pub country_code: &'a str,
+    pub national_number: &'a str,
+    pub verify_via: &'a str,
+}
+
+/// Which unique column a duplicate would collide with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Taken {
+    Email,
+    Phone,
+}
+
+/// Whether the email or the phone already belongs to an account.
+pub async fn taken(db: &AnyPool, email: &str, phone_e164: &str) -> sqlx::Result<Option<Taken>> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT email, phone_e164 FROM users WHERE email = $1 OR phone_e164 = $2")
+            .bind(email)
+            .bind(phone_e164)
+            .fetch_all(db)
+            .await?;
+    Ok(if rows.iter().any(|(e, _)| e == email) {
+        Some(Taken::Email)
+    } else if rows.is_empty() {
+        None
+    } else {
+        Some(Taken::Phone)
+    })
+}
+
+/// Inserts a user; a duplicate email or phone is a database error the caller maps.
+pub async fn insert(db: &AnyPool, user: &NewUser<'_>, now: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO users (id, email, password_hash, phone_e164, country_code, national_number, \
+         verify_via, phone_verified_at, authy_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, $8)",
+    )
+    .bind(user.id)
+    .bind(user.email)
+    .bind(user.password_hash)
+    .bind(user.phone_e164)
+    .bind(user.country_code)
+    .bind(user.national_number)
+    .bind(user.verify_via)
+    .bind(now)
+    .execute(db)
+    .await
+    .map(|_| ())
+}
+
+/// Finds a user by (normalised) email.
+pub async fn by_email(db: &AnyPool, email: &str) -> sqlx::Result<Option<UserRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE email = $1"
+    ))
+    .bind(email)
+    .fetch_optional(db)
+    .await
+}
+
+/// Marks the phone verified and stores the provider's id for the user.
+pub async fn mark_verified(
+    db: &AnyPool,
+    user_id: &str,
+    authy_id: i64,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET phone_verified_at = $1, authy_id = $2 WHERE id = $3")
+        .bind(now)
+        .bind(authy_id)
+        .bind(user_id)
+        .execute(db)
+        .await
+        .map(|_| ())
+}
+
+/// Stores a new session under its (hashed) id.
+pub async fn insert_session(
+    db: &AnyPool,
+    session_id: &str,
+    user_id: &str,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO sessions (id, user_id, created_at, last_seen_at) VALUES ($1, $2, $3, $3)",
+    )
+    .bind(session_id)
+    .bind(user_id)
+    .bind(now)
+    .execute(db)
+    .await
+    .map(|_| ())
+}
+
+/// The user of a session, with the session's last activity time.
+pub async fn session_user(db: &AnyPool, session_id: &str) -> sqlx::Result<Option<(UserRow, i64)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        user: UserRow,
+        last_seen_at: i64,
+    }
+    let columns = USER_COLUMNS
+        .split(", ")
+        .map(|c| format!("u.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "SELECT {columns}, s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.id = $1"
+    ))
+    .bind(session_id)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| (r.user, r.last_seen_at)))
+}
+
+/// Records activity on a session.
+pub async fn touch_session(db: &AnyPool, session_id: &str, now: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(session_id)
+        .execute(db)
+        .await
+        .map(|_| ())
+}
+
+/// Ends a session.
+pub async fn delete_session(db: &AnyPool, session_id: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE id = $1")
+        .bind(session_id)
+        .execute(db)
+        .await
+        .map(|_| ())
+}

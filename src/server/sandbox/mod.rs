@@ -1,0 +1,55 @@
+//! Payfriend's Authy-compatible sandbox: the provider's wire protocol served by this app,
+//! and the server side of the phone page that plays the user's handset.
+//!
+//! Only mounted when `AUTHY_API_URL` is not set; with a real provider every `/sandbox`
+//! path answers 404.
+
+pub mod api;
+pub mod phone;
+
+use rand::Rng;
+
+/// `n` random decimal digits (leading zeros are part of the code).
+pub fn random_digits(n: usize) -> String {
+    let mut rng = rand::thread_rng();
+    (0..n)
+        .map(|_| char::from(b'0' + rng.gen_range(0..10u8)))
+        .collect()
+}
+
+/// Formats an E.164 number for messages, masking all but its last two digits.
+pub fn masked_phone(phone_e164: &str) -> String {
+    let digits: Vec<char> = phone_e164.chars().filter(char::is_ascii_digit).collect();
+    let keep = digits.len().saturating_sub(2);
+    let masked: String = digits
+        .iter()
+        .enumerate()
+        .map(|(i, c)| if i < keep { 'X' } else { *c })
+        .collect();
+    format!("+{masked}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_codes_have_the_asked_length_and_only_digits() {
+        for n in [4, 6, 7, 10] {
+            let code = random_digits(n);
+            assert_eq!(code.len(), n);
+            assert!(code.chars().all(|c| c.is_ascii_digit()));
+        }
+    }
+
+    #[test]
+    fn random_codes_differ_between_calls() {
+        let codes: std::collections::HashSet<String> = (0..20).map(|_| random_digits(10)).collect();
+        assert!(codes.len() > 1, "codes must not be fixed");
+    }
+
+    #[test]
+    fn masked_phone_keeps_only_the_last_two_digits() {
+        assert_eq!(masked_phone("+15555550123"), "+XXXXXXXXX23");
+    }
+}
