@@ -59,6 +59,19 @@ impl AppError {
         }
     }
 
+    /// The HTTP status this error is answered with.
+    pub fn status_code(&self) -> u16 {
+        match self {
+            AppError::NotSignedIn | AppError::BadCredentials => 401,
+            AppError::PhoneNotVerified => 403,
+            AppError::Field { .. } | AppError::InvalidCode { .. } | AppError::Transport(_) => 400,
+            AppError::NotFound => 404,
+            AppError::ApprovalExpired => 410,
+            AppError::ProviderUnavailable(_) => 503,
+            AppError::Internal => 500,
+        }
+    }
+
     /// The message for `field`, if this error is about that field.
     pub fn for_field(&self, name: &str) -> Option<String> {
         match self {

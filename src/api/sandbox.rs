@@ -8,52 +8,69 @@ use crate::model::SandboxPhone;
 /// Everything the sandbox phone with this number has received.
 #[server]
 pub async fn sandbox_inbox(phone: String) -> Result<SandboxPhone, AppError> {
-    use crate::server::{internal, phone, sandbox};
-    let state = crate::server::state()?;
-    if !state.config.sandbox_enabled() {
-        return Err(AppError::NotFound);
-    }
-    let parsed = phone::parse("US", &phone).ok_or_else(|| {
-        AppError::field(
-            "phone",
-            "Enter the phone number with its country code, like +1 201 555 0123.",
-        )
-    })?;
-    sandbox::phone::view(&state, &parsed.e164)
-        .await
-        .map_err(|e| internal("sandbox phone view", e))
+    crate::server::with_status(
+        async move {
+            use crate::server::{internal, phone, sandbox};
+            let state = crate::server::state()?;
+            if !state.config.sandbox_enabled() {
+                return Err(AppError::NotFound);
+            }
+            let parsed = phone::parse("US", &phone).ok_or_else(|| {
+                AppError::field(
+                    "phone",
+                    "Enter the phone number with its country code, like +1 201 555 0123.",
+                )
+            })?;
+            sandbox::phone::view(&state, &parsed.e164)
+                .await
+                .map_err(|e| internal("sandbox phone view", e))
+        }
+        .await,
+    )
 }
 
 /// Phone numbers the sandbox has sent something to, most recent first.
 #[server]
 pub async fn sandbox_recent_phones() -> Result<Vec<String>, AppError> {
-    use crate::server::{db, internal};
-    let state = crate::server::state()?;
-    if !state.config.sandbox_enabled() {
-        return Err(AppError::NotFound);
-    }
-    db::sandbox::recent_phones(&state.db, 10)
-        .await
-        .map_err(|e| internal("sandbox recent phones", e))
+    crate::server::with_status(
+        async move {
+            use crate::server::{db, internal};
+            let state = crate::server::state()?;
+            if !state.config.sandbox_enabled() {
+                return Err(AppError::NotFound);
+            }
+            db::sandbox::recent_phones(&state.db, 10)
+                .await
+                .map_err(|e| internal("sandbox recent phones", e))
+        }
+        .await,
+    )
 }
 
 /// Presses Approve (`approve = true`) or Deny on a push request; says what happened.
 #[server]
 pub async fn sandbox_decide(uuid: String, approve: bool) -> Result<String, AppError> {
-    use crate::server::{
-        internal,
-        sandbox::phone::{self, Decision},
-    };
-    let state = crate::server::state()?;
-    if !state.config.sandbox_enabled() {
-        return Err(AppError::NotFound);
-    }
-    match phone::decide(&state, &uuid, approve)
-        .await
-        .map_err(|e| internal("sandbox decide", e))?
-    {
-        Decision::Decided { status, callback } => Ok(format!("Request {status}; {callback}.")),
-        Decision::NotPending { status } => Ok(format!("This request is already {status}.")),
-        Decision::Unknown => Err(AppError::NotFound),
-    }
+    crate::server::with_status(
+        async move {
+            use crate::server::{
+                internal,
+                sandbox::phone::{self, Decision},
+            };
+            let state = crate::server::state()?;
+            if !state.config.sandbox_enabled() {
+                return Err(AppError::NotFound);
+            }
+            match phone::decide(&state, &uuid, approve)
+                .await
+                .map_err(|e| internal("sandbox decide", e))?
+            {
+                Decision::Decided { status, callback } => {
+                    Ok(format!("Request {status}; {callback}."))
+                }
+                Decision::NotPending { status } => Ok(format!("This request is already {status}.")),
+                Decision::Unknown => Err(AppError::NotFound),
+            }
+        }
+        .await,
+    )
 }

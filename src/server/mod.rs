@@ -105,6 +105,29 @@ pub fn state() -> Result<AppState, AppError> {
     use_context::<AppState>().ok_or_else(|| internal("app state", "not in context"))
 }
 
+/// Gives a server function's error its HTTP status (a 400 for a form error, not the
+/// default 500). A plain HTML form post keeps the redirect Leptos answers it with.
+pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(e) = &result {
+        let plain_form_post = use_context::<axum::http::request::Parts>().is_some_and(|parts| {
+            parts
+                .headers
+                .get(axum::http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"))
+        });
+        if let (false, Some(response)) = (
+            plain_form_post,
+            use_context::<leptos_axum::ResponseOptions>(),
+        ) {
+            response.set_status(
+                StatusCode::from_u16(e.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            );
+        }
+    }
+    result
+}
+
 /// Logs an internal failure with its context and returns the error the browser may see.
 pub fn internal(context: &str, error: impl fmt::Display) -> AppError {
     tracing::error!(context, error = %error, "internal error");
