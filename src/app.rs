@@ -12,8 +12,9 @@ use crate::components::nav::Nav;
 use crate::error::AppError;
 use crate::model::SessionUser;
 use crate::pages::{
-    home::HomePage, login::LoginPage, not_found::NotFound, phone::PhonePage,
-    register::RegisterPage, send::SendPage, verify::VerifyPage,
+    home::HomePage, login::LoginPage, not_found::NotFound, payment::PaymentPage,
+    payments::PaymentsPage, phone::PhonePage, register::RegisterPage, send::SendPage,
+    verify::VerifyPage,
 };
 
 /// Who is signed in, and the actions that change it (so the user is fetched again after each).
@@ -94,6 +95,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=LoginPage/>
                     <Route path=path!("/verify") view=VerifyPage ssr=SsrMode::Async/>
                     <Route path=path!("/payments/new") view=SendPage ssr=SsrMode::Async/>
+                    <Route path=path!("/payments/:id") view=PaymentPage ssr=SsrMode::Async/>
+                    <Route path=path!("/payments") view=PaymentsPage ssr=SsrMode::Async/>
                     <Route path=path!("/sandbox/phone") view=PhonePage/>
                 </Routes>
             </main>

@@ -25,6 +25,9 @@ pub enum AppError {
     /// A one-time code was wrong.
     #[error("That code is not correct.{}", attempts_hint(*attempts_left))]
     InvalidCode { attempts_left: Option<u32> },
+    /// Too many wrong codes: the payment failed for good.
+    #[error("Too many wrong codes. This payment has failed; please start a new payment.")]
+    TooManyAttempts,
     /// The thing asked for does not exist or does not belong to the caller.
     #[error("Not found.")]
     NotFound,
@@ -66,7 +69,7 @@ impl AppError {
             AppError::PhoneNotVerified => 403,
             AppError::Field { .. } | AppError::InvalidCode { .. } | AppError::Transport(_) => 400,
             AppError::NotFound => 404,
-            AppError::ApprovalExpired => 410,
+            AppError::ApprovalExpired | AppError::TooManyAttempts => 410,
             AppError::ProviderUnavailable(_) => 503,
             AppError::Internal => 500,
         }

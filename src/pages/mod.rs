@@ -3,6 +3,8 @@
 pub mod home;
 pub mod login;
 pub mod not_found;
+pub mod payment;
+pub mod payments;
 pub mod phone;
 pub mod register;
 pub mod send;

@@ -2,8 +2,13 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
-use crate::components::guard::{Guarded, Require};
+use crate::api::payments::SendPayment;
+use crate::components::{
+    form::{field_error, Field, FormError},
+    guard::{Guarded, Require},
+};
 use crate::model::SessionUser;
 
 /// The Send a payment page, for signed-in users with a verified phone.
@@ -16,10 +21,42 @@ pub fn SendPage() -> impl IntoView {
 }
 
 fn send_form(user: SessionUser) -> impl IntoView {
+    let send = ServerAction::<SendPayment>::new();
+    let error = Signal::derive(move || send.value().get().and_then(Result::err));
+    // One key per attempt: a double click or a retried request makes one payment.
+    let key = RwSignal::new(uuid::Uuid::new_v4().to_string());
+    Effect::new(move |_| {
+        if send.version().get() > 0 {
+            key.set(uuid::Uuid::new_v4().to_string());
+        }
+    });
+    let query = use_query_map();
+    let notice = move || match query.read().get("notice").as_deref() {
+        Some("denied") => Some("The payment was denied on your phone. Nothing was paid."),
+        _ => None,
+    };
+
     view! {
         <section class="card narrow">
             <h1>"Send a payment"</h1>
-            <p class="muted">"Payments are confirmed on your phone " {user.phone} "."</p>
+            {move || notice().map(|n| view! { <p class="notice error" role="status">{n}</p> })}
+            <p class="muted">"You will approve it on your phone " {user.phone} "."</p>
+            <ActionForm action=send attr:class="stack">
+                <input type="hidden" name="idempotency_key" prop:value=key/>
+                <Field label="Send to" name="payee" autocomplete="off" error=field_error(error, "payee")/>
+                <Field
+                    label="Amount"
+                    name="amount"
+                    inputmode="decimal"
+                    autocomplete="off"
+                    hint="For example 20, 20.50 or 1,000.00"
+                    error=field_error(error, "amount")
+                />
+                <FormError error/>
+                <button type="submit" class="primary" disabled=move || send.pending().get()>
+                    "Send for approval"
+                </button>
+            </ActionForm>
         </section>
     }
 }

@@ -5,9 +5,11 @@ pub mod auth;
 pub mod authy;
 pub mod config;
 pub mod db;
+pub mod payments;
 pub mod phone;
 pub mod sandbox;
 pub mod telemetry;
+pub mod webhook;
 
 use std::{fmt, sync::Arc, time::Duration};
 
@@ -17,7 +19,7 @@ use axum::{
     http::StatusCode,
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{get, post},
     Router,
 };
 use leptos::prelude::*;
@@ -54,6 +56,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     db::migrate(&db)
         .await
         .context("cannot apply database migrations")?;
+    spawn_sweeper(db.clone(), config.authy_callback_tolerance_secs);
     let timeout = Duration::from_secs(config.authy_timeout_secs);
     let authy = AuthyClient::new(
         config.authy_base_url().as_str(),
@@ -73,11 +76,45 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     })
 }
 
+/// Every few seconds: stores the expiry of payments nobody answered, and forgets callback
+/// nonces too old to be replayed (they would fail the time window anyway).
+fn spawn_sweeper(db: AnyPool, tolerance_secs: u64) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            let now = db::now();
+            match db::payments::expire_due(&db, now).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(count = n, "payments expired"),
+                Err(e) => tracing::warn!(error = %e, "expiry sweep failed"),
+            }
+            let horizon = now - 2 * tolerance_secs as i64;
+            if let Err(e) = db::payments::forget_nonces_before(&db, horizon).await {
+                tracing::warn!(error = %e, "nonce cleanup failed");
+            }
+            if db.is_closed() {
+                break;
+            }
+        }
+    });
+}
+
+/// The client's address, when the server was started with connection info.
+pub fn client_ip() -> Option<std::net::IpAddr> {
+    use_context::<axum::http::request::Parts>()?
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip())
+}
+
 /// The whole HTTP surface of the app: pages, server functions, plain routes, static files.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
-    let mut router = Router::new().route("/healthz", get(healthz));
+    let mut router = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/payments/callback", post(webhook::payment_callback));
     if state.config.sandbox_enabled() {
         router = router.nest("/sandbox/authy", sandbox::api::routes(state.clone()));
     }
@@ -148,9 +185,12 @@ pub fn provider_error(context: &str, error: AuthyError) -> AppError {
 
 /// Serves `router` on `listener` until SIGINT or SIGTERM, then finishes in-flight requests.
 pub async fn serve(listener: TcpListener, router: Router) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
 }
 
 /// Starts the app as configured: the body of `main`.

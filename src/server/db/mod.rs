@@ -1,6 +1,7 @@
 //! All SQL lives here, one module per table family. Queries are portable between SQLite
 //! and PostgreSQL: `$n` placeholders, text UUIDs, BIGINT money and Unix-second timestamps.
 
+pub mod payments;
 pub mod sandbox;
 pub mod users;
 

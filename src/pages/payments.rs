@@ -1,0 +1,102 @@
+//! My payments: the signed-in user's payments, newest first.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{components::A, hooks::use_query_map};
+
+use crate::api::payments::list_payments;
+use crate::components::{
+    guard::{Guarded, Require},
+    status::StatusBadge,
+};
+use crate::model::{format_time, PaymentView};
+
+/// `/payments?page=N`
+#[component]
+pub fn PaymentsPage() -> impl IntoView {
+    view! {
+        <Title text="My payments"/>
+        <Guarded require=Require::VerifiedUser page=|_| view! { <PaymentList/> }/>
+    }
+}
+
+#[component]
+fn PaymentList() -> impl IntoView {
+    let query = use_query_map();
+    let page = move || {
+        query
+            .read()
+            .get("page")
+            .and_then(|p| p.parse::<u32>().ok())
+            .unwrap_or(1)
+            .max(1)
+    };
+    let approved = move || query.read().get("notice").as_deref() == Some("approved");
+    let list = Resource::new(page, list_payments);
+
+    view! {
+        <section>
+            <div class="page-head">
+                <h1>"My payments"</h1>
+                <A href="/payments/new" attr:class="button primary">"Send a payment"</A>
+            </div>
+            {move || approved().then(|| view! {
+                <p class="notice ok" role="status">"Payment approved. It is on its way."</p>
+            })}
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match list.await {
+                        Ok(list) if list.items.is_empty() && list.page == 1 => view! {
+                            <p class="muted">"No payments yet."</p>
+                        }
+                        .into_any(),
+                        Ok(list) => {
+                            let page = list.page;
+                            view! {
+                                <div class="table-wrap">
+                                    <table class="list">
+                                        <thead>
+                                            <tr>
+                                                <th scope="col">"Date"</th>
+                                                <th scope="col">"Payment"</th>
+                                                <th scope="col">"Payee"</th>
+                                                <th scope="col" class="amount">"Amount"</th>
+                                                <th scope="col">"Status"</th>
+                                            </tr>
+                                        </thead>
+                                        <tbody>{list.items.into_iter().map(row).collect_view()}</tbody>
+                                    </table>
+                                </div>
+                                <nav class="pager" aria-label="Pages">
+                                    {(page > 1).then(|| view! {
+                                        <A href=format!("/payments?page={}", page - 1)>"← Newer"</A>
+                                    })}
+                                    <span class="muted">"Page " {page}</span>
+                                    {list.has_more.then(|| view! {
+                                        <A href=format!("/payments?page={}", page + 1)>"Older →"</A>
+                                    })}
+                                </nav>
+                            }
+                            .into_any()
+                        }
+                        Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+fn row(p: PaymentView) -> impl IntoView {
+    let href = format!("/payments/{}", p.id);
+    let short_id = p.id.chars().take(8).collect::<String>();
+    view! {
+        <tr data-testid="payment-row" data-payment-id=p.id.clone()>
+            <td>{format_time(p.created_at)}</td>
+            <td class="mono"><A href=href>{short_id}</A></td>
+            <td>{p.payee}</td>
+            <td class="amount">{p.amount}</td>
+            <td><StatusBadge status=p.status/></td>
+        </tr>
+    }
+}

@@ -1,0 +1,249 @@
+//! Payments and accepted callback nonces.
+//!
+//! Every status change is one conditional UPDATE (`... AND status = 'pending'`), so two
+//! concurrent decisions cannot both win. A pending payment past its expiry reads as
+//! `expired` in the same query that reads it, and a sweeper stores that.
+
+use sqlx::AnyPool;
+
+use crate::model::PaymentStatus;
+
+/// A payment as stored (the status already accounts for expiry at read time).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PaymentRow {
+    pub id: String,
+    pub user_id: String,
+    pub payee: String,
+    pub amount_cents: i64,
+    pub currency: String,
+    pub status: String,
+    pub approval_uuid: Option<String>,
+    pub failure_reason: Option<String>,
+    pub decided_via: Option<String>,
+    pub sms_sent_at: Option<i64>,
+    pub sms_failed_attempts: i64,
+    pub expires_at: i64,
+    pub created_at: i64,
+}
+
+impl PaymentRow {
+    /// The status, parsed (an unknown stored value reads as failed, never as approved).
+    pub fn status(&self) -> PaymentStatus {
+        PaymentStatus::parse(&self.status).unwrap_or(PaymentStatus::Failed)
+    }
+}
+
+/// Columns of [`PaymentRow`]; `$1` must be "now" so that expiry is evaluated on read.
+const COLUMNS: &str = "id, user_id, payee, amount_cents, currency, \
+    CASE WHEN status = 'pending' AND expires_at < $1 THEN 'expired' ELSE status END AS status, \
+    approval_uuid, failure_reason, decided_via, sms_sent_at, sms_failed_attempts, expires_at, created_at";
+
+/// A payment to create.
+#[derive(Debug)]
+pub struct NewPayment<'a> {
+    pub id: &'a str,
+    pub user_id: &'a str,
+    pub idempotency_key: &'a str,
+    pub payee: &'a str,
+    pub amount_cents: i64,
+    pub currency: &'a str,
+    pub expires_at: i64,
+}
+
+/// Creates a pending payment unless this user already sent one with the same idempotency
+/// key; either way returns the id of the payment for that key and whether it is new.
+pub async fn insert_once(
+    db: &AnyPool,
+    p: &NewPayment<'_>,
+    now: i64,
+) -> sqlx::Result<(String, bool)> {
+    let inserted = sqlx::query(
+        "INSERT INTO payments (id, user_id, idempotency_key, payee, amount_cents, currency, status, \
+         sms_failed_attempts, expires_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $8) \
+         ON CONFLICT (user_id, idempotency_key) DO NOTHING",
+    )
+    .bind(p.id)
+    .bind(p.user_id)
+    .bind(p.idempotency_key)
+    .bind(p.payee)
+    .bind(p.amount_cents)
+    .bind(p.currency)
+    .bind(p.expires_at)
+    .bind(now)
+    .execute(db)
+    .await?
+    .rows_affected();
+    if inserted == 1 {
+        return Ok((p.id.to_string(), true));
+    }
+    let id: String =
+        sqlx::query_scalar("SELECT id FROM payments WHERE user_id = $1 AND idempotency_key = $2")
+            .bind(p.user_id)
+            .bind(p.idempotency_key)
+            .fetch_one(db)
+            .await?;
+    Ok((id, false))
+}
+
+/// Stores the provider's approval request uuid for a payment.
+pub async fn set_approval_uuid(db: &AnyPool, id: &str, uuid: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE payments SET approval_uuid = $1 WHERE id = $2")
+        .bind(uuid)
+        .bind(id)
+        .execute(db)
+        .await
+        .map(|_| ())
+}
+
+/// A user's own payment; `None` for another user's payment or an unknown id alike.
+pub async fn owned(
+    db: &AnyPool,
+    user_id: &str,
+    id: &str,
+    now: i64,
+) -> sqlx::Result<Option<PaymentRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM payments WHERE id = $2 AND user_id = $3"
+    ))
+    .bind(now)
+    .bind(id)
+    .bind(user_id)
+    .fetch_optional(db)
+    .await
+}
+
+/// The payment a push approval request was made for.
+pub async fn by_approval_uuid(
+    db: &AnyPool,
+    uuid: &str,
+    now: i64,
+) -> sqlx::Result<Option<PaymentRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM payments WHERE approval_uuid = $2"
+    ))
+    .bind(now)
+    .bind(uuid)
+    .fetch_optional(db)
+    .await
+}
+
+/// One page of a user's payments, newest first (`limit + 1` rows tell if there are more).
+pub async fn list(
+    db: &AnyPool,
+    user_id: &str,
+    limit: i64,
+    offset: i64,
+    now: i64,
+) -> sqlx::Result<Vec<PaymentRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM payments WHERE user_id = $2 \
+         ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
+    ))
+    .bind(now)
+    .bind(user_id)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(db)
+    .await
+}
+
+/// Decides a pending, unexpired payment (`approved` / `denied`, via `push` or `sms`).
+/// `false` when it was not pending any more: the caller reads what it is now.
+pub async fn decide(
+    db: &AnyPool,
+    id: &str,
+    status: PaymentStatus,
+    via: &str,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let updated = sqlx::query(
+        "UPDATE payments SET status = $1, decided_via = $2, decided_at = $3 \
+         WHERE id = $4 AND status = 'pending' AND expires_at >= $3",
+    )
+    .bind(status.as_str())
+    .bind(via)
+    .bind(now)
+    .bind(id)
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(updated == 1)
+}
+
+/// Fails a pending payment with a reason.
+pub async fn fail(db: &AnyPool, id: &str, reason: &str, now: i64) -> sqlx::Result<bool> {
+    let updated = sqlx::query(
+        "UPDATE payments SET status = 'failed', failure_reason = $1, decided_at = $2 \
+         WHERE id = $3 AND status = 'pending'",
+    )
+    .bind(reason)
+    .bind(now)
+    .bind(id)
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(updated == 1)
+}
+
+/// Records that an SMS code was sent for a pending payment.
+pub async fn mark_sms_sent(db: &AnyPool, id: &str, now: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE payments SET sms_sent_at = $1 WHERE id = $2 AND status = 'pending'")
+        .bind(now)
+        .bind(id)
+        .execute(db)
+        .await
+        .map(|_| ())
+}
+
+/// Counts one more wrong SMS code; returns the new count (`None` if no longer pending).
+pub async fn count_wrong_code(db: &AnyPool, id: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "UPDATE payments SET sms_failed_attempts = sms_failed_attempts + 1 \
+         WHERE id = $1 AND status = 'pending' RETURNING sms_failed_attempts",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Stores the expiry of every pending payment past its time; returns how many.
+pub async fn expire_due(db: &AnyPool, now: i64) -> sqlx::Result<u64> {
+    sqlx::query(
+        "UPDATE payments SET status = 'expired', decided_at = expires_at \
+         WHERE status = 'pending' AND expires_at < $1",
+    )
+    .bind(now)
+    .execute(db)
+    .await
+    .map(|r| r.rows_affected())
+}
+
+/// Remembers an accepted callback nonce + signature; `false` if it was seen before.
+pub async fn remember_nonce(
+    db: &AnyPool,
+    nonce: &str,
+    signature: &str,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let inserted = sqlx::query(
+        "INSERT INTO callback_nonces (nonce, signature, received_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (nonce, signature) DO NOTHING",
+    )
+    .bind(nonce)
+    .bind(signature)
+    .bind(now)
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// Forgets nonces too old to be accepted anyway.
+pub async fn forget_nonces_before(db: &AnyPool, before: i64) -> sqlx::Result<u64> {
+    sqlx::query("DELETE FROM callback_nonces WHERE received_at < $1")
+        .bind(before)
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected())
+}

@@ -1,0 +1,372 @@
+//! Payments: creation with a push approval request, the owner's view, the SMS fallback
+//! bound to one payment, and the decision rules.
+
+use std::{collections::BTreeMap, net::IpAddr};
+
+use super::{
+    authy::client::{Logo, NewApprovalRequest},
+    db::{self, payments::PaymentRow, users::UserRow},
+    internal, provider_error, AppState,
+};
+use crate::{
+    error::AppError,
+    model::{
+        format_amount, parse_amount, PaymentList, PaymentStatus, PaymentView, MAX_SMS_ATTEMPTS,
+    },
+};
+
+/// Payments per page in the list.
+pub const PAGE_SIZE: i64 = 20;
+
+/// Checks a payee name: 1 to 100 characters, no control characters.
+pub fn parse_payee(input: &str) -> Result<String, AppError> {
+    let payee = input.trim();
+    if payee.is_empty() {
+        return Err(AppError::field("payee", "Enter who you are paying."));
+    }
+    if payee.chars().count() > 100 {
+        return Err(AppError::field(
+            "payee",
+            "Keep the payee's name to 100 characters.",
+        ));
+    }
+    if payee.chars().any(char::is_control) {
+        return Err(AppError::field(
+            "payee",
+            "The payee's name has characters that cannot be shown.",
+        ));
+    }
+    Ok(payee.to_string())
+}
+
+/// The SMS `action` that binds a code to exactly this payment: its id, payee and amount.
+pub fn sms_action(p: &PaymentRow) -> String {
+    format!(
+        "payfriend-payment:{}:{}:{}:{}",
+        p.id, p.amount_cents, p.currency, p.payee
+    )
+}
+
+/// What the owner sees of a payment.
+pub fn view(p: &PaymentRow, now: i64) -> PaymentView {
+    let status = p.status();
+    PaymentView {
+        id: p.id.clone(),
+        payee: p.payee.clone(),
+        amount_cents: p.amount_cents,
+        amount: format_amount(p.amount_cents, &p.currency),
+        status,
+        created_at: p.created_at,
+        decided_via: p.decided_via.clone(),
+        failure_reason: p.failure_reason.clone(),
+        sms_sent: p.sms_sent_at.is_some(),
+        sms_attempts_left: MAX_SMS_ATTEMPTS
+            .saturating_sub(u32::try_from(p.sms_failed_attempts).unwrap_or(u32::MAX)),
+        seconds_left: if status == PaymentStatus::Pending {
+            (p.expires_at - now).max(0)
+        } else {
+            0
+        },
+    }
+}
+
+/// Creates a payment and sends the push approval request. A repeated idempotency key
+/// returns the payment already created for it; a provider failure fails the payment.
+pub async fn create(
+    state: &AppState,
+    user: &UserRow,
+    payee: &str,
+    amount: &str,
+    idempotency_key: &str,
+    client_ip: Option<IpAddr>,
+) -> Result<String, AppError> {
+    let payee = parse_payee(payee)?;
+    let amount_cents =
+        parse_amount(amount).map_err(|e| AppError::field("amount", e.to_string()))?;
+    let key = uuid::Uuid::parse_str(idempotency_key.trim())
+        .map_err(|_| {
+            AppError::field(
+                "payee",
+                "The form has expired. Reload the page and try again.",
+            )
+        })?
+        .to_string();
+    let authy_id = user.authy_id.ok_or(AppError::PhoneNotVerified)?;
+
+    let now = db::now();
+    let config = &state.config;
+    let new_id = uuid::Uuid::new_v4().to_string();
+    let (id, created) = db::payments::insert_once(
+        &state.db,
+        &db::payments::NewPayment {
+            id: &new_id,
+            user_id: &user.id,
+            idempotency_key: &key,
+            payee: &payee,
+            amount_cents,
+            currency: &config.currency,
+            expires_at: now + config.approval_seconds_to_expire as i64,
+        },
+        now,
+    )
+    .await
+    .map_err(|e| internal("insert payment", e))?;
+    if !created {
+        // A retry of a request already made: same payment, no second push.
+        return Ok(id);
+    }
+
+    let amount_text = format_amount(amount_cents, &config.currency);
+    let request = NewApprovalRequest {
+        message: format!("Please authorize payment to {payee}"),
+        details: BTreeMap::from([
+            ("Sending to".to_string(), payee.clone()),
+            ("Transaction amount".to_string(), amount_text),
+        ]),
+        hidden_details: BTreeMap::from([
+            (
+                "user_ip_address".to_string(),
+                client_ip.map(|ip| ip.to_string()).unwrap_or_default(),
+            ),
+            ("requester_user_id".to_string(), user.id.clone()),
+        ]),
+        logos: vec![Logo {
+            res: "default".to_string(),
+            url: config
+                .public_url
+                .join("logo.svg")
+                .map(|u| u.to_string())
+                .unwrap_or_default(),
+        }],
+        seconds_to_expire: config.approval_seconds_to_expire,
+    };
+    match state
+        .authy
+        .create_approval_request(authy_id, &request)
+        .await
+    {
+        Ok(uuid) => {
+            db::payments::set_approval_uuid(&state.db, &id, &uuid)
+                .await
+                .map_err(|e| internal("store approval uuid", e))?;
+            Ok(id)
+        }
+        Err(e) => {
+            let reason = format!("The approval request could not be sent to your phone ({e}).");
+            db::payments::fail(&state.db, &id, &reason, db::now())
+                .await
+                .map_err(|e| internal("fail payment", e))?;
+            Err(provider_error("create approval request", e))
+        }
+    }
+}
+
+/// The owner's payment; anyone else gets the same `NotFound` as for an unknown id.
+pub async fn owned(state: &AppState, user: &UserRow, id: &str) -> Result<PaymentRow, AppError> {
+    if uuid::Uuid::parse_str(id).is_err() {
+        return Err(AppError::NotFound);
+    }
+    db::payments::owned(&state.db, &user.id, id, db::now())
+        .await
+        .map_err(|e| internal("read payment", e))?
+        .ok_or(AppError::NotFound)
+}
+
+/// A page (from 1) of the user's payments, newest first.
+pub async fn list(state: &AppState, user: &UserRow, page: u32) -> Result<PaymentList, AppError> {
+    let page = page.clamp(1, 100_000);
+    let now = db::now();
+    let mut rows = db::payments::list(
+        &state.db,
+        &user.id,
+        PAGE_SIZE + 1,
+        i64::from(page - 1) * PAGE_SIZE,
+        now,
+    )
+    .await
+    .map_err(|e| internal("list payments", e))?;
+    let has_more = rows.len() as i64 > PAGE_SIZE;
+    rows.truncate(PAGE_SIZE as usize);
+    Ok(PaymentList {
+        items: rows.iter().map(|p| view(p, now)).collect(),
+        page,
+        has_more,
+    })
+}
+
+fn still_pending(p: &PaymentRow) -> Result<(), AppError> {
+    match p.status() {
+        PaymentStatus::Pending => Ok(()),
+        PaymentStatus::Expired => Err(AppError::ApprovalExpired),
+        decided => Err(AppError::field(
+            "code",
+            format!("This payment is already {}.", decided.as_str()),
+        )),
+    }
+}
+
+/// Sends an SMS code bound to this payment (the fallback when the push does not arrive).
+pub async fn send_sms(state: &AppState, user: &UserRow, id: &str) -> Result<(), AppError> {
+    let payment = owned(state, user, id).await?;
+    still_pending(&payment)?;
+    let authy_id = user.authy_id.ok_or(AppError::PhoneNotVerified)?;
+    let message = format!(
+        "Verify payment to {} for {}",
+        payment.payee,
+        format_amount(payment.amount_cents, &payment.currency)
+    );
+    state
+        .authy
+        .send_sms_token(authy_id, &sms_action(&payment), &message)
+        .await
+        .map_err(|e| provider_error("send payment SMS", e))?;
+    db::payments::mark_sms_sent(&state.db, &payment.id, db::now())
+        .await
+        .map_err(|e| internal("mark SMS sent", e))
+}
+
+/// Checks an SMS code for this payment: a valid one approves it; the 5th wrong one
+/// fails it for good.
+pub async fn verify_sms(
+    state: &AppState,
+    user: &UserRow,
+    id: &str,
+    code: &str,
+) -> Result<PaymentStatus, AppError> {
+    let payment = owned(state, user, id).await?;
+    still_pending(&payment)?;
+    if payment.sms_sent_at.is_none() {
+        return Err(AppError::field("code", "Ask for a code by SMS first."));
+    }
+    let code = code.trim();
+    if !(6..=10).contains(&code.len()) || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(AppError::field(
+            "code",
+            "Enter the 6 to 10 digits of the code from the SMS.",
+        ));
+    }
+    let authy_id = user.authy_id.ok_or(AppError::PhoneNotVerified)?;
+    match state
+        .authy
+        .verify_token(authy_id, code, &sms_action(&payment))
+        .await
+    {
+        Ok(()) => {
+            decide(state, &payment, PaymentStatus::Approved, "sms").await?;
+            let now = db::now();
+            let current = db::payments::owned(&state.db, &user.id, &payment.id, now)
+                .await
+                .map_err(|e| internal("re-read payment", e))?
+                .ok_or(AppError::NotFound)?;
+            Ok(current.status())
+        }
+        Err(e) if matches!(e.code(), Some("60019" | "60020")) => {
+            wrong_code(state, &payment.id).await
+        }
+        Err(e) => Err(provider_error("verify payment SMS", e)),
+    }
+}
+
+async fn wrong_code(state: &AppState, id: &str) -> Result<PaymentStatus, AppError> {
+    let Some(failures) = db::payments::count_wrong_code(&state.db, id)
+        .await
+        .map_err(|e| internal("count wrong code", e))?
+    else {
+        return Err(AppError::field(
+            "code",
+            "This payment is no longer waiting for a code.",
+        ));
+    };
+    let left = i64::from(MAX_SMS_ATTEMPTS) - failures;
+    if left <= 0 {
+        db::payments::fail(&state.db, id, "Too many wrong SMS codes.", db::now())
+            .await
+            .map_err(|e| internal("fail payment", e))?;
+        return Err(AppError::TooManyAttempts);
+    }
+    Err(AppError::InvalidCode {
+        attempts_left: Some(u32::try_from(left).unwrap_or(0)),
+    })
+}
+
+/// Outcome of applying a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decided {
+    /// This call decided it.
+    Now,
+    /// It already had exactly this status.
+    Already,
+    /// It already has another final status; nothing changed.
+    Conflict(PaymentStatus),
+}
+
+/// Applies approve/deny once, in one conditional update; anything else changes nothing.
+pub async fn decide(
+    state: &AppState,
+    payment: &PaymentRow,
+    status: PaymentStatus,
+    via: &str,
+) -> Result<Decided, AppError> {
+    let current = payment.status();
+    if current == PaymentStatus::Pending
+        && db::payments::decide(&state.db, &payment.id, status, via, db::now())
+            .await
+            .map_err(|e| internal("decide payment", e))?
+    {
+        return Ok(Decided::Now);
+    }
+    // Lost a race or already decided: look at what it is now.
+    let now = db::now();
+    let fresh = db::payments::owned(&state.db, &payment.user_id, &payment.id, now)
+        .await
+        .map_err(|e| internal("re-read payment", e))?
+        .map(|p| p.status())
+        .unwrap_or(current);
+    Ok(if fresh == status {
+        Decided::Already
+    } else {
+        Decided::Conflict(fresh)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payee_names_are_trimmed_and_limited() {
+        assert_eq!(parse_payee("  Neville ").expect("valid"), "Neville");
+        assert_eq!(
+            parse_payee("<img src=x onerror=alert(1)>").expect("text is text"),
+            "<img src=x onerror=alert(1)>"
+        );
+        assert!(parse_payee("   ").is_err());
+        assert!(parse_payee(&"x".repeat(101)).is_err());
+        assert!(parse_payee("line\nbreak").is_err());
+    }
+
+    #[test]
+    fn the_sms_action_names_the_payment_its_amount_and_payee() {
+        let p = PaymentRow {
+            id: "p-1".into(),
+            user_id: "u".into(),
+            payee: "Neville".into(),
+            amount_cents: 2000,
+            currency: "USD".into(),
+            status: "pending".into(),
+            approval_uuid: None,
+            failure_reason: None,
+            decided_via: None,
+            sms_sent_at: None,
+            sms_failed_attempts: 0,
+            expires_at: 0,
+            created_at: 0,
+        };
+        let other_amount = PaymentRow {
+            amount_cents: 2001,
+            ..p.clone()
+        };
+        assert_eq!(sms_action(&p), "payfriend-payment:p-1:2000:USD:Neville");
+        assert_ne!(sms_action(&p), sms_action(&other_amount));
+    }
+}

@@ -1,0 +1,107 @@
+//! `POST /payments/callback`: the provider tells us the user approved or denied a push
+//! request. A plain axum route with a stable path: the raw body's signature is checked
+//! (in constant time) before anything is parsed.
+
+use axum::{
+    body::Bytes,
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+};
+use serde::Deserialize;
+
+use super::{
+    authy::signature::{self, SignatureError, SignedRequest},
+    db,
+    payments::{self, Decided},
+    AppState,
+};
+use crate::model::PaymentStatus;
+
+#[derive(Deserialize)]
+struct Callback {
+    uuid: String,
+    status: String,
+}
+
+fn reply(status: StatusCode, message: &str) -> Response {
+    (status, message.to_string()).into_response()
+}
+
+/// Handles one callback.
+pub async fn payment_callback(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let Ok(text) = std::str::from_utf8(&body) else {
+        tracing::warn!("callback refused: body is not UTF-8");
+        return reply(StatusCode::BAD_REQUEST, "malformed body");
+    };
+    let request = SignedRequest {
+        signature: header("x-authy-signature"),
+        nonce: header("x-authy-signature-nonce"),
+        method: "POST",
+        body: text,
+    };
+    let now = db::now();
+    let config = &state.config;
+    if let Err(e) = signature::verify(
+        config.authy_api_key.expose(),
+        config.authy_callback_url.as_str(),
+        request,
+        now,
+        config.authy_callback_tolerance_secs,
+    ) {
+        tracing::warn!(reason = %e, "callback refused");
+        return match e {
+            SignatureError::BadBody(_) => reply(StatusCode::BAD_REQUEST, "malformed body"),
+            _ => reply(StatusCode::UNAUTHORIZED, "invalid signature"),
+        };
+    }
+    // Verified, so both headers are present.
+    let (Some(nonce), Some(sig)) = (request.nonce, request.signature) else {
+        return reply(StatusCode::UNAUTHORIZED, "invalid signature");
+    };
+    match db::payments::remember_nonce(&state.db, nonce.trim(), sig.trim(), now).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!("callback refused: replayed nonce and signature");
+            return reply(StatusCode::UNAUTHORIZED, "replayed callback");
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "callback: cannot record nonce");
+            return reply(StatusCode::SERVICE_UNAVAILABLE, "try again");
+        }
+    }
+
+    let Ok(callback) = serde_json::from_str::<Callback>(text) else {
+        return reply(StatusCode::BAD_REQUEST, "malformed body");
+    };
+    let decision = match callback.status.as_str() {
+        "approved" => PaymentStatus::Approved,
+        "denied" => PaymentStatus::Denied,
+        _ => return reply(StatusCode::BAD_REQUEST, "unknown status"),
+    };
+    let payment = match db::payments::by_approval_uuid(&state.db, &callback.uuid, now).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return reply(StatusCode::NOT_FOUND, "unknown approval request"),
+        Err(e) => {
+            tracing::error!(error = %e, "callback: cannot read payment");
+            return reply(StatusCode::SERVICE_UNAVAILABLE, "try again");
+        }
+    };
+    match payments::decide(&state, &payment, decision, "push").await {
+        Ok(Decided::Now) => {
+            tracing::info!(payment = %payment.id, status = decision.as_str(), "payment decided by push");
+            reply(StatusCode::OK, "ok")
+        }
+        Ok(Decided::Already) => reply(StatusCode::OK, "already decided"),
+        Ok(Decided::Conflict(current)) => {
+            tracing::warn!(payment = %payment.id, current = current.as_str(), asked = decision.as_str(), "callback conflicts with the payment's decision");
+            reply(StatusCode::CONFLICT, "payment already decided")
+        }
+        Err(_) => reply(StatusCode::SERVICE_UNAVAILABLE, "try again"),
+    }
+}

@@ -1,0 +1,407 @@
+//! `POST /payments/callback`: signature, replay and time window checks, and the rule that
+//! a payment is decided once.
+#![cfg(feature = "ssr")]
+
+mod common;
+
+use common::{spawn_app, TestApp};
+use payfriend::model::Via;
+use payfriend::server::{
+    authy::{
+        client::{Logo, NewApprovalRequest},
+        signature,
+    },
+    db,
+};
+use serde_json::json;
+
+/// A verified user with one pending payment whose push request went to the sandbox.
+struct Pending {
+    payment_id: String,
+    approval_uuid: String,
+    authy_id: i64,
+}
+
+async fn pending_payment(app: &TestApp) -> Pending {
+    let authy = &app.state.authy;
+    let phone_digits = format!("201555{:04}", rand_suffix());
+    authy
+        .start_verification("1", &phone_digits, Via::Sms)
+        .await
+        .expect("verification");
+    let authy_id = authy
+        .register_user("payer@example.com", &phone_digits, "1")
+        .await
+        .expect("registered");
+    let user_id = uuid::Uuid::new_v4().to_string();
+    db::users::insert(
+        &app.state.db,
+        &db::users::NewUser {
+            id: &user_id,
+            email: &format!("{user_id}@example.com"),
+            password_hash: "x",
+            phone_e164: &format!("+1{phone_digits}"),
+            country_code: "1",
+            national_number: &phone_digits,
+            verify_via: "sms",
+        },
+        db::now(),
+    )
+    .await
+    .expect("user");
+    db::users::mark_verified(&app.state.db, &user_id, authy_id, db::now())
+        .await
+        .expect("verified");
+    let payment_id = uuid::Uuid::new_v4().to_string();
+    let key = uuid::Uuid::new_v4().to_string();
+    db::payments::insert_once(
+        &app.state.db,
+        &db::payments::NewPayment {
+            id: &payment_id,
+            user_id: &user_id,
+            idempotency_key: &key,
+            payee: "Neville",
+            amount_cents: 2000,
+            currency: "USD",
+            expires_at: db::now() + 300,
+        },
+        db::now(),
+    )
+    .await
+    .expect("payment");
+    let approval_uuid = authy
+        .create_approval_request(
+            authy_id,
+            &NewApprovalRequest {
+                message: "Please authorize payment to Neville".into(),
+                details: Default::default(),
+                hidden_details: Default::default(),
+                logos: vec![Logo {
+                    res: "default".into(),
+                    url: "http://127.0.0.1/logo.svg".into(),
+                }],
+                seconds_to_expire: 300,
+            },
+        )
+        .await
+        .expect("approval request");
+    db::payments::set_approval_uuid(&app.state.db, &payment_id, &approval_uuid)
+        .await
+        .expect("store uuid");
+    Pending {
+        payment_id,
+        approval_uuid,
+        authy_id,
+    }
+}
+
+fn rand_suffix() -> u32 {
+    uuid::Uuid::new_v4().as_u128() as u32 % 10_000
+}
+
+fn body(p: &Pending, status: &str) -> String {
+    json!({
+        "authy_id": p.authy_id,
+        "device_uuid": 1,
+        "callback_action": "approval_request_status",
+        "uuid": p.approval_uuid,
+        "status": status,
+        "approval_request": {"transaction": {"status": status, "details": {"Sending to": "Neville"}}},
+        "signature": "device-signature",
+    })
+    .to_string()
+}
+
+/// Sends `body` signed as Authy would, with `nonce`.
+async fn send_signed(app: &TestApp, body: &str, nonce: &str) -> reqwest::Response {
+    let url = app.state.config.authy_callback_url.as_str();
+    let sig = signature::sign(
+        app.state.config.authy_api_key.expose(),
+        nonce,
+        "POST",
+        url,
+        body,
+    )
+    .expect("sign");
+    app.client
+        .post(url)
+        .header("Content-Type", "application/json")
+        .header("X-Authy-Signature", sig)
+        .header("X-Authy-Signature-Nonce", nonce)
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("request")
+}
+
+async fn status_of(app: &TestApp, payment_id: &str) -> (String, Option<String>) {
+    sqlx::query_as("SELECT status, decided_via FROM payments WHERE id = $1")
+        .bind(payment_id)
+        .fetch_one(&app.state.db)
+        .await
+        .expect("payment row")
+}
+
+#[tokio::test]
+async fn a_correctly_signed_approval_approves_the_payment() {
+    let app = spawn_app().await;
+    let p = pending_payment(&app).await;
+
+    let response = send_signed(&app, &body(&p, "approved"), &db::now().to_string()).await;
+
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        status_of(&app, &p.payment_id).await,
+        ("approved".into(), Some("push".into()))
+    );
+}
+
+#[tokio::test]
+async fn a_correctly_signed_denial_denies_the_payment() {
+    let app = spawn_app().await;
+    let p = pending_payment(&app).await;
+
+    let response = send_signed(&app, &body(&p, "denied"), &db::now().to_string()).await;
+
+    assert_eq!(response.status(), 200);
+    assert_eq!(status_of(&app, &p.payment_id).await.0, "denied");
+}
+
+#[tokio::test]
+async fn callback_with_bad_signature_is_rejected() {
+    let app = spawn_app().await;
+    let p = pending_payment(&app).await;
+    let url = app.state.config.authy_callback_url.as_str().to_string();
+    let nonce = db::now().to_string();
+    let forged =
+        signature::sign("not-the-key", &nonce, "POST", &url, &body(&p, "approved")).expect("sign");
+
+    let wrong_key = app
+        .client
+        .post(&url)
+        .header("X-Authy-Signature", forged)
+        .header("X-Authy-Signature-Nonce", &nonce)
+        .body(body(&p, "approved"))
+        .send()
+        .await
+        .expect("request");
+    let missing = app
+        .client
+        .post(&url)
+        .body(body(&p, "approved"))
+        .send()
+        .await
+        .expect("request");
+
+    assert_eq!(wrong_key.status(), 401);
+    assert_eq!(missing.status(), 401);
+    assert_eq!(status_of(&app, &p.payment_id).await.0, "pending");
+}
+
+#[tokio::test]
+async fn a_tampered_body_is_rejected() {
+    let app = spawn_app().await;
+    let p = pending_payment(&app).await;
+    let url = app.state.config.authy_callback_url.as_str().to_string();
+    let nonce = db::now().to_string();
+    let sig = signature::sign(
+        app.state.config.authy_api_key.expose(),
+        &nonce,
+        "POST",
+        &url,
+        &body(&p, "denied"),
+    )
+    .expect("sign");
+
+    let response = app
+        .client
+        .post(&url)
+        .header("X-Authy-Signature", sig)
+        .header("X-Authy-Signature-Nonce", &nonce)
+        .body(body(&p, "approved"))
+        .send()
+        .await
+        .expect("request");
+
+    assert_eq!(response.status(), 401);
+    assert_eq!(status_of(&app, &p.payment_id).await.0, "pending");
+}
+
+#[tokio::test]
+async fn a_replayed_callback_is_rejected() {
+    let app = spawn_app().await;
+    let p = pending_payment(&app).await;
+    let nonce = db::now().to_string();
+    let first = send_signed(&app, &body(&p, "approved"), &nonce).await;
+
+    let replay = send_signed(&app, &body(&p, "approved"), &nonce).await;
+
+    assert_eq!(first.status(), 200);
+    assert_eq!(replay.status(), 401);
+}
+
+#[tokio::test]
+async fn a_stale_nonce_is_rejected() {
+    let app = spawn_app().await;
+    let p = pending_payment(&app).await;
+
+    let old = send_signed(&app, &body(&p, "approved"), &(db::now() - 301).to_string()).await;
+    let future = send_signed(&app, &body(&p, "approved"), &(db::now() + 301).to_string()).await;
+    let words = send_signed(&app, &body(&p, "approved"), "yesterday").await;
+
+    assert_eq!(old.status(), 401);
+    assert_eq!(future.status(), 401);
+    assert_eq!(words.status(), 401);
+    assert_eq!(status_of(&app, &p.payment_id).await.0, "pending");
+}
+
+#[tokio::test]
+async fn an_unknown_approval_request_is_404_after_the_signature_check() {
+    let app = spawn_app().await;
+    let mut p = pending_payment(&app).await;
+    p.approval_uuid = uuid::Uuid::new_v4().to_string();
+
+    let response = send_signed(&app, &body(&p, "approved"), &db::now().to_string()).await;
+
+    assert_eq!(response.status(), 404);
+}
+
+#[tokio::test]
+async fn a_malformed_body_is_400() {
+    let app = spawn_app().await;
+    let p = pending_payment(&app).await;
+    let nonce = db::now().to_string();
+
+    let not_json = app
+        .client
+        .post(app.state.config.authy_callback_url.as_str())
+        .header("X-Authy-Signature", "c2lnbmF0dXJl")
+        .header("X-Authy-Signature-Nonce", &nonce)
+        .body("{not json")
+        .send()
+        .await
+        .expect("request");
+    let no_uuid = send_signed(&app, r#"{"status": "approved"}"#, &nonce).await;
+    let odd_status = send_signed(&app, &body(&p, "maybe"), &(db::now() - 1).to_string()).await;
+
+    assert_eq!(not_json.status(), 400);
+    assert_eq!(no_uuid.status(), 400);
+    assert_eq!(odd_status.status(), 400);
+    assert_eq!(status_of(&app, &p.payment_id).await.0, "pending");
+}
+
+#[tokio::test]
+async fn a_duplicate_decision_is_a_200_no_op() {
+    let app = spawn_app().await;
+    let p = pending_payment(&app).await;
+    let now = db::now();
+    send_signed(&app, &body(&p, "approved"), &now.to_string()).await;
+
+    let again = send_signed(&app, &body(&p, "approved"), &(now - 1).to_string()).await;
+
+    assert_eq!(again.status(), 200);
+    assert_eq!(status_of(&app, &p.payment_id).await.0, "approved");
+}
+
+#[tokio::test]
+async fn a_conflicting_later_decision_changes_nothing() {
+    let app = spawn_app().await;
+    let p = pending_payment(&app).await;
+    let now = db::now();
+    send_signed(&app, &body(&p, "approved"), &now.to_string()).await;
+
+    let conflict = send_signed(&app, &body(&p, "denied"), &(now - 1).to_string()).await;
+
+    assert_eq!(conflict.status(), 409);
+    assert_eq!(status_of(&app, &p.payment_id).await.0, "approved");
+}
+
+#[tokio::test]
+async fn a_callback_after_expiry_does_not_approve() {
+    let app = spawn_app().await;
+    let p = pending_payment(&app).await;
+    sqlx::query("UPDATE payments SET expires_at = $1 WHERE id = $2")
+        .bind(db::now() - 1)
+        .bind(&p.payment_id)
+        .execute(&app.state.db)
+        .await
+        .expect("expire");
+
+    let response = send_signed(&app, &body(&p, "approved"), &db::now().to_string()).await;
+
+    assert_eq!(response.status(), 409);
+    let (status, _) = status_of(&app, &p.payment_id).await;
+    assert_ne!(status, "approved");
+}
+
+#[tokio::test]
+async fn fifty_concurrent_conflicting_callbacks_end_in_exactly_one_decision() {
+    let app = spawn_app().await;
+    let p = pending_payment(&app).await;
+    let now = db::now();
+
+    let mut tasks = Vec::new();
+    for i in 0..50i64 {
+        let status = if i % 2 == 0 { "approved" } else { "denied" };
+        let body = body(&p, status);
+        // Distinct nonces within the window, so none is refused as a replay.
+        let nonce = format!("{}.{i:03}", now);
+        let url = app.state.config.authy_callback_url.to_string();
+        let key = app.state.config.authy_api_key.expose().to_string();
+        let client = app.client.clone();
+        tasks.push(tokio::spawn(async move {
+            let sig = signature::sign(&key, &nonce, "POST", &url, &body).expect("sign");
+            let response = client
+                .post(&url)
+                .header("X-Authy-Signature", sig)
+                .header("X-Authy-Signature-Nonce", &nonce)
+                .body(body)
+                .send()
+                .await
+                .expect("request");
+            (status, response.status().as_u16())
+        }));
+    }
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await.expect("task"));
+    }
+
+    let (final_status, _) = status_of(&app, &p.payment_id).await;
+    assert!(final_status == "approved" || final_status == "denied");
+    for (asked, code) in &results {
+        if *asked == final_status {
+            assert_eq!(*code, 200, "{asked} agreeing with the decision");
+        } else {
+            assert_eq!(*code, 409, "{asked} conflicting with the decision");
+        }
+    }
+    let decided: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM payments WHERE id = $1 AND decided_at IS NOT NULL",
+    )
+    .bind(&p.payment_id)
+    .fetch_one(&app.state.db)
+    .await
+    .expect("count");
+    assert_eq!(decided, 1);
+}
+
+#[tokio::test]
+async fn the_sweeper_marks_unanswered_payments_expired() {
+    let app = spawn_app().await;
+    let p = pending_payment(&app).await;
+    sqlx::query("UPDATE payments SET expires_at = $1 WHERE id = $2")
+        .bind(db::now() - 10)
+        .bind(&p.payment_id)
+        .execute(&app.state.db)
+        .await
+        .expect("age");
+
+    let expired = db::payments::expire_due(&app.state.db, db::now())
+        .await
+        .expect("sweep");
+
+    // The background sweeper may have got there first; either way it is stored expired.
+    assert!(expired <= 1);
+    assert_eq!(status_of(&app, &p.payment_id).await.0, "expired");
+}

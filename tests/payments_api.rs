@@ -1,0 +1,213 @@
+//! The payment server functions over HTTP: only the owner sees a payment's status.
+#![cfg(feature = "ssr")]
+
+mod common;
+
+use common::{spawn_app, TestApp};
+use leptos::server_fn::ServerFn;
+use payfriend::api::{
+    accounts::LogIn,
+    payments::{GetPayment, SendPayment},
+};
+use payfriend::server::{auth, db};
+
+/// Creates a verified user directly in the database; returns (user id, email).
+async fn verified_user(app: &TestApp, password: &str) -> (String, String) {
+    let id = uuid::Uuid::new_v4().to_string();
+    let email = format!("{id}@example.com");
+    let digits = format!("201555{:04}", uuid::Uuid::new_v4().as_u128() % 10_000);
+    let authy_id = app
+        .state
+        .authy
+        .register_user(&email, &digits, "1")
+        .await
+        .expect("provider user");
+    let hash = auth::hash_password(password.to_string())
+        .await
+        .expect("hash");
+    db::users::insert(
+        &app.state.db,
+        &db::users::NewUser {
+            id: &id,
+            email: &email,
+            password_hash: &hash,
+            phone_e164: &format!("+1{digits}"),
+            country_code: "1",
+            national_number: &digits,
+            verify_via: "sms",
+        },
+        db::now(),
+    )
+    .await
+    .expect("user");
+    db::users::mark_verified(&app.state.db, &id, authy_id, db::now())
+        .await
+        .expect("verified");
+    (id, email)
+}
+
+/// Signs in through the server function; returns the session cookie.
+async fn log_in(app: &TestApp, email: &str, password: &str) -> String {
+    let response = app
+        .client
+        .post(app.url(LogIn::PATH))
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .expect("request");
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(auth::SESSION_COOKIE))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_string)
+        .expect("session cookie")
+}
+
+async fn send_payment(app: &TestApp, cookie: &str, key: &str) -> reqwest::Response {
+    app.client
+        .post(app.url(SendPayment::PATH))
+        .header("Cookie", cookie)
+        .form(&[
+            ("payee", "Neville"),
+            ("amount", "20.00"),
+            ("idempotency_key", key),
+        ])
+        .send()
+        .await
+        .expect("request")
+}
+
+async fn get_payment(app: &TestApp, cookie: &str, id: &str) -> reqwest::Response {
+    app.client
+        .post(app.url(GetPayment::PATH))
+        .header("Cookie", cookie)
+        .form(&[("id", id)])
+        .send()
+        .await
+        .expect("request")
+}
+
+async fn only_payment_id(app: &TestApp, user_id: &str) -> String {
+    sqlx::query_scalar("SELECT id FROM payments WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_one(&app.state.db)
+        .await
+        .expect("one payment")
+}
+
+#[tokio::test]
+async fn only_the_owner_sees_a_payment_and_others_get_the_same_not_found() {
+    let app = spawn_app().await;
+    let (owner_id, owner_email) = verified_user(&app, "owner password").await;
+    let (_, other_email) = verified_user(&app, "other password").await;
+    let owner = log_in(&app, &owner_email, "owner password").await;
+    let other = log_in(&app, &other_email, "other password").await;
+    send_payment(&app, &owner, &uuid::Uuid::new_v4().to_string()).await;
+    let id = only_payment_id(&app, &owner_id).await;
+
+    let mine = get_payment(&app, &owner, &id).await;
+    let theirs = get_payment(&app, &other, &id).await;
+    let unknown = get_payment(&app, &other, &uuid::Uuid::new_v4().to_string()).await;
+    let anonymous = get_payment(&app, "", &id).await;
+
+    assert_eq!(mine.status(), 200);
+    let body = mine.text().await.expect("body");
+    assert!(body.contains("\"Pending\""), "{body}");
+    assert_eq!(theirs.status(), 404);
+    assert_eq!(unknown.status(), 404);
+    assert_eq!(
+        theirs.text().await.expect("body"),
+        unknown.text().await.expect("body"),
+        "another user's payment looks exactly like a missing one"
+    );
+    assert_eq!(anonymous.status(), 401);
+}
+
+#[tokio::test]
+async fn the_same_idempotency_key_makes_one_payment_and_one_push() {
+    let app = spawn_app().await;
+    let (user_id, email) = verified_user(&app, "a password").await;
+    let cookie = log_in(&app, &email, "a password").await;
+    let key = uuid::Uuid::new_v4().to_string();
+
+    let (first, second) = tokio::join!(
+        send_payment(&app, &cookie, &key),
+        send_payment(&app, &cookie, &key)
+    );
+    let third = send_payment(&app, &cookie, &key).await;
+
+    for r in [&first, &second, &third] {
+        assert!(
+            r.status().is_success() || r.status().is_redirection(),
+            "{}",
+            r.status()
+        );
+    }
+    let payments: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payments WHERE user_id = $1")
+        .bind(&user_id)
+        .fetch_one(&app.state.db)
+        .await
+        .expect("count");
+    let pushes: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sandbox_approvals")
+        .fetch_one(&app.state.db)
+        .await
+        .expect("count");
+    assert_eq!(payments, 1);
+    assert_eq!(pushes, 1);
+}
+
+#[tokio::test]
+async fn a_bad_amount_is_a_400_and_stores_nothing() {
+    let app = spawn_app().await;
+    let (user_id, email) = verified_user(&app, "a password").await;
+    let cookie = log_in(&app, &email, "a password").await;
+
+    for amount in ["-5", "0", "20.555", "abc", "99999999999"] {
+        let response = app
+            .client
+            .post(app.url(SendPayment::PATH))
+            .header("Cookie", &cookie)
+            .form(&[
+                ("payee", "Neville"),
+                ("amount", amount),
+                ("idempotency_key", &uuid::Uuid::new_v4().to_string()),
+            ])
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 400, "{amount}");
+    }
+    let payments: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payments WHERE user_id = $1")
+        .bind(&user_id)
+        .fetch_one(&app.state.db)
+        .await
+        .expect("count");
+    assert_eq!(payments, 0);
+}
+
+#[tokio::test]
+async fn a_provider_failure_fails_the_payment_with_its_reason() {
+    let app = spawn_app().await;
+    let (user_id, email) = verified_user(&app, "a password").await;
+    let cookie = log_in(&app, &email, "a password").await;
+    // The provider no longer knows this user: the push request is refused.
+    sqlx::query("DELETE FROM sandbox_users")
+        .execute(&app.state.db)
+        .await
+        .expect("forget users");
+
+    let response = send_payment(&app, &cookie, &uuid::Uuid::new_v4().to_string()).await;
+
+    assert_eq!(response.status(), 503);
+    let (status, reason): (String, Option<String>) =
+        sqlx::query_as("SELECT status, failure_reason FROM payments WHERE user_id = $1")
+            .bind(&user_id)
+            .fetch_one(&app.state.db)
+            .await
+            .expect("payment");
+    assert_eq!(status, "failed");
+    assert!(reason.is_some_and(|r| !r.is_empty()));
+}
