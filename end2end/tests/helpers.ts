@@ -82,3 +82,24 @@ export async function logIn(page: Page, email: string, password: string): Promis
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Log in' }).click();
 }
+
+/** Sends a payment from the Send a payment page; ends on its waiting panel. */
+export async function sendPayment(page: Page, payee: string, amount: string): Promise<string> {
+  await page.goto('/payments/new');
+  await waitForHydration(page);
+  await page.getByLabel('Send to').fill(payee);
+  await page.getByLabel('Amount').fill(amount);
+  await page.getByRole('button', { name: 'Send for approval' }).click();
+  await expect(page).toHaveURL(/\/payments\/[0-9a-f-]{36}$/);
+  await expect(page.getByText('Waiting for approval on your phone')).toBeVisible();
+  await waitForHydration(page);
+  return page.url().split('/').pop() as string;
+}
+
+/** The pending push request on the sandbox phone for this payee. */
+export function pushFor(phonePage: Page, payee: string) {
+  return phonePage
+    .getByTestId('push')
+    .filter({ hasText: `Please authorize payment to ${payee}` })
+    .filter({ has: phonePage.getByRole('button', { name: 'Approve' }) });
+}

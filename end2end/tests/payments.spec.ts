@@ -1,0 +1,150 @@
+import { test, expect } from '@playwright/test';
+import { latestCode, newUser, openPhone, pushFor, registerVerified, sendPayment, waitForHydration } from './helpers';
+
+const smsCode = /Your Payfriend code is (\d{6,10})$/;
+
+test('a payment approved on the phone shows as approved in My payments', async ({ page, context }) => {
+  const user = newUser();
+  await registerVerified(page, context, user);
+  const id = await sendPayment(page, 'Neville Longbottom', '1,000.00');
+  await expect(page.getByTestId('amount')).toHaveText('$1,000.00');
+
+  const phone = await openPhone(context, user.phone);
+  const push = pushFor(phone, 'Neville Longbottom');
+  await expect(push).toContainText('Sending to');
+  await expect(push).toContainText('$1,000.00');
+  await push.getByRole('button', { name: 'Approve' }).click();
+  await expect(phone.getByRole('status')).toContainText('approved');
+
+  await expect(page).toHaveURL(/\/payments\?notice=approved$/);
+  await expect(page.getByText('Payment approved.')).toBeVisible();
+  const row = page.locator(`[data-payment-id="${id}"]`);
+  await expect(row).toContainText('Neville Longbottom');
+  await expect(row).toContainText('$1,000.00');
+  await expect(row.getByTestId('status')).toHaveText('Approved');
+});
+
+test('a payment denied on the phone says so on Send a payment', async ({ page, context }) => {
+  const user = newUser();
+  await registerVerified(page, context, user);
+  await sendPayment(page, 'Draco', '20');
+
+  const phone = await openPhone(context, user.phone);
+  await pushFor(phone, 'Draco').getByRole('button', { name: 'Deny' }).click();
+
+  await expect(page).toHaveURL(/\/payments\/new\?notice=denied$/);
+  await expect(page.getByText('The payment was denied on your phone.')).toBeVisible();
+  await page.goto('/payments');
+  await expect(page.getByTestId('payment-row').first().getByTestId('status')).toHaveText('Denied');
+});
+
+test('without an answer the SMS code is offered after 15 seconds, and the code approves the payment', async ({
+  page,
+  context,
+}) => {
+  test.setTimeout(90_000);
+  const user = newUser();
+  await registerVerified(page, context, user);
+  await sendPayment(page, 'Luna', '20.5');
+  const offer = page.getByRole('button', { name: 'Having trouble? Get a code by SMS instead' });
+  const shownAt = Date.now();
+
+  await expect(offer).toBeHidden();
+  await expect(offer).toBeVisible({ timeout: 25_000 });
+  expect(Date.now() - shownAt).toBeGreaterThanOrEqual(13_000);
+  await offer.click();
+  const phone = await openPhone(context, user.phone);
+  await expect(phone.getByTestId('sms').first()).toContainText('Verify payment to Luna for $20.50');
+  const code = await latestCode(phone, smsCode);
+  await page.getByLabel('SMS code').fill(code);
+  await page.getByRole('button', { name: 'Approve with this code' }).click();
+
+  await expect(page).toHaveURL(/\/payments\?notice=approved$/);
+  await expect(page.getByTestId('payment-row').first().getByTestId('status')).toHaveText('Approved');
+});
+
+test('five wrong SMS codes fail the payment for good', async ({ page, context }) => {
+  test.setTimeout(120_000);
+  const user = newUser();
+  await registerVerified(page, context, user);
+  await sendPayment(page, 'Goyle', '5');
+  await page
+    .getByRole('button', { name: 'Having trouble? Get a code by SMS instead' })
+    .click({ timeout: 25_000 });
+  const phone = await openPhone(context, user.phone);
+  const code = await latestCode(phone, smsCode);
+  const wrong = code === '0000000' ? '1111111' : '0000000';
+
+  for (const left of [4, 3, 2, 1]) {
+    await page.getByLabel('SMS code').fill(wrong);
+    await page.getByRole('button', { name: 'Approve with this code' }).click();
+    await expect(page.getByRole('alert')).toContainText(`${left} attempt${left === 1 ? '' : 's'} left`);
+  }
+  await page.getByLabel('SMS code').fill(wrong);
+  await page.getByRole('button', { name: 'Approve with this code' }).click();
+
+  await expect(page.getByTestId('status')).toHaveText('Failed');
+  await expect(page.getByText('Too many wrong SMS codes.')).toBeVisible();
+  await expect(page.getByLabel('SMS code')).toBeHidden();
+});
+
+test('the waiting page checks the status about every 3 seconds', async ({ page, context }) => {
+  const user = newUser();
+  await registerVerified(page, context, user);
+  const polls: number[] = [];
+  page.on('request', (r) => {
+    if (r.url().includes('/api/get_payment')) polls.push(Date.now());
+  });
+  await sendPayment(page, 'Hagrid', '3');
+  const start = Date.now();
+
+  await page.waitForTimeout(10_000);
+
+  const inWindow = polls.filter((t) => t >= start);
+  expect(inWindow.length).toBeGreaterThanOrEqual(2);
+  expect(inWindow.length).toBeLessThanOrEqual(5);
+});
+
+test('amounts that are not money are refused next to the field', async ({ page, context }) => {
+  const user = newUser();
+  await registerVerified(page, context, user);
+  await page.goto('/payments/new');
+  await waitForHydration(page);
+  await page.getByLabel('Send to').fill('Neville');
+
+  for (const [amount, message] of [
+    ['-5', 'more than zero'],
+    ['20.555', 'at most two decimals'],
+    ['lots', 'as a number'],
+    ['100000000', 'too large'],
+  ]) {
+    await page.getByLabel('Amount').fill(amount);
+    await page.getByRole('button', { name: 'Send for approval' }).click();
+    await expect(page.locator('#amount-error')).toContainText(message);
+  }
+  await expect(page).toHaveURL(/\/payments\/new$/);
+  await expect(page.getByLabel('Send to')).toHaveValue('Neville');
+});
+
+test('a payee with HTML in it is shown as text everywhere', async ({ page, context }) => {
+  const dialogs: string[] = [];
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  const payee = '<img src=x onerror=alert(1)>';
+  const user = newUser();
+  await registerVerified(page, context, user);
+  await sendPayment(page, payee, '1');
+  await expect(page.getByRole('heading', { name: payee })).toBeVisible();
+
+  const phone = await openPhone(context, user.phone);
+  phone.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  await expect(pushFor(phone, payee)).toBeVisible();
+  await page.goto('/payments');
+  await expect(page.getByTestId('payment-row').first()).toContainText(payee);
+  expect(dialogs).toEqual([]);
+});
