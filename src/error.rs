@@ -20,8 +20,17 @@ pub enum AppError {
     #[error("{message}")]
     Field { field: String, message: String },
     /// Sign-in failed; deliberately does not say which part was wrong.
-    #[error("Email or password is incorrect.")]
-    BadCredentials,
+    #[error("Email or password is incorrect.{}", lock_hint(*attempts_left))]
+    BadCredentials { attempts_left: Option<u32> },
+    /// Too many failed sign-ins in a row: sign-in is locked for a while.
+    #[error("Too many failed sign-ins. Sign-in is locked; try again in {}.", wait(*retry_after_secs))]
+    AccountLocked { retry_after_secs: u64 },
+    /// Too many codes were sent recently.
+    #[error("Too many codes were sent. You can ask for another one in {}.", wait(*retry_after_secs))]
+    RateLimited { retry_after_secs: u64 },
+    /// The session ended after a period without activity.
+    #[error("Your session expired after a period of inactivity. Please log in again.")]
+    SessionExpired,
     /// A one-time code was wrong.
     #[error("That code is not correct.{}", attempts_hint(*attempts_left))]
     InvalidCode { attempts_left: Option<u32> },
@@ -45,6 +54,22 @@ pub enum AppError {
     Transport(ServerFnErrorErr),
 }
 
+fn lock_hint(attempts_left: Option<u32>) -> String {
+    match attempts_left {
+        Some(1) => " 1 attempt left before sign-in is locked.".to_string(),
+        Some(n) => format!(" {n} attempts left before sign-in is locked."),
+        None => String::new(),
+    }
+}
+
+fn wait(seconds: u64) -> String {
+    match seconds {
+        0..=1 => "a second".to_string(),
+        2..=90 => format!("{seconds} seconds"),
+        _ => format!("{} minutes", seconds.div_ceil(60)),
+    }
+}
+
 fn attempts_hint(attempts_left: Option<u32>) -> String {
     match attempts_left {
         Some(1) => " 1 attempt left.".to_string(),
@@ -65,7 +90,10 @@ impl AppError {
     /// The HTTP status this error is answered with.
     pub fn status_code(&self) -> u16 {
         match self {
-            AppError::NotSignedIn | AppError::BadCredentials => 401,
+            AppError::NotSignedIn | AppError::BadCredentials { .. } | AppError::SessionExpired => {
+                401
+            }
+            AppError::AccountLocked { .. } | AppError::RateLimited { .. } => 429,
             AppError::PhoneNotVerified => 403,
             AppError::Field { .. } | AppError::InvalidCode { .. } | AppError::Transport(_) => 400,
             AppError::NotFound => 404,
@@ -108,6 +136,25 @@ mod tests {
         assert_eq!(
             three.to_string(),
             "That code is not correct. 3 attempts left."
+        );
+    }
+
+    #[test]
+    fn lock_and_rate_limit_messages_say_how_long_to_wait() {
+        let locked = AppError::AccountLocked {
+            retry_after_secs: 900,
+        };
+        let limited = AppError::RateLimited {
+            retry_after_secs: 42,
+        };
+        let bad = AppError::BadCredentials {
+            attempts_left: Some(2),
+        };
+        assert!(locked.to_string().ends_with("try again in 15 minutes."));
+        assert!(limited.to_string().ends_with("in 42 seconds."));
+        assert_eq!(
+            bad.to_string(),
+            "Email or password is incorrect. 2 attempts left before sign-in is locked."
         );
     }
 

@@ -91,6 +91,64 @@ pub struct SandboxPhone {
     pub pushes: Vec<SandboxPush>,
 }
 
+/// A failure the sandbox can be told to act out, to see how Payfriend copes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SandboxFault {
+    /// Behave like the real service.
+    None,
+    /// Answer every API call with HTTP 500.
+    Error500,
+    /// Answer every API call with HTTP 503.
+    Error503,
+    /// Answer after the client's timeout has passed.
+    Slow,
+    /// Answer 200 with a body that is not JSON.
+    NotJson,
+    /// Decide push requests but never call the callback URL.
+    DropCallbacks,
+}
+
+impl SandboxFault {
+    /// Every fault, in the order the phone page offers them.
+    pub const ALL: [SandboxFault; 6] = [
+        SandboxFault::None,
+        SandboxFault::Error500,
+        SandboxFault::Error503,
+        SandboxFault::Slow,
+        SandboxFault::NotJson,
+        SandboxFault::DropCallbacks,
+    ];
+
+    /// The configuration value (`SANDBOX_FAULT`) and form value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SandboxFault::None => "none",
+            SandboxFault::Error500 => "error_500",
+            SandboxFault::Error503 => "error_503",
+            SandboxFault::Slow => "slow",
+            SandboxFault::NotJson => "not_json",
+            SandboxFault::DropCallbacks => "drop_callbacks",
+        }
+    }
+
+    /// What the phone page calls it.
+    pub fn label(self) -> &'static str {
+        match self {
+            SandboxFault::None => "Work normally",
+            SandboxFault::Error500 => "Answer HTTP 500",
+            SandboxFault::Error503 => "Answer HTTP 503",
+            SandboxFault::Slow => "Answer too slowly",
+            SandboxFault::NotJson => "Answer with a body that is not JSON",
+            SandboxFault::DropCallbacks => "Drop callbacks",
+        }
+    }
+
+    /// Parses a configuration or form value.
+    pub fn parse(s: &str) -> Option<SandboxFault> {
+        SandboxFault::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+}
+
 /// Why an amount typed by a person is not acceptable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum AmountError {
@@ -266,6 +324,16 @@ pub struct PaymentView {
     pub sms_attempts_left: u32,
     /// Seconds until the approval expires (0 once it has).
     pub seconds_left: i64,
+}
+
+/// One event in a payment's audit timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    /// Unix seconds.
+    pub at: i64,
+    pub event: String,
+    pub outcome: String,
+    pub detail: String,
 }
 
 /// One page of the payments list, newest first.

@@ -397,11 +397,7 @@ async fn the_sweeper_marks_unanswered_payments_expired() {
         .await
         .expect("age");
 
-    let expired = db::payments::expire_due(&app.state.db, db::now())
-        .await
-        .expect("sweep");
+    payfriend::server::payments::expire_due(&app.state).await;
 
-    // The background sweeper may have got there first; either way it is stored expired.
-    assert!(expired <= 1);
     assert_eq!(status_of(&app, &p.payment_id).await.0, "expired");
 }

@@ -103,9 +103,31 @@ test('a wrong password or an unknown email gets the same answer', async ({ page,
   await expect(page).toHaveURL(/\/$/);
 
   await logIn(page, user.email, 'not the password');
-  await expect(page.getByRole('alert')).toHaveText('Email or password is incorrect.');
+  const alert = page.getByRole('alert');
+  await expect(alert).toContainText('Email or password is incorrect.');
+  const known = await alert.textContent();
   await logIn(page, `nobody-${Date.now()}@example.com`, user.password);
-  await expect(page.getByRole('alert')).toHaveText('Email or password is incorrect.');
+  await expect(alert).toContainText('Email or password is incorrect.');
+
+  expect(await alert.textContent()).toBe(known);
+  await expect(page).toHaveURL(/\/login$/);
+});
+
+test('five failed logins lock sign-in and the page counts down the attempts', async ({ page, context }) => {
+  const user = newUser();
+  await registerVerified(page, context, user);
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await expect(page).toHaveURL(/\/$/);
+
+  for (const left of [4, 3, 2, 1]) {
+    await logIn(page, user.email, 'wrong password');
+    await expect(page.getByRole('alert')).toContainText(`${left} attempt${left === 1 ? '' : 's'} left`);
+  }
+  await logIn(page, user.email, 'wrong password');
+  await expect(page.getByRole('alert')).toContainText('Sign-in is locked');
+  await logIn(page, user.email, user.password);
+
+  await expect(page.getByRole('alert')).toContainText('Sign-in is locked');
   await expect(page).toHaveURL(/\/login$/);
 });
 

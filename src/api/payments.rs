@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{PaymentList, PaymentStatus, PaymentView};
+use crate::model::{PaymentList, PaymentStatus, PaymentView, TimelineEntry};
 
 /// Creates a payment and sends the push request, then goes to its waiting page.
 /// `idempotency_key` comes from the form, so a double submit makes one payment.
@@ -86,6 +86,20 @@ pub async fn list_payments(page: u32) -> Result<PaymentList, AppError> {
             let state = crate::server::state()?;
             let user = auth::require_verified_user(&state).await?;
             payments::list(&state, &user, page).await
+        }
+        .await,
+    )
+}
+
+/// The audit timeline of one of the caller's payments, oldest first.
+#[server]
+pub async fn payment_timeline(id: String) -> Result<Vec<TimelineEntry>, AppError> {
+    crate::server::with_status(
+        async move {
+            use crate::server::{auth, payments};
+            let state = crate::server::state()?;
+            let user = auth::require_verified_user(&state).await?;
+            payments::timeline(&state, &user, &id).await
         }
         .await,
     )

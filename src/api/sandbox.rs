@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::SandboxPhone;
+use crate::model::{SandboxFault, SandboxPhone};
 
 /// Everything the sandbox phone with this number has received.
 #[server]
@@ -70,6 +70,40 @@ pub async fn sandbox_decide(uuid: String, approve: bool) -> Result<String, AppEr
                 Decision::NotPending { status } => Ok(format!("This request is already {status}.")),
                 Decision::Unknown => Err(AppError::NotFound),
             }
+        }
+        .await,
+    )
+}
+
+/// The failure the sandbox is acting out.
+#[server]
+pub async fn sandbox_current_fault() -> Result<SandboxFault, AppError> {
+    crate::server::with_status(
+        async move {
+            let state = crate::server::state()?;
+            if !state.config.sandbox_enabled() {
+                return Err(AppError::NotFound);
+            }
+            Ok(state.sandbox_fault.get())
+        }
+        .await,
+    )
+}
+
+/// Switches the sandbox to act out a failure (`none` to behave again).
+#[server]
+pub async fn sandbox_set_fault(fault: String) -> Result<SandboxFault, AppError> {
+    crate::server::with_status(
+        async move {
+            let state = crate::server::state()?;
+            if !state.config.sandbox_enabled() {
+                return Err(AppError::NotFound);
+            }
+            let fault = SandboxFault::parse(&fault)
+                .ok_or_else(|| AppError::field("fault", "Choose one of the listed behaviours."))?;
+            state.sandbox_fault.set(fault);
+            tracing::info!(fault = fault.as_str(), "sandbox fault switched");
+            Ok(fault)
         }
         .await,
     )

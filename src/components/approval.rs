@@ -4,15 +4,20 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
-use leptos_router::{components::A, hooks::use_navigate, NavigateOptions};
+use leptos_router::{
+    components::{Redirect, A},
+    hooks::use_navigate,
+    NavigateOptions,
+};
 
-use crate::api::payments::{get_payment, SendPaymentSms, VerifyPaymentSms};
+use crate::api::payments::{get_payment, payment_timeline, SendPaymentSms, VerifyPaymentSms};
 use crate::components::{
     form::{field_error, Field, FormError},
     status::StatusBadge,
     timers::{use_after, use_interval, use_mounted},
 };
-use crate::model::{PaymentStatus, PaymentView};
+use crate::error::AppError;
+use crate::model::{format_time, PaymentStatus, PaymentView};
 
 /// How often the page asks for the payment's status.
 pub const POLL_EVERY: Duration = Duration::from_secs(3);
@@ -70,6 +75,9 @@ pub fn ApprovalPanel(#[prop(into)] id: Signal<String>) -> impl IntoView {
                 {move || Suspend::new(async move {
                     match payment.await {
                         Ok(p) => summary(p, elapsed).into_any(),
+                        Err(AppError::SessionExpired | AppError::NotSignedIn) => {
+                            view! { <Redirect path="/login?session=expired"/> }.into_any()
+                        }
                         Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}
@@ -79,6 +87,47 @@ pub fn ApprovalPanel(#[prop(into)] id: Signal<String>) -> impl IntoView {
             <Show when=move || mounted.get() && pending.get()>
                 <SmsFallback id current offer=offer_sms send_sms verify_sms/>
             </Show>
+        </section>
+        <Timeline id status/>
+    }
+}
+
+/// What happened to the payment, from the audit trail; fetched again when the status moves.
+#[component]
+fn Timeline(id: Signal<String>, status: Memo<Option<PaymentStatus>>) -> impl IntoView {
+    let events = Resource::new(
+        move || (id.get(), status.get()),
+        |(id, _)| payment_timeline(id),
+    );
+    view! {
+        <section class="card narrow timeline" aria-label="Timeline">
+            <h2>"Timeline"</h2>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    events
+                        .await
+                        .map(|events| {
+                            view! {
+                                <ol data-testid="timeline">
+                                    {events
+                                        .into_iter()
+                                        .map(|e| view! {
+                                            <li>
+                                                <time>{format_time(e.at)}</time>
+                                                " "
+                                                <strong>{e.event.replace('_', " ")}</strong>
+                                                " · "
+                                                {e.outcome}
+                                                {(!e.detail.is_empty()).then(|| format!(" · {}", e.detail))}
+                                            </li>
+                                        })
+                                        .collect_view()}
+                                </ol>
+                            }
+                        })
+                        .ok()
+                })}
+            </Transition>
         </section>
     }
 }

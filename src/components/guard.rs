@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
 use crate::app::Auth;
+use crate::error::AppError;
 use crate::model::SessionUser;
 
 /// What a guarded page needs.
@@ -42,6 +43,9 @@ where
                             view! { <Redirect path="/payments/new"/> }.into_any()
                         }
                         (Ok(None), _) => view! { <Redirect path="/login"/> }.into_any(),
+                        (Err(AppError::SessionExpired), _) => {
+                            view! { <Redirect path="/login?session=expired"/> }.into_any()
+                        }
                         (Err(e), _) => {
                             view! { <p class="notice error">{e.to_string()}</p> }.into_any()
                         }

@@ -6,8 +6,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_query_map};
 
-use crate::api::sandbox::{sandbox_inbox, sandbox_recent_phones, SandboxDecide};
-use crate::model::{SandboxMessage, SandboxPush};
+use crate::api::sandbox::{
+    sandbox_current_fault, sandbox_inbox, sandbox_recent_phones, SandboxDecide, SandboxSetFault,
+};
+use crate::model::{SandboxFault, SandboxMessage, SandboxPush};
 
 /// How often the open phone looks for new messages and requests.
 const REFRESH: Duration = Duration::from_secs(2);
@@ -38,6 +40,11 @@ pub fn PhonePage() -> impl IntoView {
         },
     );
     let recent = Resource::new(|| (), |_| sandbox_recent_phones());
+    let set_fault = ServerAction::<SandboxSetFault>::new();
+    let fault = Resource::new(
+        move || set_fault.version().get(),
+        |_| sandbox_current_fault(),
+    );
 
     view! {
         <Title text="Sandbox phone"/>
@@ -46,6 +53,7 @@ pub fn PhonePage() -> impl IntoView {
             "it shows what Payfriend's built-in Authy sandbox sent."
         </p>
         <div class="phone-layout">
+            <div class="phone-side">
             <form method="get" action="/sandbox/phone" class="stack phone-picker">
                 <div class="field">
                     <label for="phone">"Phone number"</label>
@@ -81,6 +89,29 @@ pub fn PhonePage() -> impl IntoView {
                     })}
                 </Transition>
             </form>
+            <ActionForm action=set_fault attr:class="stack fault-switch">
+                <div class="field">
+                    <label for="fault">"Sandbox behaviour"</label>
+                    <Transition fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            let current = fault.await.unwrap_or(SandboxFault::None);
+                            view! {
+                                <select id="fault" name="fault">
+                                    {SandboxFault::ALL
+                                        .into_iter()
+                                        .map(|f| view! {
+                                            <option value=f.as_str() selected=f == current>{f.label()}</option>
+                                        })
+                                        .collect_view()}
+                                </select>
+                                <p class="muted" data-testid="fault">"Now: " {current.label()}</p>
+                            }
+                        })}
+                    </Transition>
+                </div>
+                <button type="submit" class="secondary">"Apply"</button>
+            </ActionForm>
+            </div>
             <div class="phone" data-testid="phone">
                 {move || decide.value().get().map(|result| match result {
                     Ok(message) => view! { <p class="notice info" role="status">{message}</p> }.into_any(),

@@ -1,9 +1,9 @@
 //! Registration, phone verification and sign-in.
 
 use super::{
-    auth,
+    audit, auth,
     db::{self, users::Taken},
-    internal, phone, provider_error, AppState,
+    internal, limits, phone, provider_error, AppState,
 };
 use crate::{error::AppError, model::Via};
 
@@ -137,11 +137,23 @@ pub async fn register(state: &AppState, form: Registration) -> Result<(), AppErr
 pub async fn resend_code(state: &AppState) -> Result<(), AppError> {
     let user = auth::require_user(state).await?;
     let via = Via::parse(&user.verify_via).unwrap_or(Via::Sms);
-    state
+    limits::check_code_send(state, Some(&user.id), &user.phone_e164).await?;
+    let sent = state
         .authy
         .start_verification(&user.country_code, &user.national_number, via)
-        .await
-        .map_err(|e| provider_error("resend phone verification", e))
+        .await;
+    audit::log(
+        state,
+        Some(&user.id),
+        None,
+        "verification_sent",
+        if sent.is_ok() { "ok" } else { "failed" },
+        format!("new code by {}", via.as_str()),
+    )
+    .await;
+    sent.map_err(|e| provider_error("resend phone verification", e))?;
+    limits::record_code_send(state, Some(&user.id), &user.phone_e164).await;
+    Ok(())
 }
 
 /// Checks the phone verification code; on success registers the user with the provider.
@@ -158,21 +170,38 @@ pub async fn verify_phone(state: &AppState, code: &str) -> Result<(), AppError> 
         ));
     }
     if user.phone_verified_at.is_none() {
-        state
+        let checked = state
             .authy
             .check_verification(&user.country_code, &user.national_number, code)
-            .await
-            .map_err(|e| match e.code() {
-                Some("60022") => AppError::field(
-                    "code",
-                    "That code is not correct. Check the message and try again.",
-                ),
-                Some("60023") => AppError::field(
-                    "code",
-                    "This code has expired or was never sent. Send a new code.",
-                ),
-                _ => provider_error("check phone verification", e),
-            })?;
+            .await;
+        audit::log(
+            state,
+            Some(&user.id),
+            None,
+            "verification_checked",
+            if checked.is_ok() {
+                "accepted"
+            } else {
+                "rejected"
+            },
+            checked
+                .as_ref()
+                .err()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+        )
+        .await;
+        checked.map_err(|e| match e.code() {
+            Some("60022") => AppError::field(
+                "code",
+                "That code is not correct. Check the message and try again.",
+            ),
+            Some("60023") => AppError::field(
+                "code",
+                "This code has expired or was never sent. Send a new code.",
+            ),
+            _ => provider_error("check phone verification", e),
+        })?;
     }
     let authy_id = state
         .authy
@@ -184,21 +213,89 @@ pub async fn verify_phone(state: &AppState, code: &str) -> Result<(), AppError> 
         .map_err(|e| internal("mark phone verified", e))
 }
 
-/// Signs a person in; the error never says whether the email exists.
+/// Signs a person in. Failures are counted per email, whether or not an account has it,
+/// so neither the message nor the lock tells whether the email exists.
 pub async fn log_in(state: &AppState, email: &str, password: &str) -> Result<bool, AppError> {
     let email = email.trim().to_lowercase();
+    if email.is_empty() || email.len() > 254 {
+        return Err(AppError::BadCredentials {
+            attempts_left: None,
+        });
+    }
+    let now = db::now();
+    let throttle = db::security::login_state(&state.db, &email)
+        .await
+        .map_err(|e| internal("read sign-in throttle", e))?;
+    if let Some((_, Some(until))) = throttle {
+        if until > now {
+            audit::log(
+                state,
+                None,
+                None,
+                "sign_in",
+                "locked",
+                format!("refused for {email}"),
+            )
+            .await;
+            return Err(AppError::AccountLocked {
+                retry_after_secs: u64::try_from(until - now).unwrap_or(1),
+            });
+        }
+    }
+
     let user = db::users::by_email(&state.db, &email)
         .await
         .map_err(|e| internal("find user", e))?;
     let hash = user.as_ref().map(|u| u.password_hash.clone());
-    if !auth::verify_password(password.to_string(), hash).await? {
-        return Err(AppError::BadCredentials);
-    }
-    let Some(user) = user else {
-        return Err(AppError::BadCredentials);
+    let verified = auth::verify_password(password.to_string(), hash).await?;
+    let Some(user) = user.filter(|_| verified) else {
+        return Err(failed_sign_in(state, &email, now).await);
     };
+
+    db::security::clear_login_failures(&state.db, &email)
+        .await
+        .map_err(|e| internal("clear sign-in failures", e))?;
     auth::start_session(state, &user.id).await?;
+    audit::log(state, Some(&user.id), None, "sign_in", "success", "").await;
     Ok(user.phone_verified_at.is_some() && user.authy_id.is_some())
+}
+
+async fn failed_sign_in(state: &AppState, email: &str, now: i64) -> AppError {
+    let max = state.config.login_max_failures as i64;
+    let failures = match db::security::count_login_failure(&state.db, email).await {
+        Ok(n) => n,
+        Err(e) => return internal("count sign-in failure", e),
+    };
+    if failures >= max {
+        let lock = state.config.login_lock_secs;
+        if let Err(e) = db::security::lock_login(&state.db, email, now + lock as i64).await {
+            return internal("lock sign-in", e);
+        }
+        audit::log(
+            state,
+            None,
+            None,
+            "sign_in",
+            "locked",
+            format!("{failures} failures for {email}"),
+        )
+        .await;
+        return AppError::AccountLocked {
+            retry_after_secs: lock,
+        };
+    }
+    audit::log(
+        state,
+        None,
+        None,
+        "sign_in",
+        "failure",
+        format!("for {email}"),
+    )
+    .await;
+    AppError::BadCredentials {
+        attempts_left: u32::try_from(max - failures).ok(),
+    }
 }
 
 #[cfg(test)]

@@ -128,7 +128,8 @@ pub async fn end_session(state: &AppState) -> Result<(), AppError> {
     Ok(())
 }
 
-/// The signed-in user, if the session is valid and has not been idle too long.
+/// The signed-in user, if any; `SessionExpired` once for a session that was idle too long
+/// (PSD2 RTS 4(3)(d)), which then ends.
 pub async fn current_user(state: &AppState) -> Result<Option<UserRow>, AppError> {
     let Some(token) = cookie_token() else {
         return Ok(None);
@@ -147,7 +148,7 @@ pub async fn current_user(state: &AppState) -> Result<Option<UserRow>, AppError>
             .await
             .map_err(|e| internal("expire session", e))?;
         set_cookie(state, "", Some(0));
-        return Ok(None);
+        return Err(AppError::SessionExpired);
     }
     // One write every few seconds is enough to keep the idle clock right.
     if now - last_seen_at >= 5 {

@@ -9,6 +9,8 @@ use leptos::prelude::LeptosOptions;
 use rand::{distributions::Alphanumeric, Rng};
 use reqwest::Url;
 
+use crate::model::SandboxFault;
+
 /// A value that must never be printed: `Debug` and `Display` show a placeholder.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -95,6 +97,23 @@ pub struct Config {
     pub currency: String,
     /// `APPROVAL_SECONDS_TO_EXPIRE`: how long a push approval (and its SMS code) stays valid.
     pub approval_seconds_to_expire: u64,
+    /// Production mode (`PAYFRIEND_ENV=production`, or an https `PUBLIC_URL`): real
+    /// provider and session secret required, sandbox never on.
+    pub production: bool,
+    /// `LOGIN_MAX_FAILURES`: failed sign-ins in a row before the account is locked.
+    pub login_max_failures: u64,
+    /// `LOGIN_LOCK_SECS`: how long such a lock lasts.
+    pub login_lock_secs: u64,
+    /// `CODE_SEND_LIMIT`: codes (verification or payment SMS) per user and per phone...
+    pub code_send_limit: u64,
+    /// `CODE_SEND_WINDOW_SECS`: ...within this many seconds.
+    pub code_send_window_secs: u64,
+    /// `MAX_BODY_BYTES`: the largest request body accepted (larger gets 413).
+    pub max_body_bytes: u64,
+    /// `REQUEST_TIMEOUT_SECS`: the longest a request may take.
+    pub request_timeout_secs: u64,
+    /// `SANDBOX_FAULT`: the failure the sandbox starts acting out (sandbox only).
+    pub sandbox_fault: SandboxFault,
 }
 
 impl Config {
@@ -162,10 +181,50 @@ impl Config {
                 .map_err(|e| bad("PUBLIC_URL", e.to_string()))?,
         };
 
+        let production = match get("PAYFRIEND_ENV").as_deref() {
+            Some("production") => true,
+            Some("development") => false,
+            Some(other) => {
+                return Err(bad(
+                    "PAYFRIEND_ENV",
+                    format!("expected production or development, got {other:?}"),
+                ))
+            }
+            None => public_url.scheme() == "https",
+        };
+        if production && provider == Provider::Sandbox {
+            return Err(bad(
+                "AUTHY_API_URL",
+                "required in production: the built-in sandbox is for development only",
+            ));
+        }
+
         let session_secret = match get("SESSION_SECRET") {
             Some(v) if v.len() >= 32 => Secret::new(v),
             Some(_) => return Err(bad("SESSION_SECRET", "must be at least 32 characters long")),
+            None if production => {
+                return Err(bad(
+                    "SESSION_SECRET",
+                    "required in production (at least 32 random characters)",
+                ))
+            }
             None => Secret::random(48),
+        };
+
+        let sandbox_fault = match get("SANDBOX_FAULT") {
+            None => SandboxFault::None,
+            Some(_) if provider != Provider::Sandbox => {
+                return Err(bad(
+                    "SANDBOX_FAULT",
+                    "only makes sense with the built-in sandbox (AUTHY_API_URL unset)",
+                ))
+            }
+            Some(v) => SandboxFault::parse(v.trim()).ok_or_else(|| {
+                bad(
+                    "SANDBOX_FAULT",
+                    "expected none, error_500, error_503, slow, not_json or drop_callbacks",
+                )
+            })?,
         };
 
         let currency = get("CURRENCY").unwrap_or_else(|| "USD".into());
@@ -189,6 +248,14 @@ impl Config {
             session_idle_secs: number(&get, "SESSION_IDLE_SECS", 300, 10)?,
             currency,
             approval_seconds_to_expire: number(&get, "APPROVAL_SECONDS_TO_EXPIRE", 300, 10)?,
+            production,
+            login_max_failures: number(&get, "LOGIN_MAX_FAILURES", 5, 1)?,
+            login_lock_secs: number(&get, "LOGIN_LOCK_SECS", 900, 1)?,
+            code_send_limit: number(&get, "CODE_SEND_LIMIT", 5, 1)?,
+            code_send_window_secs: number(&get, "CODE_SEND_WINDOW_SECS", 600, 1)?,
+            max_body_bytes: number(&get, "MAX_BODY_BYTES", 64 * 1024, 1024)?,
+            request_timeout_secs: number(&get, "REQUEST_TIMEOUT_SECS", 30, 1)?,
+            sandbox_fault,
         })
     }
 
@@ -324,6 +391,7 @@ mod tests {
             ("AUTHY_API_URL", "https://api.authy.com"),
             ("AUTHY_API_KEY", "k3y"),
             ("PUBLIC_URL", "https://pay.example.org/base"),
+            ("SESSION_SECRET", "0123456789abcdef0123456789abcdef"),
         ])
         .expect("valid");
         assert!(!config.sandbox_enabled());
@@ -333,6 +401,52 @@ mod tests {
             config.authy_callback_url.as_str(),
             "https://pay.example.org/base/payments/callback"
         );
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_provider_or_session_secret() {
+        let no_provider = config_from(&[("PAYFRIEND_ENV", "production")]).expect_err("sandbox");
+        assert_eq!(no_provider.var, "AUTHY_API_URL");
+
+        let https_without_secret = config_from(&[
+            ("PUBLIC_URL", "https://pay.example.org"),
+            ("AUTHY_API_URL", "https://api.authy.com"),
+            ("AUTHY_API_KEY", "k3y"),
+        ])
+        .expect_err("no session secret");
+        assert_eq!(https_without_secret.var, "SESSION_SECRET");
+
+        let no_key = config_from(&[
+            ("PAYFRIEND_ENV", "production"),
+            ("AUTHY_API_URL", "https://api.authy.com"),
+            ("SESSION_SECRET", "0123456789abcdef0123456789abcdef"),
+        ])
+        .expect_err("no API key");
+        assert_eq!(no_key.var, "AUTHY_API_KEY");
+
+        let ok = config_from(&[
+            ("PAYFRIEND_ENV", "production"),
+            ("AUTHY_API_URL", "https://api.authy.com"),
+            ("AUTHY_API_KEY", "k3y"),
+            ("SESSION_SECRET", "0123456789abcdef0123456789abcdef"),
+        ])
+        .expect("complete production configuration");
+        assert!(ok.production && !ok.sandbox_enabled());
+    }
+
+    #[test]
+    fn sandbox_faults_are_for_the_sandbox_only() {
+        let fault = config_from(&[("SANDBOX_FAULT", "slow")]).expect("valid");
+        assert_eq!(fault.sandbox_fault, SandboxFault::Slow);
+        let unknown = config_from(&[("SANDBOX_FAULT", "explode")]).expect_err("unknown");
+        assert_eq!(unknown.var, "SANDBOX_FAULT");
+        let real = config_from(&[
+            ("AUTHY_API_URL", "https://api.authy.com"),
+            ("AUTHY_API_KEY", "k3y"),
+            ("SANDBOX_FAULT", "slow"),
+        ])
+        .expect_err("not with a real provider");
+        assert_eq!(real.var, "SANDBOX_FAULT");
     }
 
     #[test]

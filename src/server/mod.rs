@@ -1,13 +1,16 @@
 //! Everything that runs only on the server.
 
 pub mod accounts;
+pub mod audit;
 pub mod auth;
 pub mod authy;
 pub mod config;
 pub mod db;
+pub mod limits;
 pub mod payments;
 pub mod phone;
 pub mod sandbox;
+pub mod security;
 pub mod telemetry;
 pub mod webhook;
 
@@ -26,7 +29,7 @@ use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use sqlx::AnyPool;
 use tokio::net::TcpListener;
-use tower_http::trace::TraceLayer;
+use tower_http::{limit::RequestBodyLimitLayer, timeout::TimeoutLayer, trace::TraceLayer};
 
 use crate::app::{shell, App};
 use crate::error::AppError;
@@ -43,6 +46,8 @@ pub struct AppState {
     pub authy: AuthyClient,
     /// A general HTTP client (the sandbox uses it to deliver callbacks).
     pub http: reqwest::Client,
+    /// The failure the sandbox acts out (sandbox only).
+    pub sandbox_fault: sandbox::FaultSwitch,
 }
 
 /// Connects to the database, applies migrations and returns the state the router needs.
@@ -56,7 +61,6 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     db::migrate(&db)
         .await
         .context("cannot apply database migrations")?;
-    spawn_sweeper(db.clone(), config.authy_callback_tolerance_secs);
     let timeout = Duration::from_secs(config.authy_timeout_secs);
     let authy = AuthyClient::new(
         config.authy_base_url().as_str(),
@@ -67,34 +71,33 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         .timeout(timeout)
         .build()
         .context("cannot build the HTTP client")?;
-    Ok(AppState {
+    let sandbox_fault = sandbox::FaultSwitch::new(config.sandbox_fault);
+    let state = AppState {
         leptos_options: config.leptos_options.clone(),
         db,
         config: Arc::new(config),
         authy,
         http,
-    })
+        sandbox_fault,
+    };
+    spawn_background(state.clone());
+    Ok(state)
 }
 
-/// Every few seconds: stores the expiry of payments nobody answered, and forgets callback
-/// nonces too old to be replayed (they would fail the time window anyway).
-fn spawn_sweeper(db: AnyPool, tolerance_secs: u64) {
+/// Every few seconds: stores the expiry of payments nobody answered, asks the provider
+/// about pending payments whose callback may have been lost, and forgets callback nonces
+/// too old to be replayed (they would fail the time window anyway).
+fn spawn_background(state: AppState) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(5));
-        loop {
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        while !state.db.is_closed() {
             tick.tick().await;
-            let now = db::now();
-            match db::payments::expire_due(&db, now).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(count = n, "payments expired"),
-                Err(e) => tracing::warn!(error = %e, "expiry sweep failed"),
-            }
-            let horizon = now - 2 * tolerance_secs as i64;
-            if let Err(e) = db::payments::forget_nonces_before(&db, horizon).await {
+            payments::expire_due(&state).await;
+            payments::reconcile(&state).await;
+            let horizon = db::now() - 2 * state.config.authy_callback_tolerance_secs as i64;
+            if let Err(e) = db::payments::forget_nonces_before(&state.db, horizon).await {
                 tracing::warn!(error = %e, "nonce cleanup failed");
-            }
-            if db.is_closed() {
-                break;
             }
         }
     });
@@ -118,11 +121,28 @@ pub fn router(state: AppState) -> Router {
     if state.config.sandbox_enabled() {
         router = router.nest("/sandbox/authy", sandbox::api::routes(state.clone()));
     }
+    let limits = (
+        RequestBodyLimitLayer::new(usize::try_from(state.config.max_body_bytes).unwrap_or(65_536)),
+        TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(state.config.request_timeout_secs),
+        ),
+    );
     router
-        .leptos_routes(&state, routes, move || shell(options.clone()))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            security::provide_page_policy,
+            move || shell(options.clone()),
+        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(state.clone(), sandbox_gate))
-        .layer(TraceLayer::new_for_http())
+        .layer(limits)
+        .layer(middleware::from_fn_with_state(state.clone(), security::guard))
+        // Paths only: query strings can carry codes, which never go to the logs.
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            tracing::info_span!("http", method = %request.method(), path = request.uri().path())
+        }))
         .with_state(state)
 }
 

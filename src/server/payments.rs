@@ -4,9 +4,10 @@
 use std::{collections::BTreeMap, net::IpAddr};
 
 use super::{
+    audit,
     authy::client::{Logo, NewApprovalRequest},
     db::{self, payments::PaymentRow, users::UserRow},
-    internal, provider_error, AppState,
+    internal, limits, provider_error, AppState,
 };
 use crate::{
     error::AppError,
@@ -14,6 +15,77 @@ use crate::{
         format_amount, parse_amount, PaymentList, PaymentStatus, PaymentView, MAX_SMS_ATTEMPTS,
     },
 };
+
+/// A payment's timeline for its owner, oldest first.
+pub async fn timeline(
+    state: &AppState,
+    user: &UserRow,
+    id: &str,
+) -> Result<Vec<crate::model::TimelineEntry>, AppError> {
+    let payment = owned(state, user, id).await?;
+    let events = db::security::payment_events(&state.db, &payment.id)
+        .await
+        .map_err(|e| internal("read timeline", e))?;
+    Ok(events
+        .into_iter()
+        .map(|(at, event, outcome, detail)| crate::model::TimelineEntry {
+            at,
+            event,
+            outcome,
+            detail,
+        })
+        .collect())
+}
+
+/// Stores the expiry of payments nobody answered in time.
+pub async fn expire_due(state: &AppState) {
+    match db::payments::expire_due(&state.db, db::now()).await {
+        Ok(expired) => {
+            for (id, user_id) in expired {
+                audit::log(
+                    state,
+                    Some(&user_id),
+                    Some(&id),
+                    "expiry",
+                    "expired",
+                    "no answer in time",
+                )
+                .await;
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "expiry sweep failed"),
+    }
+}
+
+/// Asks the provider about pending payments whose callback has not come (a dropped or
+/// lost callback must not leave a decision unrecorded).
+pub async fn reconcile(state: &AppState) {
+    let now = db::now();
+    let waiting = match db::payments::pending_with_approval(&state.db, now - 10, 20, now).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::warn!(error = %e, "reconciliation: cannot list pending payments");
+            return;
+        }
+    };
+    for payment in waiting {
+        let Some(uuid) = payment.approval_uuid.as_deref() else {
+            continue;
+        };
+        let decision = match state.authy.approval_request_status(uuid).await {
+            Ok(s) if s.status == "approved" => PaymentStatus::Approved,
+            Ok(s) if s.status == "denied" => PaymentStatus::Denied,
+            Ok(_) => continue,
+            Err(e) => {
+                tracing::debug!(error = %e, "reconciliation: provider status unavailable");
+                continue;
+            }
+        };
+        if let Err(e) = decide(state, &payment, decision, "push").await {
+            tracing::warn!(error = %e, payment = %payment.id, "reconciliation: cannot decide");
+        }
+    }
+}
 
 /// Payments per page in the list.
 pub const PAGE_SIZE: i64 = 20;
@@ -115,6 +187,18 @@ pub async fn create(
         // A retry of a request already made: same payment, no second push.
         return Ok(id);
     }
+    audit::log(
+        state,
+        Some(&user.id),
+        Some(&id),
+        "payment_created",
+        "ok",
+        format!(
+            "{} to {payee}",
+            format_amount(amount_cents, &config.currency)
+        ),
+    )
+    .await;
 
     let amount_text = format_amount(amount_cents, &config.currency);
     let request = NewApprovalRequest {
@@ -215,11 +299,22 @@ pub async fn send_sms(state: &AppState, user: &UserRow, id: &str) -> Result<(), 
         payment.payee,
         format_amount(payment.amount_cents, &payment.currency)
     );
-    state
+    limits::check_code_send(state, Some(&user.id), &user.phone_e164).await?;
+    let sent = state
         .authy
         .send_sms_token(authy_id, &sms_action(&payment), &message)
-        .await
-        .map_err(|e| provider_error("send payment SMS", e))?;
+        .await;
+    audit::log(
+        state,
+        Some(&user.id),
+        Some(&payment.id),
+        "sms_sent",
+        if sent.is_ok() { "ok" } else { "failed" },
+        "",
+    )
+    .await;
+    sent.map_err(|e| provider_error("send payment SMS", e))?;
+    limits::record_code_send(state, Some(&user.id), &user.phone_e164).await;
     db::payments::mark_sms_sent(&state.db, &payment.id, db::now())
         .await
         .map_err(|e| internal("mark SMS sent", e))
@@ -252,6 +347,15 @@ pub async fn verify_sms(
         .await
     {
         Ok(()) => {
+            audit::log(
+                state,
+                Some(&user.id),
+                Some(&payment.id),
+                "code",
+                "accepted",
+                "",
+            )
+            .await;
             decide(state, &payment, PaymentStatus::Approved, "sms").await?;
             let now = db::now();
             let current = db::payments::owned(&state.db, &user.id, &payment.id, now)
@@ -261,6 +365,15 @@ pub async fn verify_sms(
             Ok(current.status())
         }
         Err(e) if matches!(e.code(), Some("60019" | "60020")) => {
+            audit::log(
+                state,
+                Some(&user.id),
+                Some(&payment.id),
+                "code",
+                "rejected",
+                "",
+            )
+            .await;
             wrong_code(state, &payment.id).await
         }
         Err(e) => Err(provider_error("verify payment SMS", e)),
@@ -313,6 +426,15 @@ pub async fn decide(
             .await
             .map_err(|e| internal("decide payment", e))?
     {
+        audit::log(
+            state,
+            Some(&payment.user_id),
+            Some(&payment.id),
+            "decision",
+            status.as_str(),
+            format!("by {via}"),
+        )
+        .await;
         return Ok(Decided::Now);
     }
     // Lost a race or already decided: look at what it is now.

@@ -11,6 +11,7 @@ use axum::{
 use serde::Deserialize;
 
 use super::{
+    audit,
     authy::signature::{self, SignatureError, SignedRequest},
     db,
     payments::{self, Decided},
@@ -55,6 +56,7 @@ pub async fn payment_callback(
         config.authy_callback_tolerance_secs,
     ) {
         tracing::warn!(reason = %e, "callback refused");
+        audit::log(&state, None, None, "callback", "rejected", e.to_string()).await;
         return match e {
             SignatureError::BadBody(_) => reply(StatusCode::BAD_REQUEST, "malformed body"),
             _ => reply(StatusCode::UNAUTHORIZED, "invalid signature"),
@@ -68,6 +70,15 @@ pub async fn payment_callback(
         Ok(true) => {}
         Ok(false) => {
             tracing::warn!("callback refused: replayed nonce and signature");
+            audit::log(
+                &state,
+                None,
+                None,
+                "callback",
+                "rejected",
+                "replayed nonce and signature",
+            )
+            .await;
             return reply(StatusCode::UNAUTHORIZED, "replayed callback");
         }
         Err(e) => {
@@ -86,12 +97,32 @@ pub async fn payment_callback(
     };
     let payment = match db::payments::by_approval_uuid(&state.db, &callback.uuid, now).await {
         Ok(Some(p)) => p,
-        Ok(None) => return reply(StatusCode::NOT_FOUND, "unknown approval request"),
+        Ok(None) => {
+            audit::log(
+                &state,
+                None,
+                None,
+                "callback",
+                "rejected",
+                "unknown approval request",
+            )
+            .await;
+            return reply(StatusCode::NOT_FOUND, "unknown approval request");
+        }
         Err(e) => {
             tracing::error!(error = %e, "callback: cannot read payment");
             return reply(StatusCode::SERVICE_UNAVAILABLE, "try again");
         }
     };
+    audit::log(
+        &state,
+        Some(&payment.user_id),
+        Some(&payment.id),
+        "callback",
+        "accepted",
+        format!("push {}", decision.as_str()),
+    )
+    .await;
     match payments::decide(&state, &payment, decision, "push").await {
         Ok(Decided::Now) => {
             tracing::info!(payment = %payment.id, status = decision.as_str(), "payment decided by push");

@@ -3,6 +3,7 @@
 
 pub mod payments;
 pub mod sandbox;
+pub mod security;
 pub mod users;
 
 use std::time::Duration;

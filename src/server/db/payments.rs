@@ -148,6 +148,24 @@ pub async fn list(
     .await
 }
 
+/// Pending, unexpired payments with a push request made before `created_before`.
+pub async fn pending_with_approval(
+    db: &AnyPool,
+    created_before: i64,
+    limit: i64,
+    now: i64,
+) -> sqlx::Result<Vec<PaymentRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM payments WHERE status = 'pending' AND expires_at >= $1 \
+         AND approval_uuid IS NOT NULL AND created_at < $2 ORDER BY created_at LIMIT $3"
+    ))
+    .bind(now)
+    .bind(created_before)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
 /// Decides a pending, unexpired payment (`approved` / `denied`, via `push` or `sms`).
 /// `false` when it was not pending any more: the caller reads what it is now.
 pub async fn decide(
@@ -207,16 +225,15 @@ pub async fn count_wrong_code(db: &AnyPool, id: &str) -> sqlx::Result<Option<i64
     .await
 }
 
-/// Stores the expiry of every pending payment past its time; returns how many.
-pub async fn expire_due(db: &AnyPool, now: i64) -> sqlx::Result<u64> {
-    sqlx::query(
+/// Stores the expiry of every pending payment past its time; returns their ids and owners.
+pub async fn expire_due(db: &AnyPool, now: i64) -> sqlx::Result<Vec<(String, String)>> {
+    sqlx::query_as(
         "UPDATE payments SET status = 'expired', decided_at = expires_at \
-         WHERE status = 'pending' AND expires_at < $1",
+         WHERE status = 'pending' AND expires_at < $1 RETURNING id, user_id",
     )
     .bind(now)
-    .execute(db)
+    .fetch_all(db)
     .await
-    .map(|r| r.rows_affected())
 }
 
 /// Remembers an accepted callback nonce + signature; `false` if it was seen before.

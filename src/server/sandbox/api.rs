@@ -1,7 +1,7 @@
 //! The Authy REST endpoints, as the sandbox serves them: same paths, bodies, HTTP statuses
 //! and error codes as the real service (spec: authy-api.md).
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, time::Duration};
 
 use axum::{
     body::Bytes,
@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 
 use super::{masked_phone, random_digits};
-use crate::model::Via;
+use crate::model::{SandboxFault, Via};
 use crate::server::{
     authy::client::Logo,
     db::{self, sandbox as store, sandbox::TokenCheck},
@@ -53,7 +53,35 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/protected/json/sms/{id}", get(send_sms))
         .route("/protected/json/verify/{token}/{id}", get(verify_token))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "60000", "Not found.") })
-        .layer(middleware::from_fn_with_state(state, require_api_key))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_api_key,
+        ))
+        .layer(middleware::from_fn_with_state(state, act_out_fault))
+}
+
+/// Plays the failure the sandbox was switched to, the way a broken service would.
+async fn act_out_fault(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    match state.sandbox_fault.get() {
+        SandboxFault::Error500 => {
+            (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response()
+        }
+        SandboxFault::Error503 => {
+            (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response()
+        }
+        SandboxFault::NotJson => (
+            StatusCode::OK,
+            [(axum::http::header::CONTENT_TYPE, "text/html")],
+            "<html><body>Gateway says hello</body></html>",
+        )
+            .into_response(),
+        SandboxFault::Slow => {
+            let late = Duration::from_secs(state.config.authy_timeout_secs + 1);
+            tokio::time::sleep(late).await;
+            next.run(request).await
+        }
+        SandboxFault::None | SandboxFault::DropCallbacks => next.run(request).await,
+    }
 }
 
 /// An error in the provider's shape.

@@ -7,7 +7,34 @@
 pub mod api;
 pub mod phone;
 
+use std::sync::{Arc, RwLock};
+
 use rand::Rng;
+
+use crate::model::SandboxFault;
+
+/// The failure the sandbox is acting out, shared by its routes and its phone page.
+#[derive(Clone, Debug)]
+pub struct FaultSwitch(Arc<RwLock<SandboxFault>>);
+
+impl FaultSwitch {
+    /// A switch starting at `fault`.
+    pub fn new(fault: SandboxFault) -> Self {
+        FaultSwitch(Arc::new(RwLock::new(fault)))
+    }
+
+    /// The current fault.
+    pub fn get(&self) -> SandboxFault {
+        self.0.read().map(|f| *f).unwrap_or(SandboxFault::None)
+    }
+
+    /// Switches to another fault.
+    pub fn set(&self, fault: SandboxFault) {
+        if let Ok(mut f) = self.0.write() {
+            *f = fault;
+        }
+    }
+}
 
 /// `n` random decimal digits (leading zeros are part of the code).
 pub fn random_digits(n: usize) -> String {

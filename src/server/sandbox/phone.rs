@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use base64::{engine::general_purpose::STANDARD as BASE64, Engine as _};
 use serde_json::{json, Value};
 
-use crate::model::{SandboxMessage, SandboxPhone, SandboxPush};
+use crate::model::{SandboxFault, SandboxMessage, SandboxPhone, SandboxPush};
 use crate::server::{
     authy::{client::Logo, signature},
     db::{self, sandbox as store},
@@ -88,8 +88,11 @@ pub async fn decide(state: &AppState, uuid: &str, approve: bool) -> sqlx::Result
             status: row.status_at(now).to_string(),
         });
     }
-    let body = callback_body(&row, status, now);
-    let callback = deliver(state, &body, now).await;
+    let callback = if state.sandbox_fault.get() == SandboxFault::DropCallbacks {
+        "callback dropped (sandbox fault)".to_string()
+    } else {
+        deliver(state, &callback_body(&row, status, now), now).await
+    };
     Ok(Decision::Decided {
         status: status.to_string(),
         callback,

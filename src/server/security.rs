@@ -1,0 +1,191 @@
+//! Web security around every response: same-origin checks for state-changing requests,
+//! security headers and the Content-Security-Policy (with Leptos' per-request nonce).
+
+use axum::{
+    extract::{Request, State},
+    http::{header, HeaderMap, HeaderValue, Method, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use leptos::prelude::use_context;
+use reqwest::Url;
+
+use super::AppState;
+
+/// The policy for HTML pages: the app's own scripts and Wasm, inline scripts only with
+/// this request's nonce, nothing from elsewhere, never framed.
+pub fn page_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data: https:; connect-src 'self'; font-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// The policy for everything that is not a page (JSON, files, errors).
+const OTHER_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
+
+/// Sets the page policy on the response being rendered (called in each page's context).
+pub fn provide_page_policy() {
+    let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) else {
+        return;
+    };
+    if let Ok(value) = HeaderValue::from_str(&page_policy(&nonce.to_string())) {
+        response.insert_header(header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
+/// Paths called by other machines rather than by the app's pages.
+fn machine_route(path: &str) -> bool {
+    path == "/payments/callback" || path.starts_with("/sandbox/authy/")
+}
+
+fn origin_of(url: &Url) -> String {
+    url.origin().ascii_serialization()
+}
+
+fn is_loopback(url: &Url) -> bool {
+    matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
+}
+
+/// Whether the request plainly comes from a page of another origin. Browsers send
+/// `Origin` with every POST; `Referer` is the fallback; a request with neither is not a
+/// browser riding a user's cookies.
+pub fn from_another_origin(headers: &HeaderMap, public_url: &Url, production: bool) -> bool {
+    let expected = origin_of(public_url);
+    let claimed = headers
+        .get(header::ORIGIN)
+        .or_else(|| headers.get(header::REFERER))
+        .and_then(|v| v.to_str().ok());
+    let Some(claimed) = claimed else {
+        return false;
+    };
+    let Ok(url) = Url::parse(claimed) else {
+        return true; // includes the opaque origin "null"
+    };
+    if origin_of(&url) == expected {
+        return false;
+    }
+    // In development, localhost and 127.0.0.1 on the same port are the same app.
+    production
+        || !is_loopback(public_url)
+        || !is_loopback(&url)
+        || url.port_or_known_default() != public_url.port_or_known_default()
+        || url.scheme() != public_url.scheme()
+}
+
+/// Refuses cross-origin state changes, then adds the security headers to the answer.
+pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let safe_method = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if !safe_method
+        && !machine_route(request.uri().path())
+        && from_another_origin(
+            request.headers(),
+            &state.config.public_url,
+            state.config.production,
+        )
+    {
+        tracing::warn!(
+            path = request.uri().path(),
+            "refused a cross-origin request"
+        );
+        let mut response = (
+            StatusCode::FORBIDDEN,
+            "Cross-origin requests are not allowed.",
+        )
+            .into_response();
+        add_headers(response.headers_mut(), state.config.secure_cookies());
+        return response;
+    }
+    let mut response = next.run(request).await;
+    add_headers(response.headers_mut(), state.config.secure_cookies());
+    response
+}
+
+fn add_headers(headers: &mut HeaderMap, https: bool) {
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(OTHER_POLICY));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    if https {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(name: header::HeaderName, value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(name, HeaderValue::from_str(value).expect("header"));
+        h
+    }
+
+    #[test]
+    fn same_origin_and_header_less_requests_pass() {
+        let public = Url::parse("https://pay.example.org/").expect("url");
+        assert!(!from_another_origin(&HeaderMap::new(), &public, true));
+        assert!(!from_another_origin(
+            &headers(header::ORIGIN, "https://pay.example.org"),
+            &public,
+            true
+        ));
+        assert!(!from_another_origin(
+            &headers(header::REFERER, "https://pay.example.org/payments/new"),
+            &public,
+            true
+        ));
+    }
+
+    #[test]
+    fn other_origins_are_refused() {
+        let public = Url::parse("https://pay.example.org/").expect("url");
+        for (name, value) in [
+            (header::ORIGIN, "https://evil.example"),
+            (header::ORIGIN, "null"),
+            (header::ORIGIN, "http://pay.example.org"),
+            (header::REFERER, "https://evil.example/pay"),
+        ] {
+            assert!(
+                from_another_origin(&headers(name, value), &public, true),
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn localhost_is_127_0_0_1_in_development_only() {
+        let public = Url::parse("http://127.0.0.1:3000/").expect("url");
+        let h = headers(header::ORIGIN, "http://localhost:3000");
+        assert!(!from_another_origin(&h, &public, false));
+        assert!(from_another_origin(&h, &public, true));
+        let other_port = headers(header::ORIGIN, "http://localhost:4000");
+        assert!(from_another_origin(&other_port, &public, false));
+    }
+
+    #[test]
+    fn the_page_policy_allows_only_own_scripts_and_the_nonce() {
+        let policy = page_policy("abc123");
+        assert!(policy.contains("script-src 'self' 'nonce-abc123' 'wasm-unsafe-eval'"));
+        assert!(policy.contains("frame-ancestors 'none'"));
+        assert!(!policy.contains("unsafe-inline"));
+    }
+}
