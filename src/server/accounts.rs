@@ -89,16 +89,25 @@ pub async fn register(state: &AppState, form: Registration) -> Result<(), AppErr
         None => {}
     }
 
-    state
+    limits::check_code_send(state, None, &phone.e164).await?;
+    let sent = state
         .authy
         .start_verification(&phone.country_code, &phone.national, via)
-        .await
-        .map_err(|e| match e.code() {
-            Some("60033") => {
-                AppError::field("phone", "The phone service says this number is invalid.")
-            }
-            _ => provider_error("start phone verification", e),
-        })?;
+        .await;
+    audit::log(
+        state,
+        None,
+        None,
+        "verification_sent",
+        if sent.is_ok() { "ok" } else { "failed" },
+        format!("registration code by {} to {}", via.as_str(), phone.e164),
+    )
+    .await;
+    sent.map_err(|e| match e.code() {
+        Some("60033") => AppError::field("phone", "The phone service says this number is invalid."),
+        _ => provider_error("start phone verification", e),
+    })?;
+    limits::record_code_send(state, None, &phone.e164).await;
 
     let password_hash = auth::hash_password(form.password).await?;
     let user_id = uuid::Uuid::new_v4().to_string();

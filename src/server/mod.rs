@@ -137,6 +137,7 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(state.clone(), sandbox_gate))
+        .layer(middleware::from_fn(args_status))
         .layer(limits)
         .layer(middleware::from_fn_with_state(state.clone(), security::guard))
         // Paths only: query strings can carry codes, which never go to the logs.
@@ -162,6 +163,22 @@ pub fn state() -> Result<AppState, AppError> {
     use_context::<AppState>().ok_or_else(|| internal("app state", "not in context"))
 }
 
+/// Marks a server function error that the function itself returned (see [`args_status`]).
+const APP_ERROR_HEADER: &str = "x-payfriend-error";
+
+/// A server function whose arguments could not be decoded never ran: the framework answers
+/// 500, but the fault is the request's, so it becomes a 400.
+async fn args_status(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let from_framework = headers.contains_key(leptos::server_fn::error::SERVER_FN_ERROR_HEADER)
+        && headers.remove(APP_ERROR_HEADER).is_none();
+    if from_framework && response.status() == StatusCode::INTERNAL_SERVER_ERROR {
+        *response.status_mut() = StatusCode::BAD_REQUEST;
+    }
+    response
+}
+
 /// Gives a server function's error its HTTP status (a 400 for a form error, not the
 /// default 500). A plain HTML form post keeps the redirect Leptos answers it with.
 pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
@@ -179,6 +196,10 @@ pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
         ) {
             response.set_status(
                 StatusCode::from_u16(e.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            );
+            response.insert_header(
+                axum::http::HeaderName::from_static(APP_ERROR_HEADER),
+                axum::http::HeaderValue::from_static("1"),
             );
         }
     }

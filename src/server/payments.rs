@@ -233,6 +233,7 @@ pub async fn create(
             db::payments::set_approval_uuid(&state.db, &id, &uuid)
                 .await
                 .map_err(|e| internal("store approval uuid", e))?;
+            audit::log(state, Some(&user.id), Some(&id), "push_sent", "ok", "").await;
             Ok(id)
         }
         Err(e) => {
@@ -240,6 +241,15 @@ pub async fn create(
             db::payments::fail(&state.db, &id, &reason, db::now())
                 .await
                 .map_err(|e| internal("fail payment", e))?;
+            audit::log(
+                state,
+                Some(&user.id),
+                Some(&id),
+                "push_sent",
+                "failed",
+                reason,
+            )
+            .await;
             Err(provider_error("create approval request", e))
         }
     }

@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use payfriend::server::{self, config::Config, AppState};
+use leptos::server_fn::ServerFn;
+use payfriend::api::accounts::LogIn;
+use payfriend::server::{self, auth, config::Config, db, AppState};
 use tokio::net::TcpListener;
 
 /// A running Payfriend server and what a test needs to talk to it.
@@ -60,4 +62,59 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
 /// Starts an app with the default configuration.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
+}
+
+/// Creates a verified user directly in the database; returns (user id, email).
+pub async fn verified_user(app: &TestApp, password: &str) -> (String, String) {
+    let id = uuid::Uuid::new_v4().to_string();
+    let email = format!("{id}@example.com");
+    let digits = format!("201555{:04}", uuid::Uuid::new_v4().as_u128() % 10_000);
+    let authy_id = app
+        .state
+        .authy
+        .register_user(&email, &digits, "1")
+        .await
+        .expect("provider user");
+    let hash = auth::hash_password(password.to_string())
+        .await
+        .expect("hash");
+    db::users::insert(
+        &app.state.db,
+        &db::users::NewUser {
+            id: &id,
+            email: &email,
+            password_hash: &hash,
+            phone_e164: &format!("+1{digits}"),
+            country_code: "1",
+            national_number: &digits,
+            verify_via: "sms",
+        },
+        db::now(),
+    )
+    .await
+    .expect("user");
+    db::users::mark_verified(&app.state.db, &id, authy_id, db::now())
+        .await
+        .expect("verified");
+    (id, email)
+}
+
+/// Signs in through the server function; returns the session cookie.
+pub async fn log_in(app: &TestApp, email: &str, password: &str) -> String {
+    let response = app
+        .client
+        .post(app.url(LogIn::PATH))
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .expect("request");
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(auth::SESSION_COOKIE))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_string)
+        .expect("session cookie")
 }

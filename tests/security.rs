@@ -1,0 +1,359 @@
+//! Holding up under attack and failure: origin checks, headers, limits, session expiry,
+//! rate limits, the audit trail, provider faults and restarts.
+#![cfg(feature = "ssr")]
+
+mod common;
+
+use common::{log_in, spawn_app, spawn_app_with, verified_user, TestApp};
+use leptos::server_fn::ServerFn;
+use payfriend::api::{
+    accounts::{CurrentUser, LogIn, Register, ResendCode},
+    payments::{PaymentTimeline, SendPayment},
+};
+use payfriend::model::SandboxFault;
+use payfriend::server::{authy::signature, db, payments, sandbox::phone};
+
+async fn send_payment(app: &TestApp, cookie: &str) -> reqwest::Response {
+    app.client
+        .post(app.url(SendPayment::PATH))
+        .header("Cookie", cookie)
+        .form(&[
+            ("payee", "Neville"),
+            ("amount", "20"),
+            ("idempotency_key", &uuid::Uuid::new_v4().to_string()),
+        ])
+        .send()
+        .await
+        .expect("request")
+}
+
+async fn payment_statuses(app: &TestApp, user_id: &str) -> Vec<String> {
+    sqlx::query_scalar("SELECT status FROM payments WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_all(&app.state.db)
+        .await
+        .expect("statuses")
+}
+
+#[tokio::test]
+async fn a_state_change_from_another_origin_is_refused() {
+    let app = spawn_app().await;
+    let (_, email) = verified_user(&app, "a password").await;
+
+    let cross = app
+        .client
+        .post(app.url(LogIn::PATH))
+        .header("Origin", "https://evil.example")
+        .form(&[("email", email.as_str()), ("password", "a password")])
+        .send()
+        .await
+        .expect("request");
+    let same = app
+        .client
+        .post(app.url(LogIn::PATH))
+        .header("Origin", &app.base_url)
+        .form(&[("email", email.as_str()), ("password", "a password")])
+        .send()
+        .await
+        .expect("request");
+
+    assert_eq!(cross.status(), 403);
+    assert!(cross.headers().get("set-cookie").is_none());
+    assert_ne!(same.status(), 403);
+    assert!(same.headers().get("set-cookie").is_some());
+}
+
+#[tokio::test]
+async fn pages_carry_security_headers_and_a_nonce_policy_that_matches_their_scripts() {
+    let app = spawn_app().await;
+
+    let page = app.client.get(app.url("/")).send().await.expect("request");
+    let api = app
+        .client
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("request");
+
+    let header = |r: &reqwest::Response, name: &str| {
+        r.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let policy = header(&page, "content-security-policy");
+    assert_eq!(header(&page, "x-content-type-options"), "nosniff");
+    assert_eq!(header(&page, "referrer-policy"), "same-origin");
+    assert!(policy.contains("frame-ancestors 'none'"));
+    assert!(header(&api, "content-security-policy").contains("default-src 'none'"));
+    let nonce = policy
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a nonce in the policy")
+        .to_string();
+    let html = page.text().await.expect("body");
+    assert!(
+        html.contains(&format!("nonce=\"{nonce}\"")),
+        "scripts carry the nonce"
+    );
+    assert!(header(&api, "strict-transport-security").is_empty());
+}
+
+#[tokio::test]
+async fn an_oversized_body_gets_413() {
+    let app = spawn_app().await;
+    let huge = "x".repeat(200 * 1024);
+
+    let callback = app
+        .client
+        .post(app.url("/payments/callback"))
+        .body(huge.clone())
+        .send()
+        .await
+        .expect("request");
+    let server_fn = app
+        .client
+        .post(app.url(LogIn::PATH))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!("email={huge}&password=x"))
+        .send()
+        .await
+        .expect("request");
+
+    assert_eq!(callback.status(), 413);
+    assert_eq!(server_fn.status(), 413);
+}
+
+#[tokio::test]
+async fn an_idle_session_expires_once_and_says_so() {
+    let app = spawn_app_with(&[("SESSION_IDLE_SECS", "60")]).await;
+    let (_, email) = verified_user(&app, "a password").await;
+    let cookie = log_in(&app, &email, "a password").await;
+    let current = || {
+        app.client
+            .post(app.url(CurrentUser::PATH))
+            .header("Cookie", &cookie)
+            .send()
+    };
+    assert_eq!(current().await.expect("request").status(), 200);
+
+    sqlx::query("UPDATE sessions SET last_seen_at = last_seen_at - 61")
+        .execute(&app.state.db)
+        .await
+        .expect("idle");
+    let expired = current().await.expect("request");
+    let after = current().await.expect("request");
+
+    assert_eq!(expired.status(), 401);
+    assert!(expired
+        .text()
+        .await
+        .expect("body")
+        .contains("SessionExpired"));
+    assert_eq!(after.status(), 200);
+    assert_eq!(after.text().await.expect("body"), "null");
+}
+
+#[tokio::test]
+async fn sending_codes_is_rate_limited_per_phone() {
+    let app = spawn_app_with(&[("CODE_SEND_LIMIT", "2")]).await;
+    let register = app
+        .client
+        .post(app.url(Register::PATH))
+        .form(&[
+            ("email", "limited@example.com"),
+            ("password", "a long password"),
+            ("country", "US"),
+            ("phone", "+1 201 555 0142"),
+            ("via", "sms"),
+        ])
+        .send()
+        .await
+        .expect("request");
+    let cookie = register
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("payfriend_session="))
+        .and_then(|v| v.split(';').next())
+        .expect("session")
+        .to_string();
+    let resend = || {
+        app.client
+            .post(app.url(ResendCode::PATH))
+            .header("Cookie", &cookie)
+            .send()
+    };
+
+    let second = resend().await.expect("request");
+    let third = resend().await.expect("request");
+
+    assert_eq!(second.status(), 200);
+    assert_eq!(third.status(), 429);
+    assert!(third.text().await.expect("body").contains("RateLimited"));
+    let sent: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sandbox_messages")
+        .fetch_one(&app.state.db)
+        .await
+        .expect("count");
+    assert_eq!(sent, 2);
+}
+
+#[tokio::test]
+async fn every_step_of_a_payment_is_in_its_timeline_for_its_owner_only() {
+    let app = spawn_app().await;
+    let (owner_id, email) = verified_user(&app, "a password").await;
+    let (_, other_email) = verified_user(&app, "other password").await;
+    let cookie = log_in(&app, &email, "a password").await;
+    let other = log_in(&app, &other_email, "other password").await;
+    send_payment(&app, &cookie).await;
+    let (id, uuid): (String, String) =
+        sqlx::query_as("SELECT id, approval_uuid FROM payments WHERE user_id = $1")
+            .bind(&owner_id)
+            .fetch_one(&app.state.db)
+            .await
+            .expect("payment");
+    phone::decide(&app.state, &uuid, true)
+        .await
+        .expect("approve");
+    let timeline = |cookie: String| {
+        app.client
+            .post(app.url(PaymentTimeline::PATH))
+            .header("Cookie", cookie)
+            .form(&[("id", id.as_str())])
+            .send()
+    };
+
+    let mine = timeline(cookie.clone()).await.expect("request");
+    let theirs = timeline(other).await.expect("request");
+
+    assert_eq!(mine.status(), 200);
+    let body = mine.text().await.expect("body");
+    for event in ["payment_created", "push_sent", "callback", "decision"] {
+        assert!(body.contains(event), "{event} missing from {body}");
+    }
+    assert_eq!(theirs.status(), 404);
+    let sign_ins: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_events WHERE event = 'sign_in' AND outcome = 'success' AND user_id = $1",
+    )
+    .bind(&owner_id)
+    .fetch_one(&app.state.db)
+    .await
+    .expect("count");
+    assert_eq!(sign_ins, 1);
+}
+
+#[tokio::test]
+async fn a_rejected_callback_is_in_the_audit_trail_with_its_reason() {
+    let app = spawn_app().await;
+
+    app.client
+        .post(app.url("/payments/callback"))
+        .header("X-Authy-Signature", "Zm9yZ2Vk")
+        .header("X-Authy-Signature-Nonce", db::now().to_string())
+        .body(r#"{"uuid": "x", "status": "approved"}"#)
+        .send()
+        .await
+        .expect("request");
+
+    let (outcome, detail): (String, String) =
+        sqlx::query_as("SELECT outcome, detail FROM audit_events WHERE event = 'callback'")
+            .fetch_one(&app.state.db)
+            .await
+            .expect("event");
+    assert_eq!(outcome, "rejected");
+    assert!(detail.contains("signature"), "{detail}");
+}
+
+#[tokio::test]
+async fn provider_faults_fail_the_payment_with_a_clear_error_and_never_leave_it_pending() {
+    let app = spawn_app_with(&[("AUTHY_TIMEOUT_SECS", "1")]).await;
+    let (user_id, email) = verified_user(&app, "a password").await;
+    let cookie = log_in(&app, &email, "a password").await;
+
+    for fault in [
+        SandboxFault::Error500,
+        SandboxFault::Error503,
+        SandboxFault::NotJson,
+        SandboxFault::Slow,
+    ] {
+        app.state.sandbox_fault.set(fault);
+        let response = send_payment(&app, &cookie).await;
+        assert_eq!(response.status(), 503, "{fault:?}");
+        assert!(response
+            .text()
+            .await
+            .expect("body")
+            .contains("ProviderUnavailable"));
+    }
+
+    let statuses = payment_statuses(&app, &user_id).await;
+    assert_eq!(statuses, vec!["failed"; 4]);
+}
+
+#[tokio::test]
+async fn a_dropped_callback_is_recovered_from_the_provider() {
+    let app = spawn_app().await;
+    let (user_id, email) = verified_user(&app, "a password").await;
+    let cookie = log_in(&app, &email, "a password").await;
+    send_payment(&app, &cookie).await;
+    let uuid: String = sqlx::query_scalar("SELECT approval_uuid FROM payments WHERE user_id = $1")
+        .bind(&user_id)
+        .fetch_one(&app.state.db)
+        .await
+        .expect("uuid");
+    app.state.sandbox_fault.set(SandboxFault::DropCallbacks);
+    phone::decide(&app.state, &uuid, true)
+        .await
+        .expect("approve");
+    assert_eq!(payment_statuses(&app, &user_id).await, vec!["pending"]);
+    sqlx::query("UPDATE payments SET created_at = created_at - 60")
+        .execute(&app.state.db)
+        .await
+        .expect("age");
+
+    payments::reconcile(&app.state).await;
+
+    assert_eq!(payment_statuses(&app, &user_id).await, vec!["approved"]);
+}
+
+#[tokio::test]
+async fn a_callback_arriving_after_a_restart_still_decides_the_payment() {
+    let app = spawn_app_with(&[("AUTHY_API_KEY", "stable-key-across-restarts")]).await;
+    let (user_id, email) = verified_user(&app, "a password").await;
+    let cookie = log_in(&app, &email, "a password").await;
+    send_payment(&app, &cookie).await;
+    let uuid: String = sqlx::query_scalar("SELECT approval_uuid FROM payments WHERE user_id = $1")
+        .bind(&user_id)
+        .fetch_one(&app.state.db)
+        .await
+        .expect("uuid");
+
+    let restarted = spawn_app_with(&[
+        ("AUTHY_API_KEY", "stable-key-across-restarts"),
+        ("DATABASE_URL", &app.state.config.database_url),
+    ])
+    .await;
+    let body = format!(r#"{{"uuid": "{uuid}", "status": "approved", "authy_id": 1}}"#);
+    let url = restarted.state.config.authy_callback_url.to_string();
+    let nonce = db::now().to_string();
+    let sig =
+        signature::sign("stable-key-across-restarts", &nonce, "POST", &url, &body).expect("sign");
+    let response = restarted
+        .client
+        .post(&url)
+        .header("X-Authy-Signature", sig)
+        .header("X-Authy-Signature-Nonce", nonce)
+        .body(body)
+        .send()
+        .await
+        .expect("request");
+
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        payment_statuses(&restarted, &user_id).await,
+        vec!["approved"]
+    );
+}
