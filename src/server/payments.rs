@@ -402,9 +402,20 @@ async fn wrong_code(state: &AppState, id: &str) -> Result<PaymentStatus, AppErro
     };
     let left = i64::from(MAX_SMS_ATTEMPTS) - failures;
     if left <= 0 {
-        db::payments::fail(&state.db, id, "Too many wrong SMS codes.", db::now())
+        let failed = db::payments::fail(&state.db, id, "Too many wrong SMS codes.", db::now())
             .await
             .map_err(|e| internal("fail payment", e))?;
+        if failed {
+            audit::log(
+                state,
+                None,
+                Some(id),
+                "decision",
+                "failed",
+                "too many wrong SMS codes",
+            )
+            .await;
+        }
         return Err(AppError::TooManyAttempts);
     }
     Err(AppError::InvalidCode {

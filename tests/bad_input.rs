@@ -1,0 +1,253 @@
+//! Malformed input thrown at every route and server function: never a 5xx, never a
+//! panic, and a refused request leaves the database as it was.
+#![cfg(feature = "ssr")]
+
+mod common;
+
+use common::{log_in, spawn_app, verified_user, TestApp};
+use leptos::server_fn::ServerFn;
+use payfriend::api::{accounts::*, payments::*, sandbox::*};
+
+const TABLES: &[&str] = &[
+    "users",
+    "sessions",
+    "payments",
+    "sandbox_users",
+    "sandbox_verifications",
+    "sandbox_messages",
+    "sandbox_tokens",
+    "sandbox_approvals",
+    "code_sends",
+];
+
+async fn snapshot(app: &TestApp) -> Vec<i64> {
+    let mut counts = Vec::new();
+    for table in TABLES {
+        counts.push(
+            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+                .fetch_one(&app.state.db)
+                .await
+                .expect("count"),
+        );
+    }
+    counts
+}
+
+/// Bodies that are wrong in every way a form can be wrong.
+fn nasty_forms() -> Vec<Vec<u8>> {
+    let huge = "x".repeat(30_000);
+    let mut forms: Vec<Vec<u8>> = vec![
+        b"".to_vec(),
+        b"nonsense".to_vec(),
+        b"=&=&&".to_vec(),
+        b"id=%FF%FE&code=%C3%28&email=%80".to_vec(),
+        b"page=-1&approve=maybe&id=1&code=1".to_vec(),
+        b"page=99999999999999999999999&id=0".to_vec(),
+        b"page=abc".to_vec(),
+        b"id[]=1&id[]=2&code[x]=3".to_vec(),
+        b"\xff\xfe\xfd".to_vec(),
+    ];
+    for value in [
+        huge.as_str(),
+        "' OR '1'='1' --",
+        "1; DROP TABLE payments; --",
+        "<script>alert(1)</script>",
+        "../../etc/passwd",
+        "-100",
+        "1e309",
+        "\u{0}",
+    ] {
+        let v = urlencode(value);
+        forms.push(
+            format!(
+                "id={v}&code={v}&email={v}&password={v}&country={v}&phone={v}&via={v}\
+                 &payee={v}&amount={v}&idempotency_key={v}&page={v}&uuid={v}&approve={v}&fault={v}"
+            )
+            .into_bytes(),
+        );
+    }
+    forms
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Every server function except log-out (which ends the session it is given, as it should).
+fn server_functions() -> Vec<&'static str> {
+    vec![
+        CurrentUser::PATH,
+        Register::PATH,
+        VerifyPhone::PATH,
+        ResendCode::PATH,
+        LogIn::PATH,
+        SendPayment::PATH,
+        GetPayment::PATH,
+        SendPaymentSms::PATH,
+        VerifyPaymentSms::PATH,
+        ListPayments::PATH,
+        PaymentTimeline::PATH,
+        SandboxInbox::PATH,
+        SandboxRecentPhones::PATH,
+        SandboxDecide::PATH,
+        SandboxCurrentFault::PATH,
+        SandboxSetFault::PATH,
+    ]
+}
+
+async fn assert_refused_cleanly(app: &TestApp, response: reqwest::Response, before: &[i64], what: &str) {
+    let status = response.status();
+    assert!(status.as_u16() < 500, "{what}: answered {status}");
+    if status.is_client_error() {
+        assert_eq!(snapshot(app).await, before, "{what}: refused but changed the database");
+    }
+}
+
+#[tokio::test]
+async fn malformed_server_function_calls_are_refused_without_a_5xx_or_a_change() {
+    let app = spawn_app().await;
+    let (_, email) = verified_user(&app, "a password").await;
+    let cookie = log_in(&app, &email, "a password").await;
+
+    for path in server_functions() {
+        for form in nasty_forms() {
+            for signed_in in [false, true] {
+                let before = snapshot(&app).await;
+                let mut request = app
+                    .client
+                    .post(app.url(path))
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .body(form.clone());
+                if signed_in {
+                    request = request.header("Cookie", &cookie);
+                }
+                let response = request.send().await.expect("request");
+                let what = format!("{path} with {:?}", String::from_utf8_lossy(&form[..form.len().min(60)]));
+                assert_refused_cleanly(&app, response, &before, &what).await;
+            }
+        }
+        // The wrong content type and JSON where a form is expected.
+        let before = snapshot(&app).await;
+        let response = app
+            .client
+            .post(app.url(path))
+            .header("Cookie", &cookie)
+            .header("Content-Type", "application/json")
+            .body(r#"{"id": [1, 2], "page": {"deep": null}}"#)
+            .send()
+            .await
+            .expect("request");
+        assert_refused_cleanly(&app, response, &before, path).await;
+    }
+}
+
+#[tokio::test]
+async fn malformed_callbacks_are_refused_without_a_5xx_or_a_change() {
+    let app = spawn_app().await;
+    let before = snapshot(&app).await;
+    let bodies: Vec<Vec<u8>> = vec![
+        b"".to_vec(),
+        b"\xff\xfe".to_vec(),
+        b"[1, 2, 3]".to_vec(),
+        b"{\"uuid\": 1, \"status\": []}".to_vec(),
+        "{\"a\":".repeat(1000).into_bytes(),
+        br#"{"uuid": "' OR 1=1 --", "status": "approved"}"#.to_vec(),
+    ];
+    for body in bodies {
+        for (signature, nonce) in [
+            (None, None),
+            (Some("!!!"), Some("-1")),
+            (Some("c2ln"), Some("99999999999999999999999999")),
+            (Some("c2ln"), Some("NaN")),
+        ] {
+            let mut request = app
+                .client
+                .post(app.url("/payments/callback"))
+                .body(body.clone());
+            if let Some(s) = signature {
+                request = request.header("X-Authy-Signature", s);
+            }
+            if let Some(n) = nonce {
+                request = request.header("X-Authy-Signature-Nonce", n);
+            }
+            let response = request.send().await.expect("request");
+            assert_refused_cleanly(&app, response, &before, "callback").await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn malformed_provider_api_calls_get_authy_errors_without_a_change() {
+    let app = spawn_app().await;
+    let key = app.state.config.authy_api_key.expose().to_string();
+    let before = snapshot(&app).await;
+    let calls: Vec<(&str, String, &[u8])> = vec![
+        ("POST", "/sandbox/authy/protected/json/phones/verification/start".into(), b"{\"phone_number\": [], \"country_code\": {}}"),
+        ("POST", "/sandbox/authy/protected/json/phones/verification/start".into(), b"\xff"),
+        ("POST", "/sandbox/authy/protected/json/phones/verification/start".into(), b"{\"phone_number\": \"2015550100\", \"country_code\": \"1\", \"via\": \"pigeon\"}"),
+        ("GET", "/sandbox/authy/protected/json/phones/verification/check?phone_number='%20OR%201=1&country_code=1".into(), b""),
+        ("POST", "/sandbox/authy/protected/json/users/new".into(), b"{\"user\": \"nope\"}"),
+        ("GET", "/sandbox/authy/protected/json/users/-1/status".into(), b""),
+        ("GET", "/sandbox/authy/protected/json/users/99999999999999999999999/status".into(), b""),
+        ("POST", "/sandbox/authy/onetouch/json/users/abc/approval_requests".into(), b"{}"),
+        ("POST", "/sandbox/authy/onetouch/json/users/1/approval_requests".into(), b"{\"message\": 5, \"details\": [1]}"),
+        ("GET", "/sandbox/authy/onetouch/json/approval_requests/%3Cscript%3E".into(), b""),
+        ("GET", "/sandbox/authy/protected/json/sms/1?force=true".into(), b""),
+        ("GET", "/sandbox/authy/protected/json/verify/abc/1?action=x".into(), b""),
+        ("GET", "/sandbox/authy/no/such/endpoint".into(), b""),
+    ];
+    for (method, path, body) in calls {
+        let request = match method {
+            "POST" => app.client.post(app.url(&path)).body(body.to_vec()),
+            _ => app.client.get(app.url(&path)),
+        };
+        let response = request
+            .header("X-Authy-API-Key", &key)
+            .header("Content-Type", "application/json")
+            .send()
+            .await
+            .expect("request");
+        let status = response.status();
+        let json: serde_json::Value = response.json().await.expect("an Authy-shaped JSON error");
+        assert!(status.is_client_error(), "{path}: {status}");
+        assert_eq!(json["success"], false, "{path}");
+        assert!(json["error_code"].is_string(), "{path}");
+        assert_eq!(snapshot(&app).await, before, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn odd_page_addresses_are_answered_without_a_5xx() {
+    let app = spawn_app().await;
+    let (_, email) = verified_user(&app, "a password").await;
+    let cookie = log_in(&app, &email, "a password").await;
+
+    for path in [
+        "/payments/not-a-uuid",
+        "/payments/00000000-0000-0000-0000-000000000000",
+        "/payments?page=-5",
+        "/payments?page=99999999999999999999",
+        "/sandbox/phone?phone=%3Cscript%3Ealert(1)%3C/script%3E",
+        "/sandbox/phone?phone=%FF",
+        "/%2e%2e/%2e%2e/etc/passwd",
+        "/pkg/../../Cargo.toml",
+    ] {
+        let response = app
+            .client
+            .get(app.url(path))
+            .header("Cookie", &cookie)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status();
+        assert!(status.as_u16() < 500, "{path}: {status}");
+        let body = response.text().await.unwrap_or_default();
+        assert!(!body.contains("<script>alert(1)</script>"), "{path} reflected markup");
+        assert!(!body.contains("[package]"), "{path} served a file outside the site");
+    }
+}
