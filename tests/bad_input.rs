@@ -100,11 +100,20 @@ fn server_functions() -> Vec<&'static str> {
     ]
 }
 
-async fn assert_refused_cleanly(app: &TestApp, response: reqwest::Response, before: &[i64], what: &str) {
+async fn assert_refused_cleanly(
+    app: &TestApp,
+    response: reqwest::Response,
+    before: &[i64],
+    what: &str,
+) {
     let status = response.status();
     assert!(status.as_u16() < 500, "{what}: answered {status}");
     if status.is_client_error() {
-        assert_eq!(snapshot(app).await, before, "{what}: refused but changed the database");
+        assert_eq!(
+            snapshot(app).await,
+            before,
+            "{what}: refused but changed the database"
+        );
     }
 }
 
@@ -127,7 +136,10 @@ async fn malformed_server_function_calls_are_refused_without_a_5xx_or_a_change()
                     request = request.header("Cookie", &cookie);
                 }
                 let response = request.send().await.expect("request");
-                let what = format!("{path} with {:?}", String::from_utf8_lossy(&form[..form.len().min(60)]));
+                let what = format!(
+                    "{path} with {:?}",
+                    String::from_utf8_lossy(&form[..form.len().min(60)])
+                );
                 assert_refused_cleanly(&app, response, &before, &what).await;
             }
         }
@@ -247,7 +259,13 @@ async fn odd_page_addresses_are_answered_without_a_5xx() {
         let status = response.status();
         assert!(status.as_u16() < 500, "{path}: {status}");
         let body = response.text().await.unwrap_or_default();
-        assert!(!body.contains("<script>alert(1)</script>"), "{path} reflected markup");
-        assert!(!body.contains("[package]"), "{path} served a file outside the site");
+        assert!(
+            !body.contains("<script>alert(1)</script>"),
+            "{path} reflected markup"
+        );
+        assert!(
+            !body.contains("[package]"),
+            "{path} served a file outside the site"
+        );
     }
 }

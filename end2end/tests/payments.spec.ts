@@ -86,6 +86,9 @@ test('five wrong SMS codes fail the payment for good', async ({ page, context })
   await expect(page.getByTestId('status')).toHaveText('Failed');
   await expect(page.getByText('Too many wrong SMS codes.')).toBeVisible();
   await expect(page.getByLabel('SMS code')).toBeHidden();
+  const timeline = page.getByTestId('timeline');
+  await expect(timeline).toContainText('code · rejected');
+  await expect(timeline).toContainText('decision · failed');
 });
 
 test('the waiting page checks the status about every 3 seconds', async ({ page, context }) => {
@@ -147,4 +150,29 @@ test('a payee with HTML in it is shown as text everywhere', async ({ page, conte
   await page.goto('/payments');
   await expect(page.getByTestId('payment-row').first()).toContainText(payee);
   expect(dialogs).toEqual([]);
+});
+
+test('when the provider fails the page says so and the payment is failed, not pending', async ({ page, context }) => {
+  const user = newUser();
+  await registerVerified(page, context, user);
+  const phone = await openPhone(context, user.phone);
+  await phone.getByLabel('Sandbox behaviour').selectOption({ label: 'Answer HTTP 503' });
+  await phone.getByRole('button', { name: 'Apply' }).click();
+  await expect(phone.getByTestId('fault')).toHaveText('Now: Answer HTTP 503');
+
+  try {
+    await page.goto('/payments/new');
+    await waitForHydration(page);
+    await page.getByLabel('Send to').fill('Ron');
+    await page.getByLabel('Amount').fill('7');
+    await page.getByRole('button', { name: 'Send for approval' }).click();
+    await expect(page.getByRole('alert')).toContainText('The phone service is not answering right now');
+    await page.goto('/payments');
+    const row = page.getByTestId('payment-row').filter({ hasText: 'Ron' });
+    await expect(row.getByTestId('status')).toHaveText('Failed');
+  } finally {
+    await phone.getByLabel('Sandbox behaviour').selectOption({ label: 'Work normally' });
+    await phone.getByRole('button', { name: 'Apply' }).click();
+    await expect(phone.getByTestId('fault')).toHaveText('Now: Work normally');
+  }
 });
