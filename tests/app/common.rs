@@ -1,5 +1,4 @@
 //! Starts the real app on port 0 with its own temporary SQLite database.
-#![allow(dead_code)] // each test binary uses a different part of this helper
 
 use std::collections::HashMap;
 

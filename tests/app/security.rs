@@ -1,10 +1,6 @@
 //! Holding up under attack and failure: origin checks, headers, limits, session expiry,
 //! rate limits, the audit trail, provider faults and restarts.
-#![cfg(feature = "ssr")]
-
-mod common;
-
-use common::{log_in, spawn_app, spawn_app_with, verified_user, TestApp};
+use crate::common::{log_in, spawn_app, spawn_app_with, verified_user, TestApp};
 use leptos::server_fn::ServerFn;
 use payfriend::api::{
     accounts::{CurrentUser, LogIn, Register, ResendCode},

@@ -1,6 +1,4 @@
 //! Property tests: the callback canonicalisation and amount parsing hold for any input.
-#![cfg(feature = "ssr")]
-
 use std::collections::BTreeMap;
 
 use payfriend::model::{format_amount, parse_amount, MAX_AMOUNT_CENTS};

@@ -1,7 +1,5 @@
 //! The real server binary: graceful shutdown on SIGTERM, durability across SIGKILL, and
 //! logs that never contain secrets or codes.
-#![cfg(feature = "ssr")]
-
 use std::{
     path::Path,
     process::{Child, Command, Stdio},
@@ -25,11 +23,15 @@ struct Server {
     base: String,
 }
 
+/// A port outside the kernel's ephemeral range, so that the in-process test apps (which
+/// bind port 0) can never take it between this check and the server's own bind.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    loop {
+        let port = 20_000 + (uuid::Uuid::new_v4().as_u128() % 10_000) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 async fn start(dir: &Path, port: u16, extra: &[(&str, &str)]) -> Server {

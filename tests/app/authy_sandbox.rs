@@ -1,13 +1,9 @@
 //! The Authy client against the built-in sandbox, over real HTTP: every endpoint, its
 //! success and error paths, and the callbacks the sandbox phone sends.
-#![cfg(feature = "ssr")]
-
-mod common;
-
 use std::{collections::BTreeMap, time::Duration};
 
+use crate::common::{spawn_app, spawn_app_with, TestApp};
 use axum::{body::Bytes, http::HeaderMap, routing::post, Router};
-use common::{spawn_app, spawn_app_with, TestApp};
 use payfriend::model::Via;
 use payfriend::server::{
     authy::{

@@ -1,10 +1,6 @@
 //! Malformed input thrown at every route and server function: never a 5xx, never a
 //! panic, and a refused request leaves the database as it was.
-#![cfg(feature = "ssr")]
-
-mod common;
-
-use common::{log_in, spawn_app, verified_user, TestApp};
+use crate::common::{log_in, spawn_app, verified_user, TestApp};
 use leptos::server_fn::ServerFn;
 use payfriend::api::{accounts::*, payments::*, sandbox::*};
 

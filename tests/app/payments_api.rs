@@ -1,9 +1,5 @@
 //! The payment server functions over HTTP: only the owner sees a payment's status.
-#![cfg(feature = "ssr")]
-
-mod common;
-
-use common::{log_in, spawn_app, verified_user, TestApp};
+use crate::common::{log_in, spawn_app, verified_user, TestApp};
 use leptos::server_fn::ServerFn;
 use payfriend::api::payments::{GetPayment, SendPayment};
 

@@ -1,10 +1,6 @@
 //! `POST /payments/callback`: signature, replay and time window checks, and the rule that
 //! a payment is decided once.
-#![cfg(feature = "ssr")]
-
-mod common;
-
-use common::{spawn_app, TestApp};
+use crate::common::{spawn_app, TestApp};
 use payfriend::model::Via;
 use payfriend::server::{
     authy::{

@@ -1,9 +1,5 @@
 //! The health check and the app's start-up.
-#![cfg(feature = "ssr")]
-
-mod common;
-
-use common::spawn_app;
+use crate::common::spawn_app;
 
 #[tokio::test]
 async fn health_check_answers_200_when_the_database_answers() {

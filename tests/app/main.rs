@@ -1,0 +1,14 @@
+//! Integration tests, one binary: the real app on port 0 (or the real server binary),
+//! each test with its own temporary database.
+#![cfg(feature = "ssr")]
+
+mod common;
+
+mod authy_sandbox;
+mod bad_input;
+mod callback;
+mod health;
+mod payments_api;
+mod process;
+mod properties;
+mod security;
