@@ -4,6 +4,31 @@ import { defineConfig } from '@playwright/test';
 // database on its own port, so a `make run` on port 3000 does not get in the way.
 const port = Number(process.env.E2E_PORT ?? 3100);
 const baseURL = `http://127.0.0.1:${port}`;
+/** A second server whose sessions end after 10 idle seconds (tests of session expiry). */
+const idlePort = port + 1;
+
+function server(listen: number, extraEnv: Record<string, string>) {
+  const db = `target/e2e-${listen}.db`;
+  return {
+    command: `rm -f ${db} ${db}-wal ${db}-shm && exec target/debug/payfriend`,
+    cwd: '..',
+    url: `http://127.0.0.1:${listen}/healthz`,
+    reuseExistingServer: false,
+    timeout: 120_000,
+    stdout: 'pipe' as const,
+    stderr: 'pipe' as const,
+    env: {
+      LEPTOS_OUTPUT_NAME: 'payfriend',
+      LEPTOS_SITE_ROOT: 'target/site',
+      LEPTOS_SITE_PKG_DIR: 'pkg',
+      LEPTOS_SITE_ADDR: `127.0.0.1:${listen}`,
+      PUBLIC_URL: `http://127.0.0.1:${listen}`,
+      DATABASE_URL: `sqlite:${db}`,
+      RUST_LOG: 'warn,payfriend=info',
+      ...extraEnv,
+    },
+  };
+}
 
 export default defineConfig({
   testDir: './tests',
@@ -29,22 +54,5 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    command: 'rm -f target/e2e.db target/e2e.db-wal target/e2e.db-shm && exec target/debug/payfriend',
-    cwd: '..',
-    url: `${baseURL}/healthz`,
-    reuseExistingServer: false,
-    timeout: 120_000,
-    stdout: 'pipe',
-    stderr: 'pipe',
-    env: {
-      LEPTOS_OUTPUT_NAME: 'payfriend',
-      LEPTOS_SITE_ROOT: 'target/site',
-      LEPTOS_SITE_PKG_DIR: 'pkg',
-      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
-      PUBLIC_URL: baseURL,
-      DATABASE_URL: 'sqlite:target/e2e.db',
-      RUST_LOG: 'warn,payfriend=info',
-    },
-  },
+  webServer: [server(port, {}), server(idlePort, { SESSION_IDLE_SECS: '10' })],
 });

@@ -1,5 +1,8 @@
 import { BrowserContext, expect, Page } from '@playwright/test';
 
+/** The second test server, whose sessions end after 10 idle seconds (see playwright.config.ts). */
+export const IDLE_SERVER = `http://127.0.0.1:${Number(process.env.E2E_PORT ?? 3100) + 1}`;
+
 /** Waits until the Wasm client has taken over the server-rendered page. */
 export async function waitForHydration(page: Page): Promise<void> {
   await expect(page.locator('nav[data-hydrated="true"]')).toBeAttached();

@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
+use crate::api::accounts::current_user;
 use crate::app::Auth;
 use crate::error::AppError;
 use crate::model::SessionUser;
@@ -24,12 +25,14 @@ where
     V: IntoView + 'static,
 {
     let auth = expect_context::<Auth>();
+    // Asked again on every guarded page, so an expired session is noticed on navigation.
+    let session = Resource::new(|| (), |_| current_user());
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || {
                 let page = page.clone();
                 Suspend::new(async move {
-                    match (auth.user.await, require) {
+                    match (session.await, require) {
                         (Ok(Some(user)), Require::VerifiedUser) if user.phone_verified => {
                             page(user).into_any()
                         }
@@ -44,6 +47,7 @@ where
                         }
                         (Ok(None), _) => view! { <Redirect path="/login"/> }.into_any(),
                         (Err(AppError::SessionExpired), _) => {
+                            auth.user.refetch();
                             view! { <Redirect path="/login?session=expired"/> }.into_any()
                         }
                         (Err(e), _) => {

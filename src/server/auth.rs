@@ -128,8 +128,8 @@ pub async fn end_session(state: &AppState) -> Result<(), AppError> {
     Ok(())
 }
 
-/// The signed-in user, if any; `SessionExpired` once for a session that was idle too long
-/// (PSD2 RTS 4(3)(d)), which then ends.
+/// The signed-in user, if any; `SessionExpired` for a session that was idle too long
+/// (PSD2 RTS 4(3)(d)).
 pub async fn current_user(state: &AppState) -> Result<Option<UserRow>, AppError> {
     let Some(token) = cookie_token() else {
         return Ok(None);
@@ -144,10 +144,8 @@ pub async fn current_user(state: &AppState) -> Result<Option<UserRow>, AppError>
     let now = db::now();
     let idle = state.config.session_idle_secs as i64;
     if now - last_seen_at > idle {
-        db::users::delete_session(&state.db, &id)
-            .await
-            .map_err(|e| internal("expire session", e))?;
-        set_cookie(state, "", Some(0));
+        // The session is over; it stays (unusable) so that every page can say why, until
+        // the next sign-in replaces it or the sweeper removes it.
         return Err(AppError::SessionExpired);
     }
     // One write every few seconds is enough to keep the idle clock right.

@@ -99,6 +99,10 @@ fn spawn_background(state: AppState) {
             if let Err(e) = db::payments::forget_nonces_before(&state.db, horizon).await {
                 tracing::warn!(error = %e, "nonce cleanup failed");
             }
+            let stale_sessions = db::now() - 86_400;
+            if let Err(e) = db::users::delete_sessions_idle_since(&state.db, stale_sessions).await {
+                tracing::warn!(error = %e, "session cleanup failed");
+            }
         }
     });
 }

@@ -182,6 +182,17 @@ mod tests {
     }
 
     #[test]
+    fn hsts_is_sent_only_over_https() {
+        let mut plain = HeaderMap::new();
+        add_headers(&mut plain, false);
+        let mut https = HeaderMap::new();
+        add_headers(&mut https, true);
+        assert!(plain.get(header::STRICT_TRANSPORT_SECURITY).is_none());
+        assert!(https.get(header::STRICT_TRANSPORT_SECURITY).is_some());
+        assert_eq!(https[header::X_FRAME_OPTIONS], "DENY");
+    }
+
+    #[test]
     fn the_page_policy_allows_only_own_scripts_and_the_nonce() {
         let policy = page_policy("abc123");
         assert!(policy.contains("script-src 'self' 'nonce-abc123' 'wasm-unsafe-eval'"));

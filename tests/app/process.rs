@@ -2,7 +2,7 @@
 //! logs that never contain secrets or codes.
 use std::{
     path::Path,
-    process::{Child, Command, Stdio},
+    process::{Child, Command},
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -53,7 +53,7 @@ async fn start(dir: &Path, port: u16, extra: &[(&str, &str)]) -> Server {
         .env("SESSION_SECRET", SESSION_SECRET)
         .env("RUST_LOG", "debug")
         .current_dir(dir)
-        .stdout(Stdio::null())
+        .stdout(log.try_clone().expect("log file"))
         .stderr(log);
     for (k, v) in extra {
         command.env(k, v);

@@ -123,24 +123,29 @@ async fn an_oversized_body_gets_413() {
 }
 
 #[tokio::test]
-async fn an_idle_session_expires_once_and_says_so() {
+async fn an_idle_session_ends_and_says_so_until_the_next_sign_in() {
     let app = spawn_app_with(&[("SESSION_IDLE_SECS", "60")]).await;
     let (_, email) = verified_user(&app, "a password").await;
     let cookie = log_in(&app, &email, "a password").await;
-    let current = || {
+    let current = |cookie: String| {
         app.client
             .post(app.url(CurrentUser::PATH))
-            .header("Cookie", &cookie)
+            .header("Cookie", cookie)
             .send()
     };
-    assert_eq!(current().await.expect("request").status(), 200);
+    assert_eq!(
+        current(cookie.clone()).await.expect("request").status(),
+        200
+    );
 
     sqlx::query("UPDATE sessions SET last_seen_at = last_seen_at - 61")
         .execute(&app.state.db)
         .await
         .expect("idle");
-    let expired = current().await.expect("request");
-    let after = current().await.expect("request");
+    let expired = current(cookie.clone()).await.expect("request");
+    let still_expired = current(cookie.clone()).await.expect("request");
+    let fresh = log_in(&app, &email, "a password").await;
+    let after_sign_in = current(fresh).await.expect("request");
 
     assert_eq!(expired.status(), 401);
     assert!(expired
@@ -148,8 +153,9 @@ async fn an_idle_session_expires_once_and_says_so() {
         .await
         .expect("body")
         .contains("SessionExpired"));
-    assert_eq!(after.status(), 200);
-    assert_eq!(after.text().await.expect("body"), "null");
+    assert_eq!(still_expired.status(), 401);
+    assert_eq!(after_sign_in.status(), 200);
+    assert!(after_sign_in.text().await.expect("body").contains(&email));
 }
 
 #[tokio::test]
@@ -352,4 +358,24 @@ async fn a_callback_arriving_after_a_restart_still_decides_the_payment() {
         payment_statuses(&restarted, &user_id).await,
         vec!["approved"]
     );
+}
+
+#[tokio::test]
+async fn a_request_that_takes_too_long_is_cut_off_with_408() {
+    // The sandbox, told to be slow, holds requests 2 s; requests may take 1 s.
+    let app = spawn_app_with(&[
+        ("REQUEST_TIMEOUT_SECS", "1"),
+        ("AUTHY_TIMEOUT_SECS", "1"),
+        ("SANDBOX_FAULT", "slow"),
+    ])
+    .await;
+
+    let response = app
+        .client
+        .get(app.url("/sandbox/authy/protected/json/users/1/status"))
+        .send()
+        .await
+        .expect("request");
+
+    assert_eq!(response.status(), 408);
 }

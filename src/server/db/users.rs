@@ -160,3 +160,12 @@ pub async fn delete_session(db: &AnyPool, session_id: &str) -> sqlx::Result<()> 
         .await
         .map(|_| ())
 }
+
+/// Removes sessions idle since before `before`.
+pub async fn delete_sessions_idle_since(db: &AnyPool, before: i64) -> sqlx::Result<u64> {
+    sqlx::query("DELETE FROM sessions WHERE last_seen_at < $1")
+        .bind(before)
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected())
+}
