@@ -1,5 +1,5 @@
 # The two commands: `make run` and `make test`. Both install what is missing first.
-.PHONY: setup run test release
+.PHONY: setup run test release bench
 
 # Leptos reads this at compile time; cargo-leptos sets it, and so does every cargo command
 # here so that they all share one build.
@@ -17,3 +17,7 @@ test: setup
 # An optimised build: size-optimised Wasm (wasm-opt from end2end's npm packages).
 release: setup
 	PATH="$(CURDIR)/end2end/node_modules/.bin:$$PATH" cargo leptos build --release
+
+# Throughput and latency of the status poll and the callback (prints figures).
+bench:
+	cargo bench --no-default-features --features ssr --bench hot_paths

@@ -56,6 +56,20 @@ pub fn check_password(password: &str) -> Result<(), AppError> {
     }
 }
 
+/// The form error for an email or phone that belongs to another account.
+fn already_used(taken: Taken) -> AppError {
+    match taken {
+        Taken::Email => AppError::field(
+            "email",
+            "An account with this email already exists. Log in instead.",
+        ),
+        Taken::Phone => AppError::field(
+            "phone",
+            "This phone number is already used by another account.",
+        ),
+    }
+}
+
 /// Creates the account, sends the phone verification code and signs the person in.
 /// Nothing is stored unless the code could be sent.
 pub async fn register(state: &AppState, form: Registration) -> Result<(), AppError> {
@@ -70,23 +84,11 @@ pub async fn register(state: &AppState, form: Registration) -> Result<(), AppErr
     let via =
         Via::parse(&form.via).ok_or_else(|| AppError::field("via", "Choose SMS or voice call."))?;
 
-    match db::users::taken(&state.db, &email, &phone.e164)
+    if let Some(taken) = db::users::taken(&state.db, &email, &phone.e164)
         .await
         .map_err(|e| internal("check duplicates", e))?
     {
-        Some(Taken::Email) => {
-            return Err(AppError::field(
-                "email",
-                "An account with this email already exists. Log in instead.",
-            ))
-        }
-        Some(Taken::Phone) => {
-            return Err(AppError::field(
-                "phone",
-                "This phone number is already used by another account.",
-            ))
-        }
-        None => {}
+        return Err(already_used(taken));
     }
 
     limits::check_code_send(state, None, &phone.e164).await?;
@@ -128,14 +130,7 @@ pub async fn register(state: &AppState, form: Registration) -> Result<(), AppErr
     if let Err(e) = inserted {
         // Lost a race with an identical registration: report it like the check above.
         return match db::users::taken(&state.db, &email, &phone.e164).await {
-            Ok(Some(Taken::Email)) => Err(AppError::field(
-                "email",
-                "An account with this email already exists. Log in instead.",
-            )),
-            Ok(Some(Taken::Phone)) => Err(AppError::field(
-                "phone",
-                "This phone number is already used by another account.",
-            )),
+            Ok(Some(taken)) => Err(already_used(taken)),
             _ => Err(internal("insert user", e)),
         };
     }

@@ -29,6 +29,13 @@ fn reply(status: StatusCode, message: &str) -> Response {
     (status, message.to_string()).into_response()
 }
 
+/// Refuses a callback: logged, recorded in the audit trail with its reason, answered.
+async fn refuse(state: &AppState, status: StatusCode, reason: &str) -> Response {
+    tracing::warn!(reason, "callback refused");
+    audit::log(state, None, None, "callback", "rejected", reason).await;
+    reply(status, reason)
+}
+
 /// Handles one callback.
 pub async fn payment_callback(
     State(state): State<AppState>,
@@ -37,8 +44,7 @@ pub async fn payment_callback(
 ) -> Response {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let Ok(text) = std::str::from_utf8(&body) else {
-        tracing::warn!("callback refused: body is not UTF-8");
-        return reply(StatusCode::BAD_REQUEST, "malformed body");
+        return refuse(&state, StatusCode::BAD_REQUEST, "malformed body: not UTF-8").await;
     };
     let request = SignedRequest {
         signature: header("x-authy-signature"),
@@ -55,31 +61,25 @@ pub async fn payment_callback(
         now,
         config.authy_callback_tolerance_secs,
     ) {
-        tracing::warn!(reason = %e, "callback refused");
-        audit::log(&state, None, None, "callback", "rejected", e.to_string()).await;
-        return match e {
-            SignatureError::BadBody(_) => reply(StatusCode::BAD_REQUEST, "malformed body"),
-            _ => reply(StatusCode::UNAUTHORIZED, "invalid signature"),
+        let status = match e {
+            SignatureError::BadBody(_) => StatusCode::BAD_REQUEST,
+            _ => StatusCode::UNAUTHORIZED,
         };
+        return refuse(&state, status, &e.to_string()).await;
     }
     // Verified, so both headers are present.
     let (Some(nonce), Some(sig)) = (request.nonce, request.signature) else {
-        return reply(StatusCode::UNAUTHORIZED, "invalid signature");
+        return refuse(&state, StatusCode::UNAUTHORIZED, "invalid signature").await;
     };
     match db::payments::remember_nonce(&state.db, nonce.trim(), sig.trim(), now).await {
         Ok(true) => {}
         Ok(false) => {
-            tracing::warn!("callback refused: replayed nonce and signature");
-            audit::log(
+            return refuse(
                 &state,
-                None,
-                None,
-                "callback",
-                "rejected",
+                StatusCode::UNAUTHORIZED,
                 "replayed nonce and signature",
             )
-            .await;
-            return reply(StatusCode::UNAUTHORIZED, "replayed callback");
+            .await
         }
         Err(e) => {
             tracing::error!(error = %e, "callback: cannot record nonce");
@@ -88,27 +88,21 @@ pub async fn payment_callback(
     }
 
     let Ok(callback) = serde_json::from_str::<Callback>(text) else {
-        return reply(StatusCode::BAD_REQUEST, "malformed body");
+        return refuse(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "malformed body: no uuid or status",
+        )
+        .await;
     };
     let decision = match callback.status.as_str() {
         "approved" => PaymentStatus::Approved,
         "denied" => PaymentStatus::Denied,
-        _ => return reply(StatusCode::BAD_REQUEST, "unknown status"),
+        _ => return refuse(&state, StatusCode::BAD_REQUEST, "unknown status").await,
     };
     let payment = match db::payments::by_approval_uuid(&state.db, &callback.uuid, now).await {
         Ok(Some(p)) => p,
-        Ok(None) => {
-            audit::log(
-                &state,
-                None,
-                None,
-                "callback",
-                "rejected",
-                "unknown approval request",
-            )
-            .await;
-            return reply(StatusCode::NOT_FOUND, "unknown approval request");
-        }
+        Ok(None) => return refuse(&state, StatusCode::NOT_FOUND, "unknown approval request").await,
         Err(e) => {
             tracing::error!(error = %e, "callback: cannot read payment");
             return reply(StatusCode::SERVICE_UNAVAILABLE, "try again");
