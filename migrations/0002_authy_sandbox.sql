@@ -29,7 +29,7 @@ CREATE TABLE sandbox_tokens (
     authy_id BIGINT NOT NULL,
     code TEXT NOT NULL,
     action TEXT NOT NULL,
-    used INTEGER NOT NULL DEFAULT 0,
+    used BIGINT NOT NULL DEFAULT 0,
     expires_at BIGINT NOT NULL,
     created_at BIGINT NOT NULL
 );

@@ -12,7 +12,7 @@ CREATE TABLE payments (
     decided_via TEXT,
     decided_at BIGINT,
     sms_sent_at BIGINT,
-    sms_failed_attempts INTEGER NOT NULL DEFAULT 0,
+    sms_failed_attempts BIGINT NOT NULL DEFAULT 0,
     expires_at BIGINT NOT NULL,
     created_at BIGINT NOT NULL,
     UNIQUE (user_id, idempotency_key)

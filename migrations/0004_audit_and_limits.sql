@@ -15,7 +15,7 @@ CREATE INDEX audit_events_user ON audit_events (user_id, at);
 
 CREATE TABLE login_throttle (
     email TEXT PRIMARY KEY NOT NULL,
-    failures INTEGER NOT NULL,
+    failures BIGINT NOT NULL,
     locked_until BIGINT
 );
 

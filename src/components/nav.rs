@@ -43,7 +43,7 @@ pub fn Nav() -> impl IntoView {
                             match auth.user.await {
                                 Ok(Some(user)) => view! {
                                     <li><A href="/payments/new">"Send a payment"</A></li>
-                                    <li><A href="/payments">"My payments"</A></li>
+                                    <li><A href="/payments" exact=true>"My payments"</A></li>
                                     <li class="who" data-testid="signed-in-as">{user.email}</li>
                                     <li>
                                         <ActionForm action=auth.log_out>

@@ -233,9 +233,17 @@ async fn every_step_of_a_payment_is_in_its_timeline_for_its_owner_only() {
 
     assert_eq!(mine.status(), 200);
     let body = mine.text().await.expect("body");
-    for event in ["payment_created", "push_sent", "callback", "decision"] {
-        assert!(body.contains(event), "{event} missing from {body}");
-    }
+    let positions: Vec<usize> = ["payment_created", "push_sent", "\"callback\"", "decision"]
+        .iter()
+        .map(|event| {
+            body.find(event)
+                .unwrap_or_else(|| panic!("{event} missing from {body}"))
+        })
+        .collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "events out of order: {body}"
+    );
     assert_eq!(theirs.status(), 404);
     let sign_ins: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM audit_events WHERE event = 'sign_in' AND outcome = 'success' AND user_id = $1",

@@ -13,13 +13,22 @@ pub struct AuditEvent<'a> {
     pub detail: String,
 }
 
+/// An id that sorts in the order events were recorded (microseconds, then randomness).
+fn ordered_id() -> String {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros())
+        .unwrap_or_default();
+    format!("{micros:020}-{}", uuid::Uuid::new_v4().simple())
+}
+
 /// Appends an event to the audit trail.
 pub async fn insert_event(db: &AnyPool, e: &AuditEvent<'_>, now: i64) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO audit_events (id, at, user_id, payment_id, ip, event, outcome, detail) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
-    .bind(uuid::Uuid::new_v4().to_string())
+    .bind(ordered_id())
     .bind(now)
     .bind(e.user_id)
     .bind(e.payment_id)
@@ -39,7 +48,7 @@ pub async fn payment_events(
 ) -> sqlx::Result<Vec<(i64, String, String, String)>> {
     sqlx::query_as(
         "SELECT at, event, outcome, detail FROM audit_events WHERE payment_id = $1 \
-         ORDER BY at, event",
+         ORDER BY at, id",
     )
     .bind(payment_id)
     .fetch_all(db)
