@@ -59,15 +59,18 @@ pub async fn verify_password(password: String, hash: Option<String>) -> Result<b
     .map_err(|e| internal("password check task", e))
 }
 
-fn session_id(secret: &Secret, token: &str) -> String {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.expose().as_bytes())
-        .expect("HMAC accepts keys of any length");
+/// The stored id of a session token (HMAC accepts keys of any length, so this is always
+/// `Some`; the type keeps the request path free of panics all the same).
+fn session_id(secret: &Secret, token: &str) -> Option<String> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.expose().as_bytes()).ok()?;
     mac.update(token.as_bytes());
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Some(
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    )
 }
 
 fn set_cookie(state: &AppState, value: &str, max_age: Option<u64>) {
@@ -105,22 +108,20 @@ pub async fn start_session(state: &AppState, user_id: &str) -> Result<(), AppErr
     // Whatever session the browser had before is over.
     end_session(state).await?;
     let token = Secret::random(43);
-    db::users::insert_session(
-        &state.db,
-        &session_id(&state.config.session_secret, token.expose()),
-        user_id,
-        db::now(),
-    )
-    .await
-    .map_err(|e| internal("create session", e))?;
+    let id = session_id(&state.config.session_secret, token.expose())
+        .ok_or_else(|| internal("session id", "HMAC refused the key"))?;
+    db::users::insert_session(&state.db, &id, user_id, db::now())
+        .await
+        .map_err(|e| internal("create session", e))?;
     set_cookie(state, token.expose(), None);
     Ok(())
 }
 
 /// Ends the current session, if any, and clears its cookie.
 pub async fn end_session(state: &AppState) -> Result<(), AppError> {
-    if let Some(token) = cookie_token() {
-        db::users::delete_session(&state.db, &session_id(&state.config.session_secret, &token))
+    let id = cookie_token().and_then(|token| session_id(&state.config.session_secret, &token));
+    if let Some(id) = id {
+        db::users::delete_session(&state.db, &id)
             .await
             .map_err(|e| internal("delete session", e))?;
         set_cookie(state, "", Some(0));
@@ -131,10 +132,9 @@ pub async fn end_session(state: &AppState) -> Result<(), AppError> {
 /// The signed-in user, if any; `SessionExpired` for a session that was idle too long
 /// (PSD2 RTS 4(3)(d)).
 pub async fn current_user(state: &AppState) -> Result<Option<UserRow>, AppError> {
-    let Some(token) = cookie_token() else {
+    let Some(id) = cookie_token().and_then(|t| session_id(&state.config.session_secret, &t)) else {
         return Ok(None);
     };
-    let id = session_id(&state.config.session_secret, &token);
     let Some((user, last_seen_at)) = db::users::session_user(&state.db, &id)
         .await
         .map_err(|e| internal("read session", e))?
@@ -200,8 +200,8 @@ mod tests {
 
     #[test]
     fn session_ids_depend_on_the_secret() {
-        let a = session_id(&Secret::new("a".repeat(32)), "token");
-        let b = session_id(&Secret::new("b".repeat(32)), "token");
+        let a = session_id(&Secret::new("a".repeat(32)), "token").expect("id");
+        let b = session_id(&Secret::new("b".repeat(32)), "token").expect("id");
         assert_ne!(a, b);
         assert_eq!(a.len(), 64);
     }

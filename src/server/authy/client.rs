@@ -67,6 +67,7 @@ pub struct AuthyClient {
     http: reqwest::Client,
     base: String,
     api_key: Secret,
+    timeout: Duration,
 }
 
 #[derive(Deserialize)]
@@ -107,6 +108,7 @@ impl AuthyClient {
             http,
             base: base_url.trim_end_matches('/').to_string(),
             api_key,
+            timeout,
         }
     }
 
@@ -267,6 +269,7 @@ impl AuthyClient {
         let mut request = self
             .http
             .request(method, format!("{}{path}", self.base))
+            .timeout(self.timeout)
             .header("X-Authy-API-Key", self.api_key.expose());
         if !query.is_empty() {
             request = request.query(query);
