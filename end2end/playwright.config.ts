@@ -54,5 +54,9 @@ export default defineConfig({
       ],
     },
   },
-  webServer: [server(port, {}), server(idlePort, { SESSION_IDLE_SECS: '10' })],
+  webServer: [
+    // E2E_DATABASE_URL runs the main server on another database (make test: PostgreSQL too).
+    server(port, process.env.E2E_DATABASE_URL ? { DATABASE_URL: process.env.E2E_DATABASE_URL } : {}),
+    server(idlePort, { SESSION_IDLE_SECS: '10' }),
+  ],
 });

@@ -56,7 +56,12 @@ if [ ! -x /usr/bin/chromium ]; then
   apt_install chromium
 fi
 
-# 5. Playwright and wasm-opt (npm's binaryen; Debian's is too old to produce working Wasm).
+# 5. PostgreSQL, for the browser tests that run on it as well as on SQLite.
+if ! command -v pg_ctlcluster >/dev/null || [ -z "$(ls /usr/lib/postgresql 2>/dev/null)" ]; then
+  apt_install postgresql
+fi
+
+# 6. Playwright and wasm-opt (npm's binaryen; Debian's is too old to produce working Wasm).
 lock=end2end/package-lock.json
 stamp=end2end/node_modules/.payfriend-installed
 if [ ! -f "$stamp" ] || [ "$lock" -nt "$stamp" ]; then

@@ -28,3 +28,8 @@ cargo leptos build
 
 step "browser tests (Playwright, Debian chromium)"
 (cd end2end && npx playwright test)
+
+step "browser tests on PostgreSQL (the same app, DATABASE_URL=postgres://...)"
+bash scripts/postgres.sh
+(cd end2end && E2E_DATABASE_URL="postgres://payfriend:payfriend@127.0.0.1/payfriend_e2e" \
+  npx playwright test accounts payments)
