@@ -84,27 +84,38 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     Ok(state)
 }
 
-/// Every few seconds: stores the expiry of payments nobody answered, asks the provider
-/// about pending payments whose callback may have been lost, and forgets callback nonces
-/// too old to be replayed (they would fail the time window anyway).
+/// Runs [`sweep`] every few seconds while the database is open.
 fn spawn_background(state: AppState) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(5));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         while !state.db.is_closed() {
             tick.tick().await;
-            payments::expire_due(&state).await;
-            payments::reconcile(&state).await;
-            let horizon = db::now() - 2 * state.config.authy_callback_tolerance_secs as i64;
-            if let Err(e) = db::payments::forget_nonces_before(&state.db, horizon).await {
-                tracing::warn!(error = %e, "nonce cleanup failed");
-            }
-            let stale_sessions = db::now() - 86_400;
-            if let Err(e) = db::users::delete_sessions_idle_since(&state.db, stale_sessions).await {
-                tracing::warn!(error = %e, "session cleanup failed");
-            }
+            sweep(&state).await;
         }
     });
+}
+
+/// Background upkeep: stores the expiry of payments nobody answered, asks the provider
+/// about pending payments whose callback may have been lost, and forgets what can no longer
+/// matter (callback nonces outside the time window, sessions idle for a day, codes sent
+/// before the rate-limit window).
+pub async fn sweep(state: &AppState) {
+    payments::expire_due(state).await;
+    payments::reconcile(state).await;
+    let now = db::now();
+    let config = &state.config;
+    let nonce_horizon = now - 2 * config.authy_callback_tolerance_secs as i64;
+    if let Err(e) = db::payments::forget_nonces_before(&state.db, nonce_horizon).await {
+        tracing::warn!(error = %e, "nonce cleanup failed");
+    }
+    if let Err(e) = db::users::delete_sessions_idle_since(&state.db, now - 86_400).await {
+        tracing::warn!(error = %e, "session cleanup failed");
+    }
+    let code_horizon = now - config.code_send_window_secs as i64;
+    if let Err(e) = db::security::forget_code_sends_before(&state.db, code_horizon).await {
+        tracing::warn!(error = %e, "code-send cleanup failed");
+    }
 }
 
 /// The client's address, when the server was started with connection info.

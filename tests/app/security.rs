@@ -387,3 +387,32 @@ async fn a_request_that_takes_too_long_is_cut_off_with_408() {
 
     assert_eq!(response.status(), 408);
 }
+
+#[tokio::test]
+async fn the_sweep_forgets_what_can_no_longer_matter_and_keeps_the_rest() {
+    let app = spawn_app().await;
+    let now = db::now();
+    for (at, phone) in [(now - 10_000, "+12015550101"), (now, "+12015550102")] {
+        db::security::record_code_sent(&app.state.db, None, phone, at)
+            .await
+            .expect("code sent");
+    }
+    for (nonce, at) in [("old", now - 10_000), ("new", now)] {
+        db::payments::remember_nonce(&app.state.db, nonce, "sig", at)
+            .await
+            .expect("nonce");
+    }
+
+    payfriend::server::sweep(&app.state).await;
+
+    let phones: Vec<String> = sqlx::query_scalar("SELECT phone_e164 FROM code_sends")
+        .fetch_all(&app.state.db)
+        .await
+        .expect("codes");
+    let nonces: Vec<String> = sqlx::query_scalar("SELECT nonce FROM callback_nonces")
+        .fetch_all(&app.state.db)
+        .await
+        .expect("nonces");
+    assert_eq!(phones, vec!["+12015550102"]);
+    assert_eq!(nonces, vec!["new"]);
+}

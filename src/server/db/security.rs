@@ -128,3 +128,12 @@ pub async fn record_code_sent(
         .await
         .map(|_| ())
 }
+
+/// Forgets codes sent before `before` (outside any rate-limit window).
+pub async fn forget_code_sends_before(db: &AnyPool, before: i64) -> sqlx::Result<u64> {
+    sqlx::query("DELETE FROM code_sends WHERE at < $1")
+        .bind(before)
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected())
+}
