@@ -8,18 +8,13 @@ use crate::model::SessionUser;
 /// The signed-in user, if any.
 #[server]
 pub async fn current_user() -> Result<Option<SessionUser>, AppError> {
-    crate::server::with_status(
-        async move {
-            let state = crate::server::state()?;
-            let user = crate::server::auth::current_user(&state).await?;
-            Ok(user.map(|u| SessionUser {
-                phone_verified: u.phone_verified_at.is_some() && u.authy_id.is_some(),
-                email: u.email,
-                phone: u.phone_e164,
-            }))
-        }
-        .await,
-    )
+    let state = crate::server::state()?;
+    let user = crate::server::auth::current_user(&state).await?;
+    Ok(user.map(|u| SessionUser {
+        phone_verified: u.phone_verified_at.is_some() && u.authy_id.is_some(),
+        email: u.email,
+        phone: u.phone_e164,
+    }))
 }
 
 /// Creates an account and sends the phone verification code, then goes to `/verify`.
@@ -31,78 +26,53 @@ pub async fn register(
     phone: String,
     via: String,
 ) -> Result<(), AppError> {
-    crate::server::with_status(
-        async move {
-            use crate::server::accounts::{self, Registration};
-            let state = crate::server::state()?;
-            accounts::register(
-                &state,
-                Registration {
-                    email,
-                    password,
-                    country,
-                    phone,
-                    via,
-                },
-            )
-            .await?;
-            leptos_axum::redirect("/verify");
-            Ok(())
-        }
-        .await,
+    use crate::server::accounts::{self, Registration};
+    let state = crate::server::state()?;
+    accounts::register(
+        &state,
+        Registration {
+            email,
+            password,
+            country,
+            phone,
+            via,
+        },
     )
+    .await?;
+    leptos_axum::redirect("/verify");
+    Ok(())
 }
 
 /// Checks the phone verification code, then goes to Send a payment.
 #[server]
 pub async fn verify_phone(code: String) -> Result<(), AppError> {
-    crate::server::with_status(
-        async move {
-            let state = crate::server::state()?;
-            crate::server::accounts::verify_phone(&state, &code).await?;
-            leptos_axum::redirect("/payments/new");
-            Ok(())
-        }
-        .await,
-    )
+    let state = crate::server::state()?;
+    crate::server::accounts::verify_phone(&state, &code).await?;
+    leptos_axum::redirect("/payments/new");
+    Ok(())
 }
 
 /// Sends a new phone verification code.
 #[server]
 pub async fn resend_code() -> Result<(), AppError> {
-    crate::server::with_status(
-        async move {
-            let state = crate::server::state()?;
-            crate::server::accounts::resend_code(&state).await
-        }
-        .await,
-    )
+    let state = crate::server::state()?;
+    crate::server::accounts::resend_code(&state).await
 }
 
 /// Signs in, then goes to Send a payment (or to phone verification when still needed).
 #[server]
 pub async fn log_in(email: String, password: String) -> Result<(), AppError> {
-    crate::server::with_status(
-        async move {
-            let state = crate::server::state()?;
-            let verified = crate::server::accounts::log_in(&state, &email, &password).await?;
-            leptos_axum::redirect(if verified { "/payments/new" } else { "/verify" });
-            Ok(())
-        }
-        .await,
-    )
+    let state = crate::server::state()?;
+    let verified = crate::server::accounts::log_in(&state, &email, &password).await?;
+    leptos_axum::redirect(if verified { "/payments/new" } else { "/verify" });
+    Ok(())
 }
 
 /// Signs out and goes to the start page.
 #[server]
 pub async fn log_out() -> Result<(), AppError> {
-    crate::server::with_status(
-        async move {
-            let state = crate::server::state()?;
-            crate::server::auth::end_session(&state).await?;
-            leptos_axum::redirect("/");
-            Ok(())
-        }
-        .await,
-    )
+    let state = crate::server::state()?;
+    crate::server::auth::end_session(&state).await?;
+    leptos_axum::redirect("/");
+    Ok(())
 }

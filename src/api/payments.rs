@@ -13,94 +13,64 @@ pub async fn send_payment(
     amount: String,
     idempotency_key: String,
 ) -> Result<String, AppError> {
-    crate::server::with_status(
-        async move {
-            use crate::server::{auth, client_ip, payments};
-            let state = crate::server::state()?;
-            let user = auth::require_verified_user(&state).await?;
-            let id = payments::create(
-                &state,
-                &user,
-                &payee,
-                &amount,
-                &idempotency_key,
-                client_ip(),
-            )
-            .await?;
-            leptos_axum::redirect(&format!("/payments/{id}"));
-            Ok(id)
-        }
-        .await,
+    use crate::server::{auth, client_ip, payments};
+    let state = crate::server::state()?;
+    let user = auth::require_verified_user(&state).await?;
+    let id = payments::create(
+        &state,
+        &user,
+        &payee,
+        &amount,
+        &idempotency_key,
+        client_ip(),
     )
+    .await?;
+    leptos_axum::redirect(&format!("/payments/{id}"));
+    Ok(id)
 }
 
 /// The current state of one of the caller's payments (read from our database only).
 #[server]
 pub async fn get_payment(id: String) -> Result<PaymentView, AppError> {
-    crate::server::with_status(
-        async move {
-            use crate::server::{auth, db, payments};
-            let state = crate::server::state()?;
-            let user = auth::require_verified_user(&state).await?;
-            let payment = payments::owned(&state, &user, &id).await?;
-            Ok(payments::view(&payment, db::now()))
-        }
-        .await,
-    )
+    use crate::server::{auth, db, payments};
+    let state = crate::server::state()?;
+    let user = auth::require_verified_user(&state).await?;
+    let payment = payments::owned(&state, &user, &id).await?;
+    Ok(payments::view(&payment, db::now()))
 }
 
 /// Sends an SMS code bound to this payment.
 #[server]
 pub async fn send_payment_sms(id: String) -> Result<(), AppError> {
-    crate::server::with_status(
-        async move {
-            use crate::server::{auth, payments};
-            let state = crate::server::state()?;
-            let user = auth::require_verified_user(&state).await?;
-            payments::send_sms(&state, &user, &id).await
-        }
-        .await,
-    )
+    use crate::server::{auth, payments};
+    let state = crate::server::state()?;
+    let user = auth::require_verified_user(&state).await?;
+    payments::send_sms(&state, &user, &id).await
 }
 
 /// Checks the SMS code for this payment; a valid code approves it.
 #[server]
 pub async fn verify_payment_sms(id: String, code: String) -> Result<PaymentStatus, AppError> {
-    crate::server::with_status(
-        async move {
-            use crate::server::{auth, payments};
-            let state = crate::server::state()?;
-            let user = auth::require_verified_user(&state).await?;
-            payments::verify_sms(&state, &user, &id, &code).await
-        }
-        .await,
-    )
+    use crate::server::{auth, payments};
+    let state = crate::server::state()?;
+    let user = auth::require_verified_user(&state).await?;
+    payments::verify_sms(&state, &user, &id, &code).await
 }
 
 /// A page (from 1) of the caller's payments, newest first.
 #[server]
 pub async fn list_payments(page: u32) -> Result<PaymentList, AppError> {
-    crate::server::with_status(
-        async move {
-            use crate::server::{auth, payments};
-            let state = crate::server::state()?;
-            let user = auth::require_verified_user(&state).await?;
-            payments::list(&state, &user, page).await
-        }
-        .await,
-    )
+    use crate::server::{auth, payments};
+    let state = crate::server::state()?;
+    let user = auth::require_verified_user(&state).await?;
+    payments::list(&state, &user, page).await
 }
 
 /// The audit timeline of one of the caller's payments, oldest first.
 #[server]
 pub async fn payment_timeline(id: String) -> Result<Vec<TimelineEntry>, AppError> {
-    crate::server::with_status(
-        async move {
-            use crate::server::{auth, payments};
-            let state = crate::server::state()?;
-            let user = auth::require_verified_user(&state).await?;
-            payments::timeline(&state, &user, &id).await
-        }
-        .await,
-    )
+    use crate::server::{auth, payments};
+    let state = crate::server::state()?;
+    let user = auth::require_verified_user(&state).await?;
+    payments::timeline(&state, &user, &id).await
 }

@@ -8,103 +8,61 @@ use crate::model::{SandboxFault, SandboxPhone};
 /// Everything the sandbox phone with this number has received.
 #[server]
 pub async fn sandbox_inbox(phone: String) -> Result<SandboxPhone, AppError> {
-    crate::server::with_status(
-        async move {
-            use crate::server::{internal, phone, sandbox};
-            let state = crate::server::state()?;
-            if !state.config.sandbox_enabled() {
-                return Err(AppError::NotFound);
-            }
-            let parsed = phone::parse("US", &phone).ok_or_else(|| {
-                AppError::field(
-                    "phone",
-                    "Enter the phone number with its country code, like +1 201 555 0123.",
-                )
-            })?;
-            sandbox::phone::view(&state, &parsed.e164)
-                .await
-                .map_err(|e| internal("sandbox phone view", e))
-        }
-        .await,
-    )
+    use crate::server::{internal, phone, sandbox};
+    let state = crate::server::sandbox_state()?;
+    let parsed = phone::parse("US", &phone).ok_or_else(|| {
+        AppError::field(
+            "phone",
+            "Enter the phone number with its country code, like +1 201 555 0123.",
+        )
+    })?;
+    sandbox::phone::view(&state, &parsed.e164)
+        .await
+        .map_err(|e| internal("sandbox phone view", e))
 }
 
 /// Phone numbers the sandbox has sent something to, most recent first.
 #[server]
 pub async fn sandbox_recent_phones() -> Result<Vec<String>, AppError> {
-    crate::server::with_status(
-        async move {
-            use crate::server::{db, internal};
-            let state = crate::server::state()?;
-            if !state.config.sandbox_enabled() {
-                return Err(AppError::NotFound);
-            }
-            db::sandbox::recent_phones(&state.db, 10)
-                .await
-                .map_err(|e| internal("sandbox recent phones", e))
-        }
-        .await,
-    )
+    use crate::server::{db, internal};
+    let state = crate::server::sandbox_state()?;
+    db::sandbox::recent_phones(&state.db, 10)
+        .await
+        .map_err(|e| internal("sandbox recent phones", e))
 }
 
 /// Presses Approve (`approve = true`) or Deny on a push request; says what happened.
 #[server]
 pub async fn sandbox_decide(uuid: String, approve: bool) -> Result<String, AppError> {
-    crate::server::with_status(
-        async move {
-            use crate::server::{
-                internal,
-                sandbox::phone::{self, Decision},
-            };
-            let state = crate::server::state()?;
-            if !state.config.sandbox_enabled() {
-                return Err(AppError::NotFound);
-            }
-            match phone::decide(&state, &uuid, approve)
-                .await
-                .map_err(|e| internal("sandbox decide", e))?
-            {
-                Decision::Decided { status, callback } => {
-                    Ok(format!("Request {status}; {callback}."))
-                }
-                Decision::NotPending { status } => Ok(format!("This request is already {status}.")),
-                Decision::Unknown => Err(AppError::NotFound),
-            }
-        }
-        .await,
-    )
+    use crate::server::{
+        internal,
+        sandbox::phone::{self, Decision},
+    };
+    let state = crate::server::sandbox_state()?;
+    match phone::decide(&state, &uuid, approve)
+        .await
+        .map_err(|e| internal("sandbox decide", e))?
+    {
+        Decision::Decided { status, callback } => Ok(format!("Request {status}; {callback}.")),
+        Decision::NotPending { status } => Ok(format!("This request is already {status}.")),
+        Decision::Unknown => Err(AppError::NotFound),
+    }
 }
 
 /// The failure the sandbox is acting out.
 #[server]
 pub async fn sandbox_current_fault() -> Result<SandboxFault, AppError> {
-    crate::server::with_status(
-        async move {
-            let state = crate::server::state()?;
-            if !state.config.sandbox_enabled() {
-                return Err(AppError::NotFound);
-            }
-            Ok(state.sandbox_fault.get())
-        }
-        .await,
-    )
+    let state = crate::server::sandbox_state()?;
+    Ok(state.sandbox_fault.get())
 }
 
 /// Switches the sandbox to act out a failure (`none` to behave again).
 #[server]
 pub async fn sandbox_set_fault(fault: String) -> Result<SandboxFault, AppError> {
-    crate::server::with_status(
-        async move {
-            let state = crate::server::state()?;
-            if !state.config.sandbox_enabled() {
-                return Err(AppError::NotFound);
-            }
-            let fault = SandboxFault::parse(&fault)
-                .ok_or_else(|| AppError::field("fault", "Choose one of the listed behaviours."))?;
-            state.sandbox_fault.set(fault);
-            tracing::info!(fault = fault.as_str(), "sandbox fault switched");
-            Ok(fault)
-        }
-        .await,
-    )
+    let state = crate::server::sandbox_state()?;
+    let fault = SandboxFault::parse(&fault)
+        .ok_or_else(|| AppError::field("fault", "Choose one of the listed behaviours."))?;
+    state.sandbox_fault.set(fault);
+    tracing::info!(fault = fault.as_str(), "sandbox fault switched");
+    Ok(fault)
 }

@@ -152,7 +152,7 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(state.clone(), sandbox_gate))
-        .layer(middleware::from_fn(args_status))
+        .layer(middleware::from_fn(server_fn_status))
         .layer(limits)
         .layer(middleware::from_fn_with_state(state.clone(), security::guard))
         // Paths only: query strings can carry codes, which never go to the logs.
@@ -162,12 +162,11 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// With a real provider configured, every sandbox path (the phone page and its server
-/// functions included) is gone.
+/// With a real provider configured, every sandbox path is gone (its server functions
+/// answer `NotFound` themselves, see [`sandbox_state`]).
 async fn sandbox_gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
-    let sandbox_path = path.starts_with("/sandbox") || path.starts_with("/api/sandbox");
-    if sandbox_path && !state.config.sandbox_enabled() {
+    if path.starts_with("/sandbox") && !state.config.sandbox_enabled() {
         return (StatusCode::NOT_FOUND, "Not found").into_response();
     }
     next.run(request).await
@@ -178,47 +177,38 @@ pub fn state() -> Result<AppState, AppError> {
     use_context::<AppState>().ok_or_else(|| internal("app state", "not in context"))
 }
 
-/// Marks a server function error that the function itself returned (see [`args_status`]).
-const APP_ERROR_HEADER: &str = "x-payfriend-error";
-
-/// A server function whose arguments could not be decoded never ran: the framework answers
-/// 500, but the fault is the request's, so it becomes a 400.
-async fn args_status(request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    let from_framework = headers.contains_key(leptos::server_fn::error::SERVER_FN_ERROR_HEADER)
-        && headers.remove(APP_ERROR_HEADER).is_none();
-    if from_framework && response.status() == StatusCode::INTERNAL_SERVER_ERROR {
-        *response.status_mut() = StatusCode::BAD_REQUEST;
+/// Gives a server function's error the HTTP status it deserves. Leptos answers every
+/// server function error with 500; the error (always an [`AppError`], arguments that could
+/// not be decoded included) knows better: 400 for a form error, 404, 429, 503...
+/// A plain HTML form post is answered with a redirect and is left alone.
+async fn server_fn_status(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !response
+            .headers()
+            .contains_key(leptos::server_fn::error::SERVER_FN_ERROR_HEADER)
+    {
+        return response;
     }
-    response
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 1024 * 1024).await else {
+        return (parts, axum::body::Body::empty()).into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status =
+            StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    (parts, axum::body::Body::from(bytes)).into_response()
 }
 
-/// Gives a server function's error its HTTP status (a 400 for a form error, not the
-/// default 500). A plain HTML form post keeps the redirect Leptos answers it with.
-pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
-    if let Err(e) = &result {
-        let plain_form_post = use_context::<axum::http::request::Parts>().is_some_and(|parts| {
-            parts
-                .headers
-                .get(axum::http::header::ACCEPT)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.contains("text/html"))
-        });
-        if let (false, Some(response)) = (
-            plain_form_post,
-            use_context::<leptos_axum::ResponseOptions>(),
-        ) {
-            response.set_status(
-                StatusCode::from_u16(e.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            );
-            response.insert_header(
-                axum::http::HeaderName::from_static(APP_ERROR_HEADER),
-                axum::http::HeaderValue::from_static("1"),
-            );
-        }
+/// The app state inside a sandbox server function; `NotFound` with a real provider.
+pub fn sandbox_state() -> Result<AppState, AppError> {
+    let state = state()?;
+    if state.config.sandbox_enabled() {
+        Ok(state)
+    } else {
+        Err(AppError::NotFound)
     }
-    result
 }
 
 /// Logs an internal failure with its context and returns the error the browser may see.

@@ -4,6 +4,8 @@ use std::{collections::BTreeMap, time::Duration};
 
 use crate::common::{spawn_app, spawn_app_with, TestApp};
 use axum::{body::Bytes, http::HeaderMap, routing::post, Router};
+use leptos::server_fn::ServerFn;
+use payfriend::api::sandbox::{SandboxCurrentFault, SandboxInbox};
 use payfriend::model::Via;
 use payfriend::server::{
     authy::{
@@ -457,12 +459,21 @@ async fn with_a_real_provider_configured_every_sandbox_route_is_gone() {
     for path in [
         "/sandbox/phone",
         "/sandbox/authy/protected/json/users/1/status",
-        "/api/sandbox_inbox",
     ] {
         let response = app
             .client
             .get(app.url(path))
             .header("X-Authy-API-Key", "real-key")
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 404, "{path}");
+    }
+    for path in [SandboxInbox::PATH, SandboxCurrentFault::PATH] {
+        let response = app
+            .client
+            .post(app.url(path))
+            .form(&[("phone", "+12015550100")])
             .send()
             .await
             .expect("request");
