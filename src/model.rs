@@ -309,7 +309,6 @@ impl PaymentStatus {
 pub struct PaymentView {
     pub id: String,
     pub payee: String,
-    pub amount_cents: i64,
     /// Formatted for display, e.g. `$20.00`.
     pub amount: String,
     pub status: PaymentStatus,
@@ -320,10 +319,6 @@ pub struct PaymentView {
     pub failure_reason: Option<String>,
     /// Whether an SMS code was sent for it.
     pub sms_sent: bool,
-    /// Wrong SMS codes still allowed.
-    pub sms_attempts_left: u32,
-    /// Seconds until the approval expires (0 once it has).
-    pub seconds_left: i64,
 }
 
 /// One event in a payment's audit timeline.

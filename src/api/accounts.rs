@@ -11,7 +11,7 @@ pub async fn current_user() -> Result<Option<SessionUser>, AppError> {
     let state = crate::server::state()?;
     let user = crate::server::auth::current_user(&state).await?;
     Ok(user.map(|u| SessionUser {
-        phone_verified: u.phone_verified_at.is_some() && u.authy_id.is_some(),
+        phone_verified: u.is_verified(),
         email: u.email,
         phone: u.phone_e164,
     }))

@@ -32,11 +32,11 @@ pub async fn send_payment(
 /// The current state of one of the caller's payments (read from our database only).
 #[server]
 pub async fn get_payment(id: String) -> Result<PaymentView, AppError> {
-    use crate::server::{auth, db, payments};
+    use crate::server::{auth, payments};
     let state = crate::server::state()?;
     let user = auth::require_verified_user(&state).await?;
     let payment = payments::owned(&state, &user, &id).await?;
-    Ok(payments::view(&payment, db::now()))
+    Ok(payments::view(&payment))
 }
 
 /// Sends an SMS code bound to this payment.

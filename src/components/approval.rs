@@ -45,7 +45,7 @@ pub fn ApprovalPanel(#[prop(into)] id: Signal<String>) -> impl IntoView {
     // What the parts below react to, changing only when it really changes.
     let current = Memo::new(move |_| payment.get().and_then(Result::ok));
     let status = Memo::new(move |_| current.with(|p| p.as_ref().map(|p| p.status)));
-    let pending = Signal::derive(move || status.get() == Some(PaymentStatus::Pending));
+    let pending = Signal::derive(move || status.get().is_some_and(|s| !s.is_final()));
 
     use_interval(POLL_EVERY, pending, move || poll.update(|n| *n += 1));
     let elapsed = RwSignal::new(0u64);

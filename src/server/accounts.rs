@@ -3,7 +3,9 @@
 use super::{
     audit, auth,
     db::{self, users::Taken},
-    internal, limits, phone, provider_error, AppState,
+    internal,
+    limits::{self, CodeSend},
+    phone, provider_error, AppState,
 };
 use crate::{error::AppError, model::Via};
 
@@ -91,25 +93,26 @@ pub async fn register(state: &AppState, form: Registration) -> Result<(), AppErr
         return Err(already_used(taken));
     }
 
-    limits::check_code_send(state, None, &phone.e164).await?;
-    let sent = state
-        .authy
-        .start_verification(&phone.country_code, &phone.national, via)
-        .await;
-    audit::log(
+    limits::send_code(
         state,
-        None,
-        None,
-        "verification_sent",
-        if sent.is_ok() { "ok" } else { "failed" },
-        format!("registration code by {} to {}", via.as_str(), phone.e164),
+        CodeSend {
+            user_id: None,
+            phone_e164: &phone.e164,
+            payment_id: None,
+            event: "verification_sent",
+            detail: format!("registration code by {} to {}", via.as_str(), phone.e164),
+        },
+        state
+            .authy
+            .start_verification(&phone.country_code, &phone.national, via),
+        |e| match e.code() {
+            Some("60033") => {
+                AppError::field("phone", "The phone service says this number is invalid.")
+            }
+            _ => provider_error("start phone verification", e),
+        },
     )
-    .await;
-    sent.map_err(|e| match e.code() {
-        Some("60033") => AppError::field("phone", "The phone service says this number is invalid."),
-        _ => provider_error("start phone verification", e),
-    })?;
-    limits::record_code_send(state, None, &phone.e164).await;
+    .await?;
 
     let password_hash = auth::hash_password(form.password).await?;
     let user_id = uuid::Uuid::new_v4().to_string();
@@ -141,29 +144,27 @@ pub async fn register(state: &AppState, form: Registration) -> Result<(), AppErr
 pub async fn resend_code(state: &AppState) -> Result<(), AppError> {
     let user = auth::require_user(state).await?;
     let via = Via::parse(&user.verify_via).unwrap_or(Via::Sms);
-    limits::check_code_send(state, Some(&user.id), &user.phone_e164).await?;
-    let sent = state
-        .authy
-        .start_verification(&user.country_code, &user.national_number, via)
-        .await;
-    audit::log(
+    limits::send_code(
         state,
-        Some(&user.id),
-        None,
-        "verification_sent",
-        if sent.is_ok() { "ok" } else { "failed" },
-        format!("new code by {}", via.as_str()),
+        CodeSend {
+            user_id: Some(&user.id),
+            phone_e164: &user.phone_e164,
+            payment_id: None,
+            event: "verification_sent",
+            detail: format!("new code by {}", via.as_str()),
+        },
+        state
+            .authy
+            .start_verification(&user.country_code, &user.national_number, via),
+        |e| provider_error("resend phone verification", e),
     )
-    .await;
-    sent.map_err(|e| provider_error("resend phone verification", e))?;
-    limits::record_code_send(state, Some(&user.id), &user.phone_e164).await;
-    Ok(())
+    .await
 }
 
 /// Checks the phone verification code; on success registers the user with the provider.
 pub async fn verify_phone(state: &AppState, code: &str) -> Result<(), AppError> {
     let user = auth::require_user(state).await?;
-    if user.phone_verified_at.is_some() && user.authy_id.is_some() {
+    if user.is_verified() {
         return Ok(());
     }
     let code = code.trim();
@@ -173,40 +174,38 @@ pub async fn verify_phone(state: &AppState, code: &str) -> Result<(), AppError> 
             "Enter the digits of the code you received.",
         ));
     }
-    if user.phone_verified_at.is_none() {
-        let checked = state
-            .authy
-            .check_verification(&user.country_code, &user.national_number, code)
-            .await;
-        audit::log(
-            state,
-            Some(&user.id),
-            None,
-            "verification_checked",
-            if checked.is_ok() {
-                "accepted"
-            } else {
-                "rejected"
-            },
-            checked
-                .as_ref()
-                .err()
-                .map(ToString::to_string)
-                .unwrap_or_default(),
-        )
+    let checked = state
+        .authy
+        .check_verification(&user.country_code, &user.national_number, code)
         .await;
-        checked.map_err(|e| match e.code() {
-            Some("60022") => AppError::field(
-                "code",
-                "That code is not correct. Check the message and try again.",
-            ),
-            Some("60023") => AppError::field(
-                "code",
-                "This code has expired or was never sent. Send a new code.",
-            ),
-            _ => provider_error("check phone verification", e),
-        })?;
-    }
+    audit::log(
+        state,
+        Some(&user.id),
+        None,
+        "verification_checked",
+        if checked.is_ok() {
+            "accepted"
+        } else {
+            "rejected"
+        },
+        checked
+            .as_ref()
+            .err()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+    )
+    .await;
+    checked.map_err(|e| match e.code() {
+        Some("60022") => AppError::field(
+            "code",
+            "That code is not correct. Check the message and try again.",
+        ),
+        Some("60023") => AppError::field(
+            "code",
+            "This code has expired or was never sent. Send a new code.",
+        ),
+        _ => provider_error("check phone verification", e),
+    })?;
     let authy_id = state
         .authy
         .register_user(&user.email, &user.national_number, &user.country_code)
@@ -261,7 +260,7 @@ pub async fn log_in(state: &AppState, email: &str, password: &str) -> Result<boo
         .map_err(|e| internal("clear sign-in failures", e))?;
     auth::start_session(state, &user.id).await?;
     audit::log(state, Some(&user.id), None, "sign_in", "success", "").await;
-    Ok(user.phone_verified_at.is_some() && user.authy_id.is_some())
+    Ok(user.is_verified())
 }
 
 async fn failed_sign_in(state: &AppState, email: &str, now: i64) -> AppError {

@@ -165,7 +165,7 @@ pub async fn require_user(state: &AppState) -> Result<UserRow, AppError> {
 /// The signed-in user with a verified phone, or the error that says what is missing.
 pub async fn require_verified_user(state: &AppState) -> Result<UserRow, AppError> {
     let user = require_user(state).await?;
-    if user.phone_verified_at.is_none() || user.authy_id.is_none() {
+    if !user.is_verified() {
         return Err(AppError::PhoneNotVerified);
     }
     Ok(user)

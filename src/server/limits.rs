@@ -1,10 +1,46 @@
 //! Rate limits on sending codes (per user and per phone).
 
-use super::{db, internal, AppState};
+use std::future::Future;
+
+use super::{audit, authy::AuthyError, db, internal, AppState};
 use crate::error::AppError;
 
+/// A code about to be sent: to whom, and how the audit trail should call it.
+pub struct CodeSend<'a> {
+    pub user_id: Option<&'a str>,
+    pub phone_e164: &'a str,
+    pub payment_id: Option<&'a str>,
+    /// The audit event (`verification_sent`, `sms_sent`).
+    pub event: &'a str,
+    pub detail: String,
+}
+
+/// Sends one code within the limits: refuses when this user or phone had too many lately,
+/// records the attempt in the audit trail, and counts the code once it went out.
+pub async fn send_code(
+    state: &AppState,
+    code: CodeSend<'_>,
+    send: impl Future<Output = Result<(), AuthyError>>,
+    refused: impl FnOnce(AuthyError) -> AppError,
+) -> Result<(), AppError> {
+    check_code_send(state, code.user_id, code.phone_e164).await?;
+    let sent = send.await;
+    audit::log(
+        state,
+        code.user_id,
+        code.payment_id,
+        code.event,
+        if sent.is_ok() { "ok" } else { "failed" },
+        code.detail,
+    )
+    .await;
+    sent.map_err(refused)?;
+    record_code_send(state, code.user_id, code.phone_e164).await;
+    Ok(())
+}
+
 /// Refuses when this user or phone was sent too many codes recently.
-pub async fn check_code_send(
+async fn check_code_send(
     state: &AppState,
     user_id: Option<&str>,
     phone_e164: &str,
@@ -25,7 +61,7 @@ pub async fn check_code_send(
 }
 
 /// Records that a code was sent.
-pub async fn record_code_send(state: &AppState, user_id: Option<&str>, phone_e164: &str) {
+async fn record_code_send(state: &AppState, user_id: Option<&str>, phone_e164: &str) {
     if let Err(e) = db::security::record_code_sent(&state.db, user_id, phone_e164, db::now()).await
     {
         tracing::error!(error = %e, "cannot record a code sent");

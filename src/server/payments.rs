@@ -7,12 +7,15 @@ use super::{
     audit,
     authy::client::{Logo, NewApprovalRequest},
     db::{self, payments::PaymentRow, users::UserRow},
-    internal, limits, provider_error, AppState,
+    internal,
+    limits::{self, CodeSend},
+    provider_error, AppState,
 };
 use crate::{
     error::AppError,
     model::{
-        format_amount, parse_amount, PaymentList, PaymentStatus, PaymentView, MAX_SMS_ATTEMPTS,
+        format_amount, parse_amount, PaymentEvent, PaymentList, PaymentStatus, PaymentView,
+        MAX_SMS_ATTEMPTS,
     },
 };
 
@@ -73,9 +76,10 @@ pub async fn reconcile(state: &AppState) {
             continue;
         };
         let decision = match state.authy.approval_request_status(uuid).await {
-            Ok(s) if s.status == "approved" => PaymentStatus::Approved,
-            Ok(s) if s.status == "denied" => PaymentStatus::Denied,
-            Ok(_) => continue,
+            Ok(s) => match event_for(&s.status) {
+                Some(event) => event,
+                None => continue,
+            },
             Err(e) => {
                 tracing::debug!(error = %e, "reconciliation: provider status unavailable");
                 continue;
@@ -120,25 +124,16 @@ pub fn sms_action(p: &PaymentRow) -> String {
 }
 
 /// What the owner sees of a payment.
-pub fn view(p: &PaymentRow, now: i64) -> PaymentView {
-    let status = p.status();
+pub fn view(p: &PaymentRow) -> PaymentView {
     PaymentView {
         id: p.id.clone(),
         payee: p.payee.clone(),
-        amount_cents: p.amount_cents,
         amount: format_amount(p.amount_cents, &p.currency),
-        status,
+        status: p.status(),
         created_at: p.created_at,
         decided_via: p.decided_via.clone(),
         failure_reason: p.failure_reason.clone(),
         sms_sent: p.sms_sent_at.is_some(),
-        sms_attempts_left: MAX_SMS_ATTEMPTS
-            .saturating_sub(u32::try_from(p.sms_failed_attempts).unwrap_or(u32::MAX)),
-        seconds_left: if status == PaymentStatus::Pending {
-            (p.expires_at - now).max(0)
-        } else {
-            0
-        },
     }
 }
 
@@ -282,7 +277,7 @@ pub async fn list(state: &AppState, user: &UserRow, page: u32) -> Result<Payment
     let has_more = rows.len() as i64 > PAGE_SIZE;
     rows.truncate(PAGE_SIZE as usize);
     Ok(PaymentList {
-        items: rows.iter().map(|p| view(p, now)).collect(),
+        items: rows.iter().map(view).collect(),
         page,
         has_more,
     })
@@ -309,22 +304,20 @@ pub async fn send_sms(state: &AppState, user: &UserRow, id: &str) -> Result<(), 
         payment.payee,
         format_amount(payment.amount_cents, &payment.currency)
     );
-    limits::check_code_send(state, Some(&user.id), &user.phone_e164).await?;
-    let sent = state
-        .authy
-        .send_sms_token(authy_id, &sms_action(&payment), &message)
-        .await;
-    audit::log(
+    let action = sms_action(&payment);
+    limits::send_code(
         state,
-        Some(&user.id),
-        Some(&payment.id),
-        "sms_sent",
-        if sent.is_ok() { "ok" } else { "failed" },
-        "",
+        CodeSend {
+            user_id: Some(&user.id),
+            phone_e164: &user.phone_e164,
+            payment_id: Some(&payment.id),
+            event: "sms_sent",
+            detail: String::new(),
+        },
+        state.authy.send_sms_token(authy_id, &action, &message),
+        |e| provider_error("send payment SMS", e),
     )
-    .await;
-    sent.map_err(|e| provider_error("send payment SMS", e))?;
-    limits::record_code_send(state, Some(&user.id), &user.phone_e164).await;
+    .await?;
     db::payments::mark_sms_sent(&state.db, &payment.id, db::now())
         .await
         .map_err(|e| internal("mark SMS sent", e))
@@ -366,13 +359,10 @@ pub async fn verify_sms(
                 "",
             )
             .await;
-            decide(state, &payment, PaymentStatus::Approved, "sms").await?;
-            let now = db::now();
-            let current = db::payments::owned(&state.db, &user.id, &payment.id, now)
-                .await
-                .map_err(|e| internal("re-read payment", e))?
-                .ok_or(AppError::NotFound)?;
-            Ok(current.status())
+            let decided = decide(state, &payment, PaymentEvent::Approve, "sms").await?;
+            decided
+                .status(PaymentEvent::Approve)
+                .ok_or(AppError::Internal)
         }
         Err(e) if matches!(e.code(), Some("60019" | "60020")) => {
             audit::log(
@@ -438,11 +428,15 @@ pub enum Decided {
 pub async fn decide(
     state: &AppState,
     payment: &PaymentRow,
-    status: PaymentStatus,
+    event: PaymentEvent,
     via: &str,
 ) -> Result<Decided, AppError> {
     let current = payment.status();
-    if current == PaymentStatus::Pending
+    // What the event means for a payment still waiting; the same rule for every caller.
+    let Some(status) = PaymentStatus::Pending.apply(event) else {
+        return Ok(Decided::Conflict(current));
+    };
+    if current.apply(event).is_some()
         && db::payments::decide(&state.db, &payment.id, status, via, db::now())
             .await
             .map_err(|e| internal("decide payment", e))?
@@ -470,6 +464,25 @@ pub async fn decide(
     } else {
         Decided::Conflict(fresh)
     })
+}
+
+impl Decided {
+    /// The payment's status after the decision was applied (or refused).
+    pub fn status(self, event: PaymentEvent) -> Option<PaymentStatus> {
+        match self {
+            Decided::Now | Decided::Already => PaymentStatus::Pending.apply(event),
+            Decided::Conflict(current) => Some(current),
+        }
+    }
+}
+
+/// The decision a provider status means (`approved` / `denied`); anything else is none.
+pub fn event_for(provider_status: &str) -> Option<PaymentEvent> {
+    match provider_status {
+        "approved" => Some(PaymentEvent::Approve),
+        "denied" => Some(PaymentEvent::Deny),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

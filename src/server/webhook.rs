@@ -17,7 +17,6 @@ use super::{
     payments::{self, Decided},
     AppState,
 };
-use crate::model::PaymentStatus;
 
 #[derive(Deserialize)]
 struct Callback {
@@ -95,10 +94,8 @@ pub async fn payment_callback(
         )
         .await;
     };
-    let decision = match callback.status.as_str() {
-        "approved" => PaymentStatus::Approved,
-        "denied" => PaymentStatus::Denied,
-        _ => return refuse(&state, StatusCode::BAD_REQUEST, "unknown status").await,
+    let Some(decision) = payments::event_for(&callback.status) else {
+        return refuse(&state, StatusCode::BAD_REQUEST, "unknown status").await;
     };
     let payment = match db::payments::by_approval_uuid(&state.db, &callback.uuid, now).await {
         Ok(Some(p)) => p,
@@ -114,17 +111,17 @@ pub async fn payment_callback(
         Some(&payment.id),
         "callback",
         "accepted",
-        format!("push {}", decision.as_str()),
+        format!("push {}", callback.status.as_str()),
     )
     .await;
     match payments::decide(&state, &payment, decision, "push").await {
         Ok(Decided::Now) => {
-            tracing::info!(payment = %payment.id, status = decision.as_str(), "payment decided by push");
+            tracing::info!(payment = %payment.id, status = callback.status.as_str(), "payment decided by push");
             reply(StatusCode::OK, "ok")
         }
         Ok(Decided::Already) => reply(StatusCode::OK, "already decided"),
         Ok(Decided::Conflict(current)) => {
-            tracing::warn!(payment = %payment.id, current = current.as_str(), asked = decision.as_str(), "callback conflicts with the payment's decision");
+            tracing::warn!(payment = %payment.id, current = current.as_str(), asked = callback.status.as_str(), "callback conflicts with the payment's decision");
             reply(StatusCode::CONFLICT, "payment already decided")
         }
         Err(_) => reply(StatusCode::SERVICE_UNAVAILABLE, "try again"),

@@ -16,6 +16,13 @@ pub struct UserRow {
     pub authy_id: Option<i64>,
 }
 
+impl UserRow {
+    /// Whether the phone is verified and registered with the provider (both happen at once).
+    pub fn is_verified(&self) -> bool {
+        self.phone_verified_at.is_some() && self.authy_id.is_some()
+    }
+}
+
 const USER_COLUMNS: &str = "id, email, password_hash, phone_e164, country_code, \
     national_number, verify_via, phone_verified_at, authy_id";
 
