@@ -6,10 +6,149 @@
 //! requests/s and a small Leptos SSR page about 40,000 (measured with wrk).
 
 use std::{
+    alloc::{GlobalAlloc, Layout, System},
     collections::HashMap,
-    sync::Arc,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
     time::{Duration, Instant},
 };
+
+/// The system allocator, counting the bytes in use and their peak (for the cost of
+/// refusing a forged callback).
+struct Counting;
+
+static IN_USE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let now = IN_USE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        IN_USE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// The worst forged callback body of 64 KiB: one long key over a long array.
+fn worst_forged_body() -> String {
+    let size = 64 * 1024;
+    let key = "a".repeat(size / 2);
+    let ones = vec!["1"; (size - key.len()) / 2 - 4].join(",");
+    format!("{{\"{key}\":[{ones}]}}")
+}
+
+/// Time and peak extra bytes of refusing the worst forged callback, in this process
+/// (single-threaded: the allocator's peak is this work's alone).
+fn refusal_cost() {
+    let body = worst_forged_body();
+    let runs = 200;
+    let mut peak_extra = 0;
+    let started = Instant::now();
+    for _ in 0..runs {
+        let base = IN_USE.load(Ordering::Relaxed);
+        PEAK.store(base, Ordering::Relaxed);
+        let refused = signature::verify(
+            "an api key",
+            "http://127.0.0.1/payments/callback",
+            signature::SignedRequest {
+                signature: Some("bWFkZSB1cA=="),
+                nonce: Some(&db::now().to_string()),
+                method: "POST",
+                body: &body,
+            },
+            db::now(),
+            300,
+        );
+        assert!(matches!(
+            refused,
+            Err(signature::SignatureError::BadBody(_))
+        ));
+        peak_extra = peak_extra.max(PEAK.load(Ordering::Relaxed) - base);
+    }
+    println!(
+        "{:<28} {:>8.3} ms each   peak {:>6} KiB above the body ({} KiB body)",
+        "refusing the worst forged callback",
+        started.elapsed().as_secs_f64() * 1000.0 / f64::from(runs),
+        peak_extra / 1024,
+        body.len() / 1024,
+    );
+}
+
+/// Sign-ins of unknown emails from many clients for a few seconds, while one client
+/// checks `/healthz`: sign-in throughput and the health check's latency under the flood.
+async fn sign_in_flood(http: &reqwest::Client, base: &str) {
+    let flood_for = Duration::from_secs(5);
+    let started = Instant::now();
+    let mut flooders = Vec::new();
+    for worker in 0..64 {
+        let (http, base) = (http.clone(), base.to_string());
+        flooders.push(tokio::spawn(async move {
+            let (mut checked, mut busy, mut other) = (0u32, 0u32, 0u32);
+            let mut i = 0;
+            while started.elapsed() < flood_for {
+                i += 1;
+                let status = http
+                    .post(format!("{base}{}", LogIn::PATH))
+                    .form(&[
+                        ("email", format!("flood{worker}-{i}@example.com")),
+                        ("password", "not the password".to_string()),
+                    ])
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16());
+                match status {
+                    Ok(401) => checked += 1,
+                    Ok(503) => busy += 1,
+                    _ => other += 1,
+                }
+            }
+            (checked, busy, other)
+        }));
+    }
+    let mut health = Vec::new();
+    let mut health_failures = 0;
+    while started.elapsed() < flood_for {
+        let t = Instant::now();
+        match http.get(format!("{base}/healthz")).send().await {
+            Ok(r) if r.status().is_success() => health.push(t.elapsed()),
+            _ => health_failures += 1,
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (mut checked, mut busy, mut other) = (0, 0, 0);
+    for f in flooders {
+        let (c, b, o) = f.await.expect("flooder");
+        checked += c;
+        busy += b;
+        other += o;
+    }
+    let secs = flood_for.as_secs_f64();
+    println!(
+        "{:<28} {:>8.0} checked/s  {:>6.0} busy (503)/s  other {}",
+        "sign-in flood (64 clients)",
+        f64::from(checked) / secs,
+        f64::from(busy) / secs,
+        other
+    );
+    Figures {
+        name: "  /healthz during the flood",
+        elapsed: flood_for,
+        latencies: health,
+        failures: health_failures,
+    }
+    .print();
+}
 
 use leptos::server_fn::ServerFn;
 use payfriend::api::{accounts::LogIn, payments::GetPayment};
@@ -151,14 +290,18 @@ async fn main() {
         ),
         ("PUBLIC_URL".to_string(), base.clone()),
         ("LEPTOS_SITE_ADDR".to_string(), addr.to_string()),
+        ("LIMIT_SIGN_IN".to_string(), "1000000/1".to_string()),
     ]);
     let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("config");
     let state = server::prepare(config).await.expect("app");
     tokio::spawn(server::serve(listener, server::router(state.clone())));
 
     let (user_id, _, email) = seed_user(&state).await;
+    let mut origin = reqwest::header::HeaderMap::new();
+    origin.insert(reqwest::header::ORIGIN, base.parse().expect("origin"));
     let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(CONCURRENCY)
+        .pool_max_idle_per_host(64)
+        .default_headers(origin)
         .build()
         .expect("client");
     let login = http
@@ -224,4 +367,22 @@ async fn main() {
     run("callback (forged, refused)", forged, |s| s.as_u16() == 401)
         .await
         .print();
+
+    let worst = worst_forged_body();
+    let worst_forged = (0..REQUESTS / 4)
+        .map(|_| {
+            http.post(&callback_url)
+                .header("X-Authy-Signature", "Zm9yZ2VkIHNpZ25hdHVyZQ==")
+                .header("X-Authy-Signature-Nonce", db::now().to_string())
+                .body(worst.clone())
+        })
+        .collect();
+    run("callback (worst 64 KiB forged)", worst_forged, |s| {
+        s.as_u16() == 400
+    })
+    .await
+    .print();
+    refusal_cost();
+
+    sign_in_flood(&http, &base).await;
 }

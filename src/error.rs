@@ -28,6 +28,16 @@ pub enum AppError {
     /// Too many codes were sent recently.
     #[error("Too many codes were sent. You can ask for another one in {}.", wait(*retry_after_secs))]
     RateLimited { retry_after_secs: u64 },
+    /// Too many requests of this kind from the client's address.
+    #[error("Too many attempts from your network. Please try again in {}.", wait(*retry_after_secs))]
+    TooManyRequests { retry_after_secs: u64 },
+    /// The app as a whole sent as many codes this hour as it may (SMS pumping guard).
+    #[error("We cannot send more codes right now. Please try again in {}.", wait(*retry_after_secs))]
+    SendingPaused { retry_after_secs: u64 },
+    /// The server is too busy to take this request now (for example, every password-
+    /// hashing slot is taken).
+    #[error("The server is busy. Please try again in {}.", wait(*retry_after_secs))]
+    Busy { retry_after_secs: u64 },
     /// The session ended after a period without activity.
     #[error("Your session expired after a period of inactivity. Please log in again.")]
     SessionExpired,
@@ -93,13 +103,29 @@ impl AppError {
             AppError::NotSignedIn | AppError::BadCredentials { .. } | AppError::SessionExpired => {
                 401
             }
-            AppError::AccountLocked { .. } | AppError::RateLimited { .. } => 429,
+            AppError::AccountLocked { .. }
+            | AppError::RateLimited { .. }
+            | AppError::TooManyRequests { .. }
+            | AppError::SendingPaused { .. } => 429,
+            AppError::Busy { .. } => 503,
             AppError::PhoneNotVerified => 403,
             AppError::Field { .. } | AppError::InvalidCode { .. } | AppError::Transport(_) => 400,
             AppError::NotFound => 404,
             AppError::ApprovalExpired | AppError::TooManyAttempts => 410,
             AppError::ProviderUnavailable(_) => 503,
             AppError::Internal => 500,
+        }
+    }
+
+    /// How long the client should wait before trying again, for the `Retry-After` header.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            AppError::AccountLocked { retry_after_secs }
+            | AppError::RateLimited { retry_after_secs }
+            | AppError::TooManyRequests { retry_after_secs }
+            | AppError::SendingPaused { retry_after_secs }
+            | AppError::Busy { retry_after_secs } => Some((*retry_after_secs).max(1)),
+            _ => None,
         }
     }
 

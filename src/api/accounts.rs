@@ -28,6 +28,7 @@ pub async fn register(
 ) -> Result<(), AppError> {
     use crate::server::accounts::{self, Registration};
     let state = crate::server::state()?;
+    crate::server::limit_client(&state, crate::server::client_limits::Action::Register)?;
     accounts::register(
         &state,
         Registration {
@@ -47,6 +48,7 @@ pub async fn register(
 #[server]
 pub async fn verify_phone(code: String) -> Result<(), AppError> {
     let state = crate::server::state()?;
+    crate::server::limit_client(&state, crate::server::client_limits::Action::PhoneVerify)?;
     crate::server::accounts::verify_phone(&state, &code).await?;
     leptos_axum::redirect("/payments/new");
     Ok(())
@@ -56,6 +58,7 @@ pub async fn verify_phone(code: String) -> Result<(), AppError> {
 #[server]
 pub async fn resend_code() -> Result<(), AppError> {
     let state = crate::server::state()?;
+    crate::server::limit_client(&state, crate::server::client_limits::Action::CodeResend)?;
     crate::server::accounts::resend_code(&state).await
 }
 
@@ -63,6 +66,7 @@ pub async fn resend_code() -> Result<(), AppError> {
 #[server]
 pub async fn log_in(email: String, password: String) -> Result<(), AppError> {
     let state = crate::server::state()?;
+    crate::server::limit_client(&state, crate::server::client_limits::Action::SignIn)?;
     let verified = crate::server::accounts::log_in(&state, &email, &password).await?;
     leptos_axum::redirect(if verified { "/payments/new" } else { "/verify" });
     Ok(())

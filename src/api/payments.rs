@@ -15,6 +15,7 @@ pub async fn send_payment(
 ) -> Result<String, AppError> {
     use crate::server::{auth, client_ip, payments};
     let state = crate::server::state()?;
+    crate::server::limit_client(&state, crate::server::client_limits::Action::SendPayment)?;
     let user = auth::require_verified_user(&state).await?;
     let id = payments::create(
         &state,
@@ -34,7 +35,8 @@ pub async fn send_payment(
 pub async fn get_payment(id: String) -> Result<PaymentView, AppError> {
     use crate::server::{auth, payments};
     let state = crate::server::state()?;
-    let user = auth::require_verified_user(&state).await?;
+    // The page asks every 3 seconds on its own: not the person's activity.
+    let user = auth::require_verified_user_polling(&state).await?;
     let payment = payments::owned(&state, &user, &id).await?;
     Ok(payments::view(&payment))
 }
@@ -44,6 +46,7 @@ pub async fn get_payment(id: String) -> Result<PaymentView, AppError> {
 pub async fn send_payment_sms(id: String) -> Result<(), AppError> {
     use crate::server::{auth, payments};
     let state = crate::server::state()?;
+    crate::server::limit_client(&state, crate::server::client_limits::Action::PaymentCode)?;
     let user = auth::require_verified_user(&state).await?;
     payments::send_sms(&state, &user, &id).await
 }
@@ -53,6 +56,7 @@ pub async fn send_payment_sms(id: String) -> Result<(), AppError> {
 pub async fn verify_payment_sms(id: String, code: String) -> Result<PaymentStatus, AppError> {
     use crate::server::{auth, payments};
     let state = crate::server::state()?;
+    crate::server::limit_client(&state, crate::server::client_limits::Action::PaymentCode)?;
     let user = auth::require_verified_user(&state).await?;
     payments::verify_sms(&state, &user, &id, &code).await
 }

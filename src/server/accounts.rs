@@ -92,6 +92,8 @@ pub async fn register(state: &AppState, form: Registration) -> Result<(), AppErr
     {
         return Err(already_used(taken));
     }
+    // Hashed first: a busy server refuses before any code is sent.
+    let password_hash = state.passwords.hash(form.password).await?;
 
     limits::send_code(
         state,
@@ -114,7 +116,6 @@ pub async fn register(state: &AppState, form: Registration) -> Result<(), AppErr
     )
     .await?;
 
-    let password_hash = auth::hash_password(form.password).await?;
     let user_id = uuid::Uuid::new_v4().to_string();
     let inserted = db::users::insert(
         &state.db,
@@ -158,7 +159,22 @@ pub async fn resend_code(state: &AppState) -> Result<(), AppError> {
             .start_verification(&user.country_code, &user.national_number, via),
         |e| provider_error("resend phone verification", e),
     )
-    .await
+    .await?;
+    db::users::reset_verify_attempts(&state.db, &user.id)
+        .await
+        .map_err(|e| internal("reset verification checks", e))
+}
+
+/// Checks of one phone verification code before a new code must be asked for.
+pub const MAX_VERIFY_ATTEMPTS: i64 = 5;
+
+/// Deletes accounts whose phone was not verified within a day, freeing email and phone.
+pub async fn forget_unverified(state: &AppState, now: i64) {
+    match db::users::delete_unverified_before(&state.db, now - 86_400).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(accounts = n, "removed accounts never verified within a day"),
+        Err(e) => tracing::warn!(error = %e, "cannot remove unverified accounts"),
+    }
 }
 
 /// Checks the phone verification code; on success registers the user with the provider.
@@ -174,10 +190,28 @@ pub async fn verify_phone(state: &AppState, code: &str) -> Result<(), AppError> 
             "Enter the digits of the code you received.",
         ));
     }
+    // The check is counted before it is made, so parallel guesses share the five.
+    let allowed = db::users::take_verify_attempt(&state.db, &user.id, MAX_VERIFY_ATTEMPTS)
+        .await
+        .map_err(|e| internal("count verification check", e))?;
+    if !allowed {
+        return Err(AppError::field(
+            "code",
+            "Too many wrong codes. Send a new code and enter that one.",
+        ));
+    }
     let checked = state
         .authy
         .check_verification(&user.country_code, &user.national_number, code)
         .await;
+    if let Err(e) = &checked {
+        if e.code().is_none() {
+            // The provider did not answer: this check did not happen.
+            if let Err(e) = db::users::return_verify_attempt(&state.db, &user.id).await {
+                tracing::warn!(error = %e, "cannot give back a verification check");
+            }
+        }
+    }
     audit::log(
         state,
         Some(&user.id),
@@ -216,8 +250,10 @@ pub async fn verify_phone(state: &AppState, code: &str) -> Result<(), AppError> 
         .map_err(|e| internal("mark phone verified", e))
 }
 
-/// Signs a person in. Failures are counted per email, whether or not an account has it,
-/// so neither the message nor the lock tells whether the email exists.
+/// Signs a person in. Attempts are counted per email, whether or not an account has it,
+/// so neither the message nor the lock tells whether the email exists, and each attempt is
+/// counted before its password is checked: however many arrive at once, at most
+/// `LOGIN_MAX_FAILURES` in a row are evaluated before sign-in locks.
 pub async fn log_in(state: &AppState, email: &str, password: &str) -> Result<bool, AppError> {
     let email = email.trim().to_lowercase();
     if email.is_empty() || email.len() > 254 {
@@ -225,34 +261,34 @@ pub async fn log_in(state: &AppState, email: &str, password: &str) -> Result<boo
             attempts_left: None,
         });
     }
+    let config = &state.config;
+    let max = config.login_max_failures as i64;
+    let lock = config.login_lock_secs;
     let now = db::now();
-    let throttle = db::security::login_state(&state.db, &email)
-        .await
-        .map_err(|e| internal("read sign-in throttle", e))?;
-    if let Some((_, Some(until))) = throttle {
-        if until > now {
-            audit::log(
-                state,
-                None,
-                None,
-                "sign_in",
-                "locked",
-                format!("refused for {email}"),
-            )
-            .await;
-            return Err(AppError::AccountLocked {
-                retry_after_secs: u64::try_from(until - now).unwrap_or(1),
-            });
+    let Some(attempt) =
+        db::security::take_login_attempt(&state.db, &email, max, now, now + lock as i64)
+            .await
+            .map_err(|e| internal("count sign-in attempt", e))?
+    else {
+        return Err(locked(state, &email, now).await);
+    };
+    let slot = match state.passwords.reserve().await {
+        Ok(slot) => slot,
+        Err(e) => {
+            // Not evaluated: the attempt does not count against the person.
+            if let Err(e) = db::security::return_login_attempt(&state.db, &email, max).await {
+                tracing::warn!(error = %e, "cannot give back a sign-in attempt");
+            }
+            return Err(e);
         }
-    }
-
+    };
     let user = db::users::by_email(&state.db, &email)
         .await
         .map_err(|e| internal("find user", e))?;
     let hash = user.as_ref().map(|u| u.password_hash.clone());
-    let verified = auth::verify_password(password.to_string(), hash).await?;
+    let verified = slot.verify(password.to_string(), hash).await?;
     let Some(user) = user.filter(|_| verified) else {
-        return Err(failed_sign_in(state, &email, now).await);
+        return Err(failed_sign_in(state, &email, attempt).await);
     };
 
     db::security::clear_login_failures(&state.db, &email)
@@ -263,28 +299,42 @@ pub async fn log_in(state: &AppState, email: &str, password: &str) -> Result<boo
     Ok(user.is_verified())
 }
 
-async fn failed_sign_in(state: &AppState, email: &str, now: i64) -> AppError {
-    let max = state.config.login_max_failures as i64;
-    let failures = match db::security::count_login_failure(&state.db, email).await {
-        Ok(n) => n,
-        Err(e) => return internal("count sign-in failure", e),
+/// The answer while sign-in for `email` is locked (nothing was evaluated).
+async fn locked(state: &AppState, email: &str, now: i64) -> AppError {
+    let until = match db::security::login_state(&state.db, email).await {
+        Ok(Some((_, Some(until)))) => until,
+        Ok(_) => now + state.config.login_lock_secs as i64,
+        Err(e) => return internal("read sign-in lock", e),
     };
-    if failures >= max {
-        let lock = state.config.login_lock_secs;
-        if let Err(e) = db::security::lock_login(&state.db, email, now + lock as i64).await {
-            return internal("lock sign-in", e);
-        }
+    audit::log(
+        state,
+        None,
+        None,
+        "sign_in",
+        "locked",
+        format!("refused for {email}"),
+    )
+    .await;
+    AppError::AccountLocked {
+        retry_after_secs: u64::try_from(until - now).unwrap_or(1).max(1),
+    }
+}
+
+/// The answer to a wrong password, the `attempt`-th in a row.
+async fn failed_sign_in(state: &AppState, email: &str, attempt: i64) -> AppError {
+    let max = state.config.login_max_failures as i64;
+    if attempt >= max {
         audit::log(
             state,
             None,
             None,
             "sign_in",
             "locked",
-            format!("{failures} failures for {email}"),
+            format!("{attempt} failures for {email}"),
         )
         .await;
         return AppError::AccountLocked {
-            retry_after_secs: lock,
+            retry_after_secs: state.config.login_lock_secs,
         };
     }
     audit::log(
@@ -297,7 +347,7 @@ async fn failed_sign_in(state: &AppState, email: &str, now: i64) -> AppError {
     )
     .await;
     AppError::BadCredentials {
-        attempts_left: u32::try_from(max - failures).ok(),
+        attempts_left: u32::try_from(max - attempt).ok(),
     }
 }
 

@@ -3,6 +3,11 @@
 //! A session is a random token in an HttpOnly cookie; the database stores only
 //! HMAC(SESSION_SECRET, token), so a copy of the database cannot be used to sign in.
 
+use std::{
+    sync::atomic::{AtomicU64, Ordering},
+    time::Duration,
+};
+
 use argon2::{
     password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
     Argon2,
@@ -11,52 +16,129 @@ use axum::http::{header, request::Parts, HeaderValue};
 use hmac::{Hmac, Mac};
 use leptos::prelude::use_context;
 use sha2::Sha256;
+use tokio::sync::Semaphore;
 
 use super::{config::Secret, db, db::users::UserRow, internal, AppState};
 use crate::error::AppError;
 
-/// The session cookie's name.
+/// The session cookie's name over plain http (development).
 pub const SESSION_COOKIE: &str = "payfriend_session";
+/// The session cookie's name over https: the `__Host-` prefix makes browsers refuse it
+/// unless it is Secure, for this host only and for every path.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-payfriend_session";
 
-/// Hashes a password with argon2id, off the async executor.
-pub async fn hash_password(password: String) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-    })
-    .await
-    .map_err(|e| internal("password hashing task", e))?
-    .map_err(|e| internal("password hashing", e))
+/// The session cookie's name for this app.
+pub fn cookie_name(state: &AppState) -> &'static str {
+    if state.config.secure_cookies() {
+        SECURE_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
 }
 
-/// Checks a password against a stored hash, off the async executor. With no hash (no such
-/// user) it still does the same work, so timing does not tell whether the email exists.
-pub async fn verify_password(password: String, hash: Option<String>) -> Result<bool, AppError> {
-    tokio::task::spawn_blocking(move || {
-        let decoy;
-        let stored = match &hash {
-            Some(h) => h.as_str(),
-            None => {
-                let salt = SaltString::generate(&mut OsRng);
-                decoy = Argon2::default()
-                    .hash_password(b"not-a-password", &salt)
-                    .map(|h| h.to_string())
-                    .unwrap_or_default();
-                decoy.as_str()
-            }
-        };
-        let Ok(parsed) = PasswordHash::new(stored) else {
-            return false;
-        };
-        let ok = Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
-        ok && hash.is_some()
-    })
-    .await
-    .map_err(|e| internal("password check task", e))
+/// Hashes a password with argon2id, off the async executor, without any bound: use
+/// [`Passwords::hash`] on request paths.
+pub async fn hash_password(password: String) -> Result<String, AppError> {
+    tokio::task::spawn_blocking(move || hash_blocking(&password))
+        .await
+        .map_err(|e| internal("password hashing task", e))?
+}
+
+fn hash_blocking(password: &str) -> Result<String, AppError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| internal("password hashing", e))
+}
+
+/// How long a request waits for a hashing slot before it is told to come back.
+pub const HASH_SLOT_WAIT: Duration = Duration::from_secs(2);
+
+/// Password hashing for requests: at most one hash per core at a time (a flood of
+/// sign-ins queues briefly, then gets 503 instead of growing threads and memory), and the
+/// same single verification whether or not the email has an account.
+pub struct Passwords {
+    slots: Semaphore,
+    /// The hash of a random password, made once at start-up: unknown emails verify
+    /// against it, so they cost exactly what a known email costs.
+    decoy: String,
+    /// Verifications run so far (tests and figures).
+    verifications: AtomicU64,
+}
+
+impl Passwords {
+    /// Prepares the gate with one slot per core and a fresh decoy hash.
+    pub async fn new() -> Result<Self, AppError> {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        let decoy = hash_password(Secret::random(32).expose().to_string()).await?;
+        Ok(Passwords {
+            slots: Semaphore::new(cores),
+            decoy,
+            verifications: AtomicU64::new(0),
+        })
+    }
+
+    /// Hashing slots in all.
+    pub fn slots(&self) -> usize {
+        std::thread::available_parallelism().map_or(2, usize::from)
+    }
+
+    /// Verifications run since start-up.
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(Ordering::Relaxed)
+    }
+
+    async fn slot(&self) -> Result<tokio::sync::SemaphorePermit<'_>, AppError> {
+        match tokio::time::timeout(HASH_SLOT_WAIT, self.slots.acquire()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(e)) => Err(internal("password slots", e)),
+            Err(_) => Err(AppError::Busy {
+                retry_after_secs: 2,
+            }),
+        }
+    }
+
+    /// Hashes a new password within the bound.
+    pub async fn hash(&self, password: String) -> Result<String, AppError> {
+        let _slot = self.slot().await?;
+        hash_password(password).await
+    }
+
+    /// Reserves a slot for a verification: `Busy` when none frees up in time. Taken before
+    /// a sign-in attempt is counted, so a refused request costs the person no attempt.
+    pub async fn reserve(&self) -> Result<HashSlot<'_>, AppError> {
+        Ok(HashSlot {
+            passwords: self,
+            _permit: self.slot().await?,
+        })
+    }
+}
+
+/// A reserved hashing slot; verifying uses it up.
+pub struct HashSlot<'a> {
+    passwords: &'a Passwords,
+    _permit: tokio::sync::SemaphorePermit<'a>,
+}
+
+impl HashSlot<'_> {
+    /// Checks a password against a stored hash (or the decoy when there is none): one
+    /// verification either way, so timing does not tell whether the email exists.
+    pub async fn verify(self, password: String, hash: Option<String>) -> Result<bool, AppError> {
+        let known = hash.is_some();
+        let stored = hash.unwrap_or_else(|| self.passwords.decoy.clone());
+        self.passwords.verifications.fetch_add(1, Ordering::Relaxed);
+        let ok = tokio::task::spawn_blocking(move || {
+            PasswordHash::new(&stored).is_ok_and(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+        })
+        .await
+        .map_err(|e| internal("password check task", e))?;
+        Ok(ok && known)
+    }
 }
 
 /// The stored id of a session token (HMAC accepts keys of any length, so this is always
@@ -77,7 +159,8 @@ fn set_cookie(state: &AppState, value: &str, max_age: Option<u64>) {
     let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {
         return;
     };
-    let mut cookie = format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax");
+    let name = cookie_name(state);
+    let mut cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
     if let Some(age) = max_age {
         cookie.push_str(&format!("; Max-Age={age}"));
     }
@@ -89,7 +172,8 @@ fn set_cookie(state: &AppState, value: &str, max_age: Option<u64>) {
     }
 }
 
-fn cookie_token() -> Option<String> {
+fn cookie_token(state: &AppState) -> Option<String> {
+    let name = cookie_name(state);
     let parts = use_context::<Parts>()?;
     parts
         .headers
@@ -98,7 +182,7 @@ fn cookie_token() -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value.to_string())
         .filter(|v| !v.is_empty() && v.len() <= 128)
 }
@@ -119,7 +203,7 @@ pub async fn start_session(state: &AppState, user_id: &str) -> Result<(), AppErr
 
 /// Ends the current session, if any, and clears its cookie.
 pub async fn end_session(state: &AppState) -> Result<(), AppError> {
-    let id = cookie_token().and_then(|token| session_id(&state.config.session_secret, &token));
+    let id = cookie_token(state).and_then(|token| session_id(&state.config.session_secret, &token));
     if let Some(id) = id {
         db::users::delete_session(&state.db, &id)
             .await
@@ -129,13 +213,27 @@ pub async fn end_session(state: &AppState) -> Result<(), AppError> {
     Ok(())
 }
 
-/// The signed-in user, if any; `SessionExpired` for a session that was idle too long
-/// (PSD2 RTS 4(3)(d)).
-pub async fn current_user(state: &AppState) -> Result<Option<UserRow>, AppError> {
-    let Some(id) = cookie_token().and_then(|t| session_id(&state.config.session_secret, &t)) else {
+/// What a request says about the person behind the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    /// The person did something (a page, a form): it keeps the session alive.
+    Person,
+    /// The page checks on its own (the 3-second status poll): the session's idle clock
+    /// keeps running (PSD2 RTS 4(3)(d) speaks of the payer's activity).
+    Poll,
+}
+
+/// The signed-in user, if any; `SessionExpired` for a session idle too long (PSD2 RTS
+/// 4(3)(d)) or signed in longer ago than `SESSION_MAX_SECS`.
+pub async fn session_user(
+    state: &AppState,
+    activity: Activity,
+) -> Result<Option<UserRow>, AppError> {
+    let Some(id) = cookie_token(state).and_then(|t| session_id(&state.config.session_secret, &t))
+    else {
         return Ok(None);
     };
-    let Some((user, last_seen_at)) = db::users::session_user(&state.db, &id)
+    let Some(session) = db::users::session_user(&state.db, &id)
         .await
         .map_err(|e| internal("read session", e))?
     else {
@@ -143,23 +241,41 @@ pub async fn current_user(state: &AppState) -> Result<Option<UserRow>, AppError>
     };
     let now = db::now();
     let idle = state.config.session_idle_secs as i64;
-    if now - last_seen_at > idle {
+    let max_age = state.config.session_max_secs as i64;
+    if now - session.last_seen_at > idle || now - session.created_at > max_age {
         // The session is over; it stays (unusable) so that every page can say why, until
         // the next sign-in replaces it or the sweeper removes it.
         return Err(AppError::SessionExpired);
     }
     // One write every few seconds is enough to keep the idle clock right.
-    if now - last_seen_at >= 5 {
+    if activity == Activity::Person && now - session.last_seen_at >= 5 {
         db::users::touch_session(&state.db, &id, now)
             .await
             .map_err(|e| internal("touch session", e))?;
     }
-    Ok(Some(user))
+    Ok(Some(session.user))
+}
+
+/// The signed-in user, if any (a request by the person).
+pub async fn current_user(state: &AppState) -> Result<Option<UserRow>, AppError> {
+    session_user(state, Activity::Person).await
 }
 
 /// The signed-in user, or `NotSignedIn`.
 pub async fn require_user(state: &AppState) -> Result<UserRow, AppError> {
     current_user(state).await?.ok_or(AppError::NotSignedIn)
+}
+
+/// The signed-in, verified user for a request the page makes on its own: it does not
+/// count as the person's activity.
+pub async fn require_verified_user_polling(state: &AppState) -> Result<UserRow, AppError> {
+    let user = session_user(state, Activity::Poll)
+        .await?
+        .ok_or(AppError::NotSignedIn)?;
+    if !user.is_verified() {
+        return Err(AppError::PhoneNotVerified);
+    }
+    Ok(user)
 }
 
 /// The signed-in user with a verified phone, or the error that says what is missing.
@@ -175,27 +291,56 @@ pub async fn require_verified_user(state: &AppState) -> Result<UserRow, AppError
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn a_hashed_password_verifies_and_another_does_not() {
-        let hash = hash_password("correct horse battery".into())
+    async fn verify(passwords: &Passwords, password: &str, hash: Option<String>) -> bool {
+        passwords
+            .reserve()
             .await
-            .expect("hash");
-        assert!(hash.starts_with("$argon2id$"));
-        assert!(
-            verify_password("correct horse battery".into(), Some(hash.clone()))
-                .await
-                .expect("verify")
-        );
-        assert!(!verify_password("wrong".into(), Some(hash))
+            .expect("slot")
+            .verify(password.into(), hash)
             .await
-            .expect("verify"));
+            .expect("verify")
     }
 
     #[tokio::test]
-    async fn no_stored_hash_never_verifies() {
-        assert!(!verify_password("not-a-password".into(), None)
+    async fn a_hashed_password_verifies_and_another_does_not() {
+        let passwords = Passwords::new().await.expect("gate");
+        let hash = passwords
+            .hash("correct horse battery".into())
             .await
-            .expect("verify"));
+            .expect("hash");
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify(&passwords, "correct horse battery", Some(hash.clone())).await);
+        assert!(!verify(&passwords, "wrong", Some(hash)).await);
+        assert_eq!(passwords.verifications(), 2);
+    }
+
+    #[tokio::test]
+    async fn no_stored_hash_costs_one_verification_and_never_verifies() {
+        let passwords = Passwords::new().await.expect("gate");
+        assert!(!verify(&passwords, "not-a-password", None).await);
+        let decoy = passwords.decoy.clone();
+        assert!(!verify(&passwords, "anything", None).await);
+        assert_eq!(passwords.verifications(), 2, "one verification per check");
+        assert_eq!(passwords.decoy, decoy, "the decoy is made once");
+    }
+
+    #[tokio::test]
+    async fn slots_run_out_into_busy_not_into_threads() {
+        let passwords = Passwords::new().await.expect("gate");
+        let held: Vec<_> = {
+            let mut held = Vec::new();
+            for _ in 0..passwords.slots() {
+                held.push(passwords.reserve().await.expect("slot"));
+            }
+            held
+        };
+        let refused = passwords.reserve().await.err();
+        assert!(
+            matches!(refused, Some(AppError::Busy { .. })),
+            "{refused:?}"
+        );
+        drop(held);
+        assert!(passwords.reserve().await.is_ok());
     }
 
     #[test]

@@ -114,6 +114,93 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// `SANDBOX_FAULT`: the failure the sandbox starts acting out (sandbox only).
     pub sandbox_fault: SandboxFault,
+    /// `CODE_SEND_GLOBAL_HOURLY`: codes sent by the whole app per hour, at most.
+    pub code_send_global_hourly: u64,
+    /// `SESSION_MAX_SECS`: a session ends this long after sign-in, whatever the activity.
+    pub session_max_secs: u64,
+    /// `TRUSTED_PROXIES`: peers whose `X-Forwarded-For` names the client (CIDRs).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `LIMIT_*`: per-client-address limits.
+    pub client_limits: ClientLimits,
+}
+
+/// A token bucket's shape: `burst` requests at once, refilled at `burst` per `per_secs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub burst: u32,
+    pub per_secs: u32,
+}
+
+impl Rate {
+    /// Parses `N/SECS` (N requests per SECS seconds, both at least 1).
+    pub fn parse(value: &str) -> Option<Rate> {
+        let (n, secs) = value.trim().split_once('/')?;
+        let burst: u32 = n.trim().parse().ok()?;
+        let per_secs: u32 = secs.trim().parse().ok()?;
+        (burst >= 1 && per_secs >= 1).then_some(Rate { burst, per_secs })
+    }
+}
+
+/// Per-client-address limits, one per kind of request an attacker would repeat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientLimits {
+    /// `LIMIT_SIGN_IN`
+    pub sign_in: Rate,
+    /// `LIMIT_REGISTER`
+    pub register: Rate,
+    /// `LIMIT_CODE_RESEND`
+    pub code_resend: Rate,
+    /// `LIMIT_PHONE_VERIFY`
+    pub phone_verify: Rate,
+    /// `LIMIT_SEND_PAYMENT`
+    pub send_payment: Rate,
+    /// `LIMIT_PAYMENT_CODE` (sending and checking the SMS code of a payment)
+    pub payment_code: Rate,
+}
+
+fn rate(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    burst: u32,
+    per_secs: u32,
+) -> Result<Rate, ConfigError> {
+    match get(var) {
+        None => Ok(Rate { burst, per_secs }),
+        Some(v) => Rate::parse(&v).ok_or_else(|| {
+            bad(
+                var,
+                format!("expected N/SECONDS such as 10/60 (N requests per SECONDS), got {v:?}"),
+            )
+        }),
+    }
+}
+
+fn parse_proxies(value: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    value
+        .split([',', ' '])
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            v.parse::<ipnet::IpNet>()
+                .or_else(|_| v.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    bad(
+                        "TRUSTED_PROXIES",
+                        format!("expected CIDRs such as 10.0.0.0/8, got {v:?}"),
+                    )
+                })
+        })
+        .collect()
+}
+
+/// Whether a URL's host is a loopback address (or `localhost`).
+pub fn is_loopback_host(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 impl Config {
@@ -136,6 +223,9 @@ impl Config {
                     "expected an address like 127.0.0.1:3000",
                 )
             })?;
+        }
+        if let Some(root) = get("LEPTOS_SITE_ROOT") {
+            leptos_options.site_root = root.into();
         }
         if leptos_options.output_name.is_empty() {
             leptos_options.output_name = env!("CARGO_PKG_NAME").into();
@@ -181,6 +271,7 @@ impl Config {
                 .map_err(|e| bad("PUBLIC_URL", e.to_string()))?,
         };
 
+        let explicit_development = get("PAYFRIEND_ENV").as_deref() == Some("development");
         let production = match get("PAYFRIEND_ENV").as_deref() {
             Some("production") => true,
             Some("development") => false,
@@ -196,6 +287,18 @@ impl Config {
             return Err(bad(
                 "AUTHY_API_URL",
                 "required in production: the built-in sandbox is for development only",
+            ));
+        }
+        // The sandbox hands out codes and approves payments for anyone who can reach it.
+        if provider == Provider::Sandbox && !explicit_development && !is_loopback_host(&public_url)
+        {
+            return Err(bad(
+                "AUTHY_API_URL",
+                format!(
+                    "required when PUBLIC_URL ({public_url}) is not a loopback address: the \
+                     built-in sandbox lets anyone read codes and approve payments, so it runs \
+                     only on 127.0.0.1/localhost or with PAYFRIEND_ENV=development set explicitly"
+                ),
             ));
         }
 
@@ -256,6 +359,20 @@ impl Config {
             max_body_bytes: number(&get, "MAX_BODY_BYTES", 64 * 1024, 1024)?,
             request_timeout_secs: number(&get, "REQUEST_TIMEOUT_SECS", 30, 1)?,
             sandbox_fault,
+            code_send_global_hourly: number(&get, "CODE_SEND_GLOBAL_HOURLY", 500, 1)?,
+            session_max_secs: number(&get, "SESSION_MAX_SECS", 12 * 3600, 60)?,
+            trusted_proxies: match get("TRUSTED_PROXIES") {
+                Some(v) => parse_proxies(&v)?,
+                None => Vec::new(),
+            },
+            client_limits: ClientLimits {
+                sign_in: rate(&get, "LIMIT_SIGN_IN", 10, 60)?,
+                register: rate(&get, "LIMIT_REGISTER", 10, 3600)?,
+                code_resend: rate(&get, "LIMIT_CODE_RESEND", 5, 600)?,
+                phone_verify: rate(&get, "LIMIT_PHONE_VERIFY", 10, 60)?,
+                send_payment: rate(&get, "LIMIT_SEND_PAYMENT", 20, 60)?,
+                payment_code: rate(&get, "LIMIT_PAYMENT_CODE", 10, 60)?,
+            },
         })
     }
 
@@ -447,6 +564,56 @@ mod tests {
         ])
         .expect_err("not with a real provider");
         assert_eq!(real.var, "SANDBOX_FAULT");
+    }
+
+    #[test]
+    fn the_sandbox_runs_only_on_loopback_or_when_development_is_explicit() {
+        let public = config_from(&[("PUBLIC_URL", "http://pay.example.org")]).expect_err("sandbox");
+        assert_eq!(public.var, "AUTHY_API_URL");
+        assert!(
+            public.message.contains("PAYFRIEND_ENV=development"),
+            "{public}"
+        );
+        let explicit = config_from(&[
+            ("PUBLIC_URL", "http://pay.example.org"),
+            ("PAYFRIEND_ENV", "development"),
+        ])
+        .expect("explicitly development");
+        assert!(explicit.sandbox_enabled());
+        for loopback in [
+            "http://localhost:3000",
+            "http://127.0.0.1:8080",
+            "http://[::1]:3000",
+        ] {
+            let config = config_from(&[("PUBLIC_URL", loopback)]).expect(loopback);
+            assert!(config.sandbox_enabled());
+        }
+    }
+
+    #[test]
+    fn limits_and_trusted_proxies_are_parsed() {
+        let config = config_from(&[
+            ("LIMIT_SIGN_IN", "3/30"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.7 ::1/128"),
+        ])
+        .expect("valid");
+        assert_eq!(
+            config.client_limits.sign_in,
+            Rate {
+                burst: 3,
+                per_secs: 30
+            }
+        );
+        assert_eq!(config.trusted_proxies.len(), 3);
+        for (var, value) in [
+            ("LIMIT_REGISTER", "ten"),
+            ("LIMIT_REGISTER", "0/60"),
+            ("LIMIT_SEND_PAYMENT", "5"),
+            ("TRUSTED_PROXIES", "10.0.0.0/33"),
+            ("TRUSTED_PROXIES", "proxy.example"),
+        ] {
+            assert_eq!(config_from(&[(var, value)]).expect_err(value).var, var);
+        }
     }
 
     #[test]

@@ -1,8 +1,16 @@
-//! Rate limits on sending codes (per user and per phone).
+//! Limits on sending codes: per user, per phone and for the whole app (SMS pumping).
 
 use std::future::Future;
 
-use super::{audit, authy::AuthyError, db, internal, AppState};
+use super::{
+    audit,
+    authy::AuthyError,
+    db::{
+        self,
+        security::{CodeSendLimits, CodeSendRefused},
+    },
+    internal, AppState,
+};
 use crate::error::AppError;
 
 /// A code about to be sent: to whom, and how the audit trail should call it.
@@ -15,15 +23,17 @@ pub struct CodeSend<'a> {
     pub detail: String,
 }
 
-/// Sends one code within the limits: refuses when this user or phone had too many lately,
-/// records the attempt in the audit trail, and counts the code once it went out.
+/// Sends one code within the limits: the send is recorded before it is made, in the same
+/// transaction as the checks (per phone, per user, and the app's hourly budget), so the
+/// limits hold however many requests arrive at once. Every attempt goes in the audit
+/// trail; a refusal by the hourly budget too.
 pub async fn send_code(
     state: &AppState,
     code: CodeSend<'_>,
     send: impl Future<Output = Result<(), AuthyError>>,
     refused: impl FnOnce(AuthyError) -> AppError,
 ) -> Result<(), AppError> {
-    check_code_send(state, code.user_id, code.phone_e164).await?;
+    reserve_code_send(state, &code).await?;
     let sent = send.await;
     audit::log(
         state,
@@ -34,36 +44,50 @@ pub async fn send_code(
         code.detail,
     )
     .await;
-    sent.map_err(refused)?;
-    record_code_send(state, code.user_id, code.phone_e164).await;
-    Ok(())
+    sent.map_err(refused)
 }
 
-/// Refuses when this user or phone was sent too many codes recently.
-async fn check_code_send(
-    state: &AppState,
-    user_id: Option<&str>,
-    phone_e164: &str,
-) -> Result<(), AppError> {
+/// Records the send about to be made, or refuses it when a limit is reached.
+async fn reserve_code_send(state: &AppState, code: &CodeSend<'_>) -> Result<(), AppError> {
     let now = db::now();
-    let window = state.config.code_send_window_secs as i64;
-    let (count, oldest) =
-        db::security::codes_sent_since(&state.db, user_id, phone_e164, now - window)
-            .await
-            .map_err(|e| internal("count codes sent", e))?;
-    if count >= state.config.code_send_limit as i64 {
-        let retry_after = oldest.map_or(window, |t| t + window - now).max(1);
-        return Err(AppError::RateLimited {
-            retry_after_secs: u64::try_from(retry_after).unwrap_or(1),
-        });
-    }
-    Ok(())
-}
-
-/// Records that a code was sent.
-async fn record_code_send(state: &AppState, user_id: Option<&str>, phone_e164: &str) {
-    if let Err(e) = db::security::record_code_sent(&state.db, user_id, phone_e164, db::now()).await
-    {
-        tracing::error!(error = %e, "cannot record a code sent");
+    let config = &state.config;
+    let window = config.code_send_window_secs as i64;
+    let limits = CodeSendLimits {
+        user_id: code.user_id,
+        phone_e164: code.phone_e164,
+        per_recipient: config.code_send_limit as i64,
+        window_start: now - window,
+        global: config.code_send_global_hourly as i64,
+        hour_start: now - 3600,
+    };
+    let refusal = db::security::reserve_code_send(&state.db, &limits, now)
+        .await
+        .map_err(|e| internal("record a code send", e))?;
+    let wait = |oldest: Option<i64>, span: i64| {
+        u64::try_from(oldest.map_or(span, |t| t + span - now).max(1)).unwrap_or(1)
+    };
+    match refusal {
+        Ok(()) => Ok(()),
+        Err(CodeSendRefused::Recipient { oldest }) => Err(AppError::RateLimited {
+            retry_after_secs: wait(oldest, window),
+        }),
+        Err(CodeSendRefused::Global { oldest }) => {
+            tracing::warn!("the hourly budget of codes is used up: sends are refused");
+            audit::log(
+                state,
+                code.user_id,
+                code.payment_id,
+                code.event,
+                "refused",
+                format!(
+                    "the app's budget of {} codes per hour is used up",
+                    config.code_send_global_hourly
+                ),
+            )
+            .await;
+            Err(AppError::SendingPaused {
+                retry_after_secs: wait(oldest, 3600),
+            })
+        }
     }
 }

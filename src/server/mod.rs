@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod authy;
+pub mod client_limits;
 pub mod config;
 pub mod db;
 pub mod limits;
@@ -48,6 +49,12 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// The failure the sandbox acts out (sandbox only).
     pub sandbox_fault: sandbox::FaultSwitch,
+    /// Password hashing, bounded to one hash per core.
+    pub passwords: Arc<auth::Passwords>,
+    /// Per-client-address token buckets (this instance's).
+    pub client_limiter: Arc<client_limits::ClientLimiter>,
+    /// Callbacks refused before their signature was checked, counted per minute.
+    pub callback_refusals: Arc<webhook::RefusalCounter>,
 }
 
 /// Connects to the database, applies migrations and returns the state the router needs.
@@ -72,7 +79,14 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         .build()
         .context("cannot build the HTTP client")?;
     let sandbox_fault = sandbox::FaultSwitch::new(config.sandbox_fault);
+    let passwords = auth::Passwords::new()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot prepare password hashing: {e}"))?;
+    let client_limiter = client_limits::ClientLimiter::new(config.client_limits);
     let state = AppState {
+        passwords: Arc::new(passwords),
+        client_limiter: Arc::new(client_limiter),
+        callback_refusals: webhook::RefusalCounter::shared(),
         leptos_options: config.leptos_options.clone(),
         db,
         config: Arc::new(config),
@@ -112,18 +126,27 @@ pub async fn sweep(state: &AppState) {
     if let Err(e) = db::users::delete_sessions_idle_since(&state.db, now - 86_400).await {
         tracing::warn!(error = %e, "session cleanup failed");
     }
-    let code_horizon = now - config.code_send_window_secs as i64;
+    // Codes sent count for the per-user/phone window and for the global hourly budget.
+    let code_horizon = now - (config.code_send_window_secs as i64).max(3600);
     if let Err(e) = db::security::forget_code_sends_before(&state.db, code_horizon).await {
         tracing::warn!(error = %e, "code-send cleanup failed");
     }
+    accounts::forget_unverified(state, now).await;
+    webhook::flush_refusals(state, now).await;
+    state.client_limiter.forget_full(std::time::Instant::now());
 }
 
-/// The client's address, when the server was started with connection info.
+/// The client's address (see [`client_limits::client_address`]), when the server was
+/// started with connection info.
 pub fn client_ip() -> Option<std::net::IpAddr> {
-    use_context::<axum::http::request::Parts>()?
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|info| info.0.ip())
+    let parts = use_context::<axum::http::request::Parts>()?;
+    let state = use_context::<AppState>()?;
+    client_limits::client_of(&parts, &state.config.trusted_proxies)
+}
+
+/// Takes a token from the calling client's bucket for `action` (429 when it is empty).
+pub fn limit_client(state: &AppState, action: client_limits::Action) -> Result<(), AppError> {
+    client_limits::check(&state.client_limiter, action, client_ip())
 }
 
 /// The whole HTTP surface of the app: pages, server functions, plain routes, static files.
@@ -144,21 +167,25 @@ pub fn router(state: AppState) -> Router {
         ),
     );
     router
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            security::provide_page_policy,
-            move || shell(options.clone()),
-        )
+        .leptos_routes_with_context(&state, routes, security::provide_page_policy, move || {
+            shell(options.clone())
+        })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(state.clone(), sandbox_gate))
         .layer(middleware::from_fn(server_fn_status))
         .layer(limits)
-        .layer(middleware::from_fn_with_state(state.clone(), security::guard))
-        // Paths only: query strings can carry codes, which never go to the logs.
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
-            tracing::info_span!("http", method = %request.method(), path = request.uri().path())
-        }))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::guard,
+        ))
+        // Paths only, with digit runs that could be codes masked: query strings and the
+        // provider API's paths can carry codes, which never go to the logs.
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                let path = security::loggable_path(request.uri().path());
+                tracing::info_span!("http", method = %request.method(), path = %path)
+            }),
+        )
         .with_state(state)
 }
 
@@ -197,6 +224,11 @@ async fn server_fn_status(request: Request, next: Next) -> Response {
     if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
         parts.status =
             StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if let Some(secs) = error.retry_after_secs() {
+            parts
+                .headers
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
     }
     (parts, axum::body::Body::from(bytes)).into_response()
 }
@@ -230,13 +262,31 @@ pub fn provider_error(context: &str, error: AuthyError) -> AppError {
 }
 
 /// Serves `router` on `listener` until SIGINT or SIGTERM, then finishes in-flight requests.
+///
+/// Every connection gets `TCP_NODELAY`: a response written in more than one segment would
+/// otherwise wait for the client's delayed ACK (Nagle's algorithm), about 40 ms for every
+/// answer after the first on a kept-alive connection.
 pub async fn serve(listener: TcpListener, router: Router) -> std::io::Result<()> {
     axum::serve(
-        listener,
+        without_delay(listener),
         router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await
+}
+
+/// The listener, setting `TCP_NODELAY` on every connection it accepts.
+pub fn without_delay(
+    listener: TcpListener,
+) -> axum::serve::TapIo<TcpListener, fn(&mut tokio::net::TcpStream)> {
+    use axum::serve::ListenerExt as _;
+    listener.tap_io(set_nodelay)
+}
+
+fn set_nodelay(tcp: &mut tokio::net::TcpStream) {
+    if let Err(e) = tcp.set_nodelay(true) {
+        tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+    }
 }
 
 /// Starts the app as configured: the body of `main`.

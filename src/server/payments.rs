@@ -112,7 +112,44 @@ pub fn parse_payee(input: &str) -> Result<String, AppError> {
             "The payee's name has characters that cannot be shown.",
         ));
     }
+    if payee.chars().any(is_format_char) {
+        return Err(AppError::field(
+            "payee",
+            "The payee's name has invisible formatting characters (such as text-direction \
+             overrides); type the name again without them.",
+        ));
+    }
     Ok(payee.to_string())
+}
+
+/// Unicode's format characters (general category Cf, Unicode 15): invisible, and some
+/// (bidi overrides) reorder the text around them, so a name could read as another.
+pub fn is_format_char(c: char) -> bool {
+    const CF: &[(u32, u32)] = &[
+        (0x00AD, 0x00AD),
+        (0x0600, 0x0605),
+        (0x061C, 0x061C),
+        (0x06DD, 0x06DD),
+        (0x070F, 0x070F),
+        (0x0890, 0x0891),
+        (0x08E2, 0x08E2),
+        (0x180E, 0x180E),
+        (0x200B, 0x200F),
+        (0x202A, 0x202E),
+        (0x2060, 0x2064),
+        (0x2066, 0x206F),
+        (0xFEFF, 0xFEFF),
+        (0xFFF9, 0xFFFB),
+        (0x110BD, 0x110BD),
+        (0x110CD, 0x110CD),
+        (0x13430, 0x1343F),
+        (0x1BCA0, 0x1BCA3),
+        (0x1D173, 0x1D17A),
+        (0xE0001, 0xE0001),
+        (0xE0020, 0xE007F),
+    ];
+    let c = u32::from(c);
+    CF.iter().any(|&(lo, hi)| (lo..=hi).contains(&c))
 }
 
 /// The SMS `action` that binds a code to exactly this payment: its id, payee and amount.
@@ -499,6 +536,24 @@ mod tests {
         assert!(parse_payee("   ").is_err());
         assert!(parse_payee(&"x".repeat(101)).is_err());
         assert!(parse_payee("line\nbreak").is_err());
+    }
+
+    #[test]
+    fn payee_names_with_format_characters_are_refused() {
+        for sneaky in [
+            "Neville\u{202E}moc.live",
+            "Nev\u{200B}ille",
+            "\u{2066}Neville\u{2069}",
+            "Neville\u{FEFF}",
+            "tag\u{E0041}",
+        ] {
+            let error = parse_payee(sneaky).expect_err(sneaky);
+            assert!(error.for_field("payee").is_some(), "{sneaky:?}");
+        }
+        assert_eq!(
+            parse_payee("Zoë Łukasz 王").expect("letters"),
+            "Zoë Łukasz 王"
+        );
     }
 
     #[test]

@@ -51,9 +51,9 @@ fn is_loopback(url: &Url) -> bool {
     matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
 }
 
-/// Whether the request plainly comes from a page of another origin. Browsers send
-/// `Origin` with every POST; `Referer` is the fallback; a request with neither is not a
-/// browser riding a user's cookies.
+/// Whether a state-changing request cannot be shown to come from one of our pages: it
+/// names another origin, or (since browsers send `Origin` with every POST and `Referer`
+/// otherwise) it names none at all.
 pub fn from_another_origin(headers: &HeaderMap, public_url: &Url, production: bool) -> bool {
     let expected = origin_of(public_url);
     let claimed = headers
@@ -61,7 +61,7 @@ pub fn from_another_origin(headers: &HeaderMap, public_url: &Url, production: bo
         .or_else(|| headers.get(header::REFERER))
         .and_then(|v| v.to_str().ok());
     let Some(claimed) = claimed else {
-        return false;
+        return true;
     };
     let Ok(url) = Url::parse(claimed) else {
         return true; // includes the opaque origin "null"
@@ -77,8 +77,80 @@ pub fn from_another_origin(headers: &HeaderMap, public_url: &Url, production: bo
         || url.scheme() != public_url.scheme()
 }
 
-/// Refuses cross-origin state changes, then adds the security headers to the answer.
+/// Whether the `Host` a request was sent to is the public URL's (DNS rebinding: a page
+/// of another site whose name now points at us sends its own host name). In development
+/// the loopback names on the same port count as one, as for origins.
+pub fn host_allowed(host: Option<&str>, public_url: &Url, production: bool) -> bool {
+    let Some(host) = host else {
+        return false;
+    };
+    let Ok(url) = Url::parse(&format!("{}://{host}/", public_url.scheme())) else {
+        return false;
+    };
+    if url.host_str().is_none() || url.path() != "/" || !url.username().is_empty() {
+        return false;
+    }
+    let same_port = url.port_or_known_default() == public_url.port_or_known_default();
+    let same_host = url
+        .host_str()
+        .zip(public_url.host_str())
+        .is_some_and(|(a, b)| a.eq_ignore_ascii_case(b));
+    same_port && (same_host || (!production && is_loopback(public_url) && is_loopback(&url)))
+}
+
+/// Paths a load balancer or orchestrator calls by the instance's own address.
+fn probe_route(path: &str) -> bool {
+    path == "/healthz" || path == "/readyz"
+}
+
+/// A path as it may be logged: runs of four or more digits (codes, tokens, ids that
+/// could be either) are masked.
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    let secret_like = |segment: &str| {
+        segment.bytes().filter(u8::is_ascii_digit).count() >= 4
+            && segment.bytes().all(|b| b.is_ascii_digit())
+    };
+    if !path.split('/').any(secret_like) {
+        return path.into();
+    }
+    path.split('/')
+        .map(|segment| {
+            if secret_like(segment) {
+                "{digits}"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+        .into()
+}
+
+fn refusal(status: StatusCode, message: &'static str, https: bool) -> Response {
+    let mut response = (status, message).into_response();
+    add_headers(response.headers_mut(), https);
+    response
+}
+
+/// Refuses requests for another host and cross-origin state changes, then adds the
+/// security headers to the answer.
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let https = state.config.secure_cookies();
+    let path = request.uri().path();
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| request.uri().authority().map(|a| a.as_str()));
+    if !probe_route(path) && !host_allowed(host, &state.config.public_url, state.config.production)
+    {
+        tracing::warn!(path = %loggable_path(path), "refused a request for another host");
+        return refusal(
+            StatusCode::MISDIRECTED_REQUEST,
+            "This server does not answer for that host name.",
+            https,
+        );
+    }
     let safe_method = matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
@@ -92,20 +164,38 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         )
     {
         tracing::warn!(
-            path = request.uri().path(),
+            path = %loggable_path(request.uri().path()),
             "refused a cross-origin request"
         );
-        let mut response = (
+        return refusal(
             StatusCode::FORBIDDEN,
             "Cross-origin requests are not allowed.",
-        )
-            .into_response();
-        add_headers(response.headers_mut(), state.config.secure_cookies());
-        return response;
+            https,
+        );
     }
+    let personal = request.uri().path().starts_with("/api/")
+        || request
+            .headers()
+            .get(header::COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|c| c.contains(super::auth::SESSION_COOKIE));
     let mut response = next.run(request).await;
-    add_headers(response.headers_mut(), state.config.secure_cookies());
+    add_headers(response.headers_mut(), https);
+    if personal || is_html(response.headers()) {
+        // Signed-in pages and server-function answers are for this person only: no copy
+        // in the browser's cache or a shared one.
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     response
+}
+
+fn is_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
 }
 
 fn add_headers(headers: &mut HeaderMap, https: bool) {
@@ -140,9 +230,10 @@ mod tests {
     }
 
     #[test]
-    fn same_origin_and_header_less_requests_pass() {
+    fn same_origin_requests_pass_and_header_less_ones_do_not() {
         let public = Url::parse("https://pay.example.org/").expect("url");
-        assert!(!from_another_origin(&HeaderMap::new(), &public, true));
+        assert!(from_another_origin(&HeaderMap::new(), &public, true));
+        assert!(from_another_origin(&HeaderMap::new(), &public, false));
         assert!(!from_another_origin(
             &headers(header::ORIGIN, "https://pay.example.org"),
             &public,
@@ -179,6 +270,37 @@ mod tests {
         assert!(from_another_origin(&h, &public, true));
         let other_port = headers(header::ORIGIN, "http://localhost:4000");
         assert!(from_another_origin(&other_port, &public, false));
+    }
+
+    #[test]
+    fn only_the_public_host_is_served() {
+        let public = Url::parse("https://pay.example.org/").expect("url");
+        assert!(host_allowed(Some("pay.example.org"), &public, true));
+        assert!(host_allowed(Some("PAY.example.org:443"), &public, true));
+        for other in [
+            None,
+            Some("evil.example"),
+            Some("pay.example.org:8443"),
+            Some("a@pay.example.org"),
+            Some("pay.example.org/x"),
+        ] {
+            assert!(!host_allowed(other, &public, true), "{other:?}");
+        }
+        let dev = Url::parse("http://127.0.0.1:3000/").expect("url");
+        assert!(host_allowed(Some("localhost:3000"), &dev, false));
+        assert!(host_allowed(Some("[::1]:3000"), &dev, false));
+        assert!(!host_allowed(Some("localhost:3001"), &dev, false));
+        assert!(!host_allowed(Some("rebound.example:3000"), &dev, false));
+        assert!(!host_allowed(Some("localhost:3000"), &dev, true));
+    }
+
+    #[test]
+    fn digit_runs_are_masked_in_logged_paths() {
+        assert_eq!(
+            loggable_path("/sandbox/authy/protected/json/verify/0123456/42"),
+            "/sandbox/authy/protected/json/verify/{digits}/42"
+        );
+        assert_eq!(loggable_path("/payments/new"), "/payments/new");
     }
 
     #[test]

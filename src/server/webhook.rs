@@ -1,6 +1,16 @@
 //! `POST /payments/callback`: the provider tells us the user approved or denied a push
 //! request. A plain axum route with a stable path: the raw body's signature is checked
 //! (in constant time) before anything is parsed.
+//!
+//! Callbacks refused before their signature is known to be good (anyone can send those)
+//! are counted, not recorded one by one: one audit row and one log line per reason per
+//! minute. Refusals of correctly signed callbacks (replays, unknown requests) are rare and
+//! each is recorded.
+
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, Mutex},
+};
 
 use axum::{
     body::Bytes,
@@ -28,11 +38,127 @@ fn reply(status: StatusCode, message: &str) -> Response {
     (status, message.to_string()).into_response()
 }
 
-/// Refuses a callback: logged, recorded in the audit trail with its reason, answered.
+/// Refuses a correctly signed callback: logged, recorded in the audit trail, answered.
 async fn refuse(state: &AppState, status: StatusCode, reason: &str) -> Response {
     tracing::warn!(reason, "callback refused");
     audit::log(state, None, None, "callback", "rejected", reason).await;
     reply(status, reason)
+}
+
+/// Refuses a callback whose signature is not (yet) known to be good: counted per reason
+/// and minute, logged only the first time in that minute.
+/// `reason` is what is counted; `message` (which may be more precise) is the answer.
+async fn refuse_unsigned(
+    state: &AppState,
+    status: StatusCode,
+    reason: &str,
+    message: &str,
+) -> Response {
+    let finished = state.callback_refusals.count(reason, db::now());
+    write_refusals(state, finished).await;
+    reply(status, message)
+}
+
+/// The minute a Unix time falls in (its first second).
+fn minute_of(t: i64) -> i64 {
+    t - t.rem_euclid(60)
+}
+
+/// Refused callbacks per reason in the current minute (per instance).
+#[derive(Default)]
+pub struct RefusalCounter {
+    window: Mutex<RefusalWindow>,
+}
+
+#[derive(Default)]
+struct RefusalWindow {
+    minute: i64,
+    counts: BTreeMap<String, u64>,
+}
+
+/// One reason's count over one finished minute.
+pub struct RefusalCount {
+    pub minute: i64,
+    pub reason: String,
+    pub count: u64,
+}
+
+impl RefusalCounter {
+    /// A new, shareable counter.
+    pub fn shared() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// Counts one refusal at `now`; returns the counts of a minute that just ended.
+    fn count(&self, reason: &str, now: i64) -> Vec<RefusalCount> {
+        let minute = minute_of(now);
+        let Ok(mut window) = self.window.lock() else {
+            return Vec::new();
+        };
+        let finished = window.take_before(minute);
+        window.minute = minute;
+        let count = window.counts.entry(reason.to_string()).or_insert(0);
+        *count += 1;
+        if *count == 1 {
+            tracing::warn!(
+                reason,
+                "callback refused (more refusals for this reason this minute are counted)"
+            );
+        }
+        finished
+    }
+
+    /// The counts of the minute being counted, if it ended before `now`.
+    pub fn finished_before(&self, now: i64) -> Vec<RefusalCount> {
+        match self.window.lock() {
+            Ok(mut window) => window.take_before(minute_of(now)),
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+impl RefusalWindow {
+    fn take_before(&mut self, minute: i64) -> Vec<RefusalCount> {
+        if self.minute >= minute {
+            return Vec::new();
+        }
+        let at = self.minute;
+        std::mem::take(&mut self.counts)
+            .into_iter()
+            .map(|(reason, count)| RefusalCount {
+                minute: at,
+                reason,
+                count,
+            })
+            .collect()
+    }
+}
+
+/// Records each finished minute's count: one audit row and one log line per reason.
+pub async fn write_refusals(state: &AppState, finished: Vec<RefusalCount>) {
+    for c in finished {
+        tracing::warn!(
+            reason = c.reason.as_str(),
+            count = c.count,
+            minute = c.minute,
+            "callbacks refused in one minute"
+        );
+        audit::log(
+            state,
+            None,
+            None,
+            "callback",
+            "rejected",
+            format!("{} in the minute from {}: {}", c.count, c.minute, c.reason),
+        )
+        .await;
+    }
+}
+
+/// Writes the counts of refusals in minutes that ended before `now` (the sweeper calls it).
+pub async fn flush_refusals(state: &AppState, now: i64) {
+    let finished = state.callback_refusals.finished_before(now);
+    write_refusals(state, finished).await;
 }
 
 /// Handles one callback.
@@ -43,7 +169,8 @@ pub async fn payment_callback(
 ) -> Response {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let Ok(text) = std::str::from_utf8(&body) else {
-        return refuse(&state, StatusCode::BAD_REQUEST, "malformed body: not UTF-8").await;
+        let reason = "malformed body: not UTF-8";
+        return refuse_unsigned(&state, StatusCode::BAD_REQUEST, reason, reason).await;
     };
     let request = SignedRequest {
         signature: header("x-authy-signature"),
@@ -64,7 +191,12 @@ pub async fn payment_callback(
             SignatureError::BadBody(_) => StatusCode::BAD_REQUEST,
             _ => StatusCode::UNAUTHORIZED,
         };
-        return refuse(&state, status, &e.to_string()).await;
+        let reason = match &e {
+            // The position in a malformed body would make every refusal a reason of its own.
+            SignatureError::BadBody(_) => "malformed body".to_string(),
+            other => other.to_string(),
+        };
+        return refuse_unsigned(&state, status, &reason, &e.to_string()).await;
     }
     // Verified, so both headers are present.
     let (Some(nonce), Some(sig)) = (request.nonce, request.signature) else {

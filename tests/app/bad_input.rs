@@ -154,6 +154,49 @@ async fn malformed_server_function_calls_are_refused_without_a_5xx_or_a_change()
     }
 }
 
+/// The worst forged callback of the issue: one long key over a long array. Flattened
+/// without caps, each of its leaves carried the whole key (19 s and 2.1 GB for 60 KB).
+pub fn long_key_over_long_array(body_bytes: usize) -> String {
+    let key = "a".repeat(body_bytes / 2);
+    let ones = vec!["1"; (body_bytes - key.len()) / 2 - 4].join(",");
+    format!("{{\"{key}\":[{ones}]}}")
+}
+
+#[tokio::test]
+async fn a_callback_body_that_would_flatten_to_gigabytes_is_refused_with_400() {
+    let app = spawn_app().await;
+    let before = snapshot(&app).await;
+    for body in [
+        long_key_over_long_array(60 * 1024),
+        format!(
+            "{{\"{}\":[{}]}}",
+            "k".repeat(30_000),
+            vec!["{}"; 8_000].join(",")
+        ),
+        format!("{{\"a\":[{}]}}", vec!["1"; 20_000].join(",")),
+    ] {
+        assert!(body.len() <= 64 * 1024);
+        let response = app
+            .client
+            .post(app.url("/payments/callback"))
+            .header("X-Authy-Signature", "bWFkZSB1cA==")
+            .header(
+                "X-Authy-Signature-Nonce",
+                payfriend::server::db::now().to_string(),
+            )
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(
+            response.status(),
+            400,
+            "refused for its shape, before any signature"
+        );
+        assert_eq!(snapshot(&app).await, before);
+    }
+}
+
 #[tokio::test]
 async fn malformed_callbacks_are_refused_without_a_5xx_or_a_change() {
     let app = spawn_app().await;

@@ -3,7 +3,10 @@
 use std::collections::HashMap;
 
 use leptos::server_fn::ServerFn;
-use payfriend::api::accounts::LogIn;
+use payfriend::api::{
+    accounts::{LogIn, Register},
+    payments::SendPayment,
+};
 use payfriend::server::{self, auth, config::Config, db, AppState};
 use tokio::net::TcpListener;
 
@@ -48,14 +51,105 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     });
 
     TestApp {
+        client: browser_like_client(&base_url),
         base_url,
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("http client"),
         state,
         _dir: dir,
     }
+}
+
+/// A client that sends what a browser on one of the app's pages sends with every POST:
+/// the page's `Origin` (a request can still set its own).
+pub fn browser_like_client(base_url: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::ORIGIN,
+        base_url.parse().expect("origin header"),
+    );
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .build()
+        .expect("http client")
+}
+
+/// The session cookie (`name=value`) a response sets, if any.
+pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(auth::SESSION_COOKIE) && !v.starts_with("payfriend_session=;"))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_string)
+}
+
+/// Registers through the server function, as the form does.
+pub async fn register(app: &TestApp, email: &str, phone: &str) -> reqwest::Response {
+    app.client
+        .post(app.url(Register::PATH))
+        .form(&[
+            ("email", email),
+            ("password", "a long password"),
+            ("country", "US"),
+            ("phone", phone),
+            ("via", "sms"),
+        ])
+        .send()
+        .await
+        .expect("request")
+}
+
+/// Messages the sandbox sent to `phone_e164`.
+pub async fn messages_to(app: &TestApp, phone_e164: &str) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM sandbox_messages WHERE phone_e164 = $1")
+        .bind(phone_e164)
+        .fetch_one(&app.state.db)
+        .await
+        .expect("count")
+}
+
+/// The phone verification code the sandbox holds for `phone_e164` now.
+pub async fn verification_code(app: &TestApp, phone_e164: &str) -> String {
+    db::sandbox::verification(&app.state.db, phone_e164)
+        .await
+        .expect("read")
+        .expect("a pending verification")
+        .0
+}
+
+/// The SMS codes the sandbox issued for a payment (they name it in their action).
+pub async fn payment_codes(app: &TestApp, payment_id: &str) -> Vec<String> {
+    sqlx::query_scalar("SELECT code FROM sandbox_tokens WHERE action LIKE $1 ORDER BY created_at")
+        .bind(format!("payfriend-payment:{payment_id}:%"))
+        .fetch_all(&app.state.db)
+        .await
+        .expect("tokens")
+}
+
+/// Sends a payment through the server function.
+pub async fn send_payment(app: &TestApp, cookie: &str) -> reqwest::Response {
+    app.client
+        .post(app.url(SendPayment::PATH))
+        .header("Cookie", cookie)
+        .form(&[
+            ("payee", "Neville"),
+            ("amount", "20"),
+            ("idempotency_key", &uuid::Uuid::new_v4().to_string()),
+        ])
+        .send()
+        .await
+        .expect("request")
+}
+
+/// The id of the newest payment of `user_id`.
+pub async fn newest_payment(app: &TestApp, user_id: &str) -> String {
+    sqlx::query_scalar("SELECT id FROM payments WHERE user_id = $1 ORDER BY created_at DESC")
+        .bind(user_id)
+        .fetch_one(&app.state.db)
+        .await
+        .expect("a payment")
 }
 
 /// Starts an app with the default configuration.

@@ -74,3 +74,64 @@ async fn migrations_create_the_tables_on_first_start() {
 
     assert_eq!(count, 0);
 }
+
+#[tokio::test]
+async fn accepted_connections_send_without_delay() {
+    use axum::serve::Listener as _;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let mut listener = payfriend::server::without_delay(listener);
+    let _client = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let (accepted, _) = listener.accept().await;
+    assert!(accepted.nodelay().expect("socket option"));
+}
+
+/// Answers on a kept-alive connection come at once: without `TCP_NODELAY`, a server-
+/// rendered page (streamed in several writes) often waited for the client's delayed ACK,
+/// about 40 ms, against a few ms on a new connection. A regression guard, not a benchmark:
+/// it compares slow answers on one reused connection with those on fresh connections
+/// (which the machine's load slows just as much).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_on_a_reused_connection_do_not_wait_for_delayed_acks() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    let addr = app.base_url.trim_start_matches("http://").to_string();
+    let request = format!("GET /login HTTP/1.1\r\nHost: {addr}\r\nAccept: */*\r\n\r\n");
+    // One answer, read as curl reads it: until the chunked body's last chunk.
+    async fn answer(stream: &mut tokio::net::TcpStream, request: &str) -> std::time::Duration {
+        let started = std::time::Instant::now();
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 16 * 1024];
+        while !seen.ends_with(b"0\r\n\r\n") {
+            let n = stream.read(&mut buf).await.expect("read");
+            assert!(n > 0, "connection closed");
+            seen.extend_from_slice(&buf[..n]);
+        }
+        assert!(seen.starts_with(b"HTTP/1.1 200"));
+        started.elapsed()
+    }
+    let slow = std::time::Duration::from_millis(40);
+    let mut reused = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    let (mut slow_reused, mut slow_fresh) = (0, 0);
+    let mut times = Vec::new();
+    for _ in 0..40 {
+        let took = answer(&mut reused, &request).await;
+        slow_reused += usize::from(took >= slow);
+        let mut fresh = tokio::net::TcpStream::connect(&addr)
+            .await
+            .expect("connect");
+        let took_fresh = answer(&mut fresh, &request).await;
+        slow_fresh += usize::from(took_fresh >= slow);
+        times.push((took, took_fresh));
+    }
+    assert!(
+        slow_reused < slow_fresh + 4,
+        "{slow_reused} of 40 answers on a reused connection took 40 ms or more \
+         ({slow_fresh} on fresh ones): {times:?}"
+    );
+}

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod abuse;
 mod authy_sandbox;
 mod bad_input;
 mod callback;
@@ -12,3 +13,4 @@ mod payments_api;
 mod process;
 mod properties;
 mod security;
+mod sms_fallback;

@@ -9,8 +9,8 @@ use std::{
 
 use leptos::server_fn::ServerFn;
 use payfriend::api::{
-    accounts::{Register, VerifyPhone},
-    payments::SendPayment,
+    accounts::{LogIn, Register, VerifyPhone},
+    payments::{GetPayment, SendPayment, SendPaymentSms, VerifyPaymentSms},
 };
 use payfriend::server::{authy::signature, db};
 use sqlx::AnyPool;
@@ -82,11 +82,9 @@ impl Drop for Server {
     }
 }
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
+/// A client that sends the server's own origin, as its pages do.
+fn client_of(server: &Server) -> reqwest::Client {
+    crate::common::browser_like_client(&server.base)
 }
 
 fn session_cookie(response: &reqwest::Response) -> Option<String> {
@@ -102,27 +100,47 @@ fn session_cookie(response: &reqwest::Response) -> Option<String> {
 
 /// Registers and verifies a user through the app, as a browser would; returns the cookie.
 async fn signed_up(server: &Server, db: &AnyPool, password: &str) -> String {
-    let http = client();
+    signed_up_as(
+        server,
+        db,
+        password,
+        "durable@example.com",
+        "+1 201 555 0177",
+    )
+    .await
+}
+
+async fn signed_up_as(
+    server: &Server,
+    db: &AnyPool,
+    password: &str,
+    email: &str,
+    phone: &str,
+) -> String {
+    let http = client_of(server);
     let registered = http
         .post(format!("{}{}", server.base, Register::PATH))
         .form(&[
-            ("email", "durable@example.com"),
+            ("email", email),
             ("password", password),
             ("country", "US"),
-            ("phone", "+1 201 555 0177"),
+            ("phone", phone),
             ("via", "sms"),
         ])
         .send()
         .await
         .expect("register");
     let cookie = session_cookie(&registered).expect("session after registering");
-    let message: String = sqlx::query_scalar(
-        "SELECT body FROM sandbox_messages WHERE phone_e164 = '+12015550177' ORDER BY created_at DESC",
-    )
-    .fetch_one(db)
-    .await
-    .expect("code sent");
-    let code: String = message.chars().filter(char::is_ascii_digit).collect();
+    let e164: String = phone
+        .chars()
+        .filter(|c| *c == '+' || c.is_ascii_digit())
+        .collect();
+    let code: String =
+        sqlx::query_scalar("SELECT code FROM sandbox_verifications WHERE phone_e164 = $1")
+            .bind(&e164)
+            .fetch_one(db)
+            .await
+            .expect("code sent");
     let verified = http
         .post(format!("{}{}", server.base, VerifyPhone::PATH))
         .header("Cookie", &cookie)
@@ -146,7 +164,7 @@ async fn sigterm_finishes_requests_in_flight_then_exits() {
     .await;
     // The slow sandbox holds this request for 3 seconds.
     let in_flight = tokio::spawn(
-        client()
+        client_of(&server)
             .get(format!(
                 "{}/sandbox/authy/protected/json/users/1/status",
                 server.base
@@ -187,13 +205,13 @@ async fn sigterm_finishes_requests_in_flight_then_exits() {
 async fn acknowledged_payments_and_decisions_survive_sigkill() {
     let dir = tempfile::tempdir().expect("dir");
     let port = free_port();
-    let mut server = start(dir.path(), port, &[]).await;
+    let mut server = start(dir.path(), port, &[("LIMIT_SEND_PAYMENT", "100000/1")]).await;
     let db = db::connect(&format!("sqlite:{}", dir.path().join("app.db").display()))
         .await
         .expect("db");
     let password = "a durable password";
     let cookie = signed_up(&server, &db, password).await;
-    let http = client();
+    let http = client_of(&server);
     let callback_url = format!("{}/payments/callback", server.base);
 
     // A burst of payments from four clients at once, each approved by a callback as soon
@@ -271,7 +289,7 @@ async fn acknowledged_payments_and_decisions_survive_sigkill() {
     let approved = approved.lock().expect("lock").clone();
     assert!(acknowledged.len() >= 10, "the burst ran before the kill");
 
-    let restarted = start(dir.path(), port, &[]).await;
+    let restarted = start(dir.path(), port, &[("LIMIT_SEND_PAYMENT", "100000/1")]).await;
     let health = http
         .get(format!("{}/healthz", restarted.base))
         .send()
@@ -321,4 +339,183 @@ async fn acknowledged_payments_and_decisions_survive_sigkill() {
     }
     let token = cookie.trim_start_matches("payfriend_session=");
     assert!(!log.contains(token), "the log contains a session token");
+}
+
+/// Sends a payment as the signed-in user; returns its id.
+async fn payment_sent(server: &Server, http: &reqwest::Client, cookie: &str) -> String {
+    let sent = http
+        .post(format!("{}{}", server.base, SendPayment::PATH))
+        .header("Cookie", cookie)
+        .form(&[
+            ("payee", "Neville"),
+            ("amount", "20"),
+            ("idempotency_key", &uuid::Uuid::new_v4().to_string()),
+        ])
+        .send()
+        .await
+        .expect("payment");
+    let location = sent.headers()["location"].to_str().expect("location");
+    location.trim_start_matches("/payments/").to_string()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// A flood of sign-ins (every one a password hash) must not take the rest of the app down:
+/// health checks and status polls keep being answered while it lasts. Prints the figures;
+/// fails only on errors.
+#[tokio::test]
+async fn a_sign_in_flood_leaves_health_checks_and_status_polls_answering() {
+    let dir = tempfile::tempdir().expect("dir");
+    let port = free_port();
+    let server = start(dir.path(), port, &[("LIMIT_SIGN_IN", "100000/1")]).await;
+    let db = db::connect(&format!("sqlite:{}", dir.path().join("app.db").display()))
+        .await
+        .expect("db");
+    let cookie = signed_up(&server, &db, "a flood-proof password").await;
+    let http = client_of(&server);
+    let payment_id = payment_sent(&server, &http, &cookie).await;
+
+    let flood_for = Duration::from_secs(4);
+    let started = std::time::Instant::now();
+    let mut flooders = Vec::new();
+    for worker in 0..48 {
+        let (http, base) = (http.clone(), server.base.clone());
+        flooders.push(tokio::spawn(async move {
+            let (mut answered, mut busy, mut errors) = (0u32, 0u32, Vec::new());
+            let mut i = 0;
+            while started.elapsed() < flood_for {
+                i += 1;
+                let response = http
+                    .post(format!("{base}{}", LogIn::PATH))
+                    .form(&[
+                        ("email", format!("flood-{worker}-{i}@example.com")),
+                        ("password", "not the password".to_string()),
+                    ])
+                    .send()
+                    .await;
+                match response.map(|r| r.status().as_u16()) {
+                    Ok(401) => answered += 1,
+                    Ok(503) => busy += 1,
+                    other => errors.push(format!("{other:?}")),
+                }
+            }
+            (answered, busy, errors)
+        }));
+    }
+    let (mut health, mut polls) = (Vec::new(), Vec::new());
+    while started.elapsed() < flood_for {
+        let t = std::time::Instant::now();
+        let h = http
+            .get(format!("{}/healthz", server.base))
+            .send()
+            .await
+            .expect("healthz answers during the flood");
+        assert_eq!(h.status(), 200);
+        health.push(t.elapsed());
+        let t = std::time::Instant::now();
+        let p = http
+            .post(format!("{}{}", server.base, GetPayment::PATH))
+            .header("Cookie", &cookie)
+            .form(&[("id", payment_id.as_str())])
+            .send()
+            .await
+            .expect("the status poll answers during the flood");
+        assert_eq!(p.status(), 200);
+        polls.push(t.elapsed());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (mut answered, mut busy) = (0, 0);
+    for f in flooders {
+        let (a, b, errors) = f.await.expect("flooder");
+        assert!(
+            errors.is_empty(),
+            "sign-in errors other than 401/503: {errors:?}"
+        );
+        answered += a;
+        busy += b;
+    }
+    health.sort();
+    polls.sort();
+    let secs = flood_for.as_secs_f64();
+    println!(
+        "sign-in flood (48 clients, {secs:.0} s): {:.0} checked/s, {:.0} refused busy/s; \
+         /healthz p50 {:?} p99 {:?} ({} probes); status poll p50 {:?} p99 {:?}",
+        f64::from(answered) / secs,
+        f64::from(busy) / secs,
+        percentile(&health, 0.5),
+        percentile(&health, 0.99),
+        health.len(),
+        percentile(&polls, 0.5),
+        percentile(&polls, 0.99),
+    );
+    assert!(answered > 0, "some sign-ins were checked");
+}
+
+/// The payment SMS code travels in the provider API's path; with the sandbox in the same
+/// process that path is served (and traced) here. At the most verbose level, the code
+/// appears in no log line.
+#[tokio::test]
+async fn a_payment_sms_code_appears_in_no_log_line_at_any_level() {
+    let dir = tempfile::tempdir().expect("dir");
+    let port = free_port();
+    let server = start(dir.path(), port, &[("RUST_LOG", "trace")]).await;
+    let db = db::connect(&format!("sqlite:{}", dir.path().join("app.db").display()))
+        .await
+        .expect("db");
+    let cookie = signed_up(&server, &db, "a quiet password").await;
+    let http = client_of(&server);
+    let id = payment_sent(&server, &http, &cookie).await;
+    let asked = http
+        .post(format!("{}{}", server.base, SendPaymentSms::PATH))
+        .header("Cookie", &cookie)
+        .form(&[("id", id.as_str())])
+        .send()
+        .await
+        .expect("ask for a code");
+    assert_eq!(asked.status(), 200);
+    let code: String = sqlx::query_scalar("SELECT code FROM sandbox_tokens WHERE action LIKE $1")
+        .bind(format!("payfriend-payment:{id}:%"))
+        .fetch_one(&db)
+        .await
+        .expect("code");
+    let checked = http
+        .post(format!("{}{}", server.base, VerifyPaymentSms::PATH))
+        .header("Cookie", &cookie)
+        .form(&[("id", id.as_str()), ("code", code.as_str())])
+        .send()
+        .await
+        .expect("check the code");
+    assert_eq!(checked.status(), 200);
+    drop(server);
+
+    let log = std::fs::read_to_string(dir.path().join("server.log")).expect("log");
+    assert!(
+        log.contains("TRACE") || log.contains("DEBUG"),
+        "the log is verbose"
+    );
+    assert!(
+        log.contains("verify/{digits}"),
+        "the code's request was logged, masked"
+    );
+    for (n, line) in log.lines().enumerate() {
+        assert!(
+            !holds_number(line, &code),
+            "line {n} holds the code: {line}"
+        );
+    }
+}
+
+/// Whether `line` holds `digits` as a number of its own (not inside a longer digit run,
+/// such as a timestamp's fraction).
+fn holds_number(line: &str, digits: &str) -> bool {
+    line.match_indices(digits).any(|(at, _)| {
+        let before = line[..at].chars().next_back();
+        let after = line[at + digits.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_digit()) && !after.is_some_and(|c| c.is_ascii_digit())
+    })
 }

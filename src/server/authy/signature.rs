@@ -28,14 +28,32 @@ pub enum SignatureError {
     Mismatch,
 }
 
+/// Limits on the work done for a body before its signature is known to be good. A real
+/// Authy callback (see the shared vectors) is 3 levels deep, has about 30 leaves and a
+/// canonical form of about 2 KB; the caps leave room for ten times more while keeping the
+/// cost of a forged body to a few hundred kilobytes and milliseconds, whatever its shape.
+///
+/// Nesting depth of objects and arrays.
+pub const MAX_DEPTH: usize = 32;
+/// Number of `key=value` leaves.
+pub const MAX_LEAVES: usize = 1_024;
+/// Bytes of the canonical (form-encoded) parameters, and separately of the bracketed keys
+/// built on the way (a key of `{}` or `[]` makes no leaf but still costs its copy).
+pub const MAX_CANONICAL_BYTES: usize = 256 * 1024;
+
 /// Flattens a JSON object into form parameters: nested keys in brackets, array elements
 /// by index, `null` as an empty value, numbers and booleans as written, `{}` as nothing.
+/// A body past one of the caps above is refused as soon as the cap is reached, before the
+/// key or value that would pass it is built.
 pub fn flatten_json(body: &str) -> Result<Vec<(String, String)>, SignatureError> {
     let mut parser = Parser {
         bytes: body.as_bytes(),
         text: body,
         pos: 0,
         depth: 0,
+        leaves: 0,
+        canonical_bytes: 0,
+        key_bytes: 0,
     };
     parser.skip_ws();
     if parser.peek() != Some(b'{') {
@@ -169,13 +187,27 @@ pub fn verify(
     }
 }
 
-const MAX_DEPTH: usize = 32;
+/// The length of `form_encode(s)`, without building it.
+fn encoded_len(s: &str) -> usize {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b' ' => 1,
+            _ => 3,
+        })
+        .sum()
+}
 
 struct Parser<'a> {
     bytes: &'a [u8],
     text: &'a str,
     pos: usize,
     depth: usize,
+    /// Leaves pushed so far.
+    leaves: usize,
+    /// Canonical bytes of the leaves pushed so far (`key=value&`).
+    canonical_bytes: usize,
+    /// Bytes of every bracketed key built so far.
+    key_bytes: usize,
 }
 
 impl Parser<'_> {
@@ -229,9 +261,26 @@ impl Parser<'_> {
             Some(b'-' | b'0'..=b'9') => self.number()?,
             _ => return Err(self.error("expected a value")),
         };
-        match key {
-            Some(k) => out.push((k.to_string(), scalar)),
-            None => return Err(self.error("expected an object")),
+        let Some(k) = key else {
+            return Err(self.error("expected an object"));
+        };
+        self.leaves += 1;
+        if self.leaves > MAX_LEAVES {
+            return Err(self.error("too many values"));
+        }
+        self.canonical_bytes += encoded_len(k) + encoded_len(&scalar) + 2;
+        if self.canonical_bytes > MAX_CANONICAL_BYTES {
+            return Err(self.error("too long once flattened"));
+        }
+        out.push((k.to_string(), scalar));
+        Ok(())
+    }
+
+    /// Charges a key of `len` bytes about to be built; refuses it past the cap.
+    fn charge_key(&mut self, len: usize) -> Result<(), SignatureError> {
+        self.key_bytes = self.key_bytes.saturating_add(len);
+        if self.key_bytes > MAX_CANONICAL_BYTES {
+            return Err(self.error("keys too long once flattened"));
         }
         Ok(())
     }
@@ -263,11 +312,18 @@ impl Parser<'_> {
                 let name = self.string()?;
                 self.expect(b':')?;
                 match key {
-                    Some(k) => format!("{k}[{name}]"),
-                    None => name,
+                    Some(k) => {
+                        self.charge_key(k.len() + name.len() + 2)?;
+                        format!("{k}[{name}]")
+                    }
+                    None => {
+                        self.charge_key(name.len())?;
+                        name
+                    }
                 }
             } else {
                 let k = key.unwrap_or_default();
+                self.charge_key(k.len() + 22)?;
                 let child = format!("{k}[{index}]");
                 index += 1;
                 child
@@ -620,5 +676,56 @@ mod tests {
             "a%5B%5D%5Bb%5D=%5B%5D"
         );
         assert_eq!(blank_array_indexes("a%5B1x%5D=1"), "a%5B1x%5D=1");
+    }
+
+    /// The body of the issue: one long key over a long array. Uncapped, each leaf carried
+    /// the whole key and a 60 KB body flattened to gigabytes.
+    fn long_key_over_long_array(body_bytes: usize) -> String {
+        let key = "a".repeat(body_bytes / 2);
+        let ones = vec!["1"; (body_bytes - key.len()) / 2].join(",");
+        format!("{{\"{key}\":[{ones}]}}")
+    }
+
+    #[test]
+    fn a_key_repeated_over_many_leaves_is_refused_at_the_cap() {
+        let body = long_key_over_long_array(60 * 1024);
+        match flatten_json(&body) {
+            Err(SignatureError::BadBody(message)) => {
+                assert!(message.contains("too long"), "{message}")
+            }
+            other => panic!("expected a refusal, got {:?}", other.map(|p| p.len())),
+        }
+        let empty_children = format!(
+            "{{\"{}\":[{}]}}",
+            "k".repeat(30_000),
+            vec!["{}"; 10_000].join(",")
+        );
+        assert!(matches!(
+            flatten_json(&empty_children),
+            Err(SignatureError::BadBody(_))
+        ));
+    }
+
+    #[test]
+    fn more_leaves_than_the_cap_are_refused_and_the_cap_itself_is_fine() {
+        let many = |n: usize| format!("{{\"a\":[{}]}}", vec!["1"; n].join(","));
+        assert_eq!(
+            flatten_json(&many(MAX_LEAVES)).expect("at the cap").len(),
+            MAX_LEAVES
+        );
+        assert!(matches!(
+            flatten_json(&many(MAX_LEAVES + 1)),
+            Err(SignatureError::BadBody(_))
+        ));
+    }
+
+    #[test]
+    fn nesting_up_to_the_cap_is_fine() {
+        let nested = |n: usize| format!("{}1{}", "{\"a\":".repeat(n), "}".repeat(n));
+        assert_eq!(
+            flatten_json(&nested(MAX_DEPTH)).expect("at the cap").len(),
+            1
+        );
+        assert!(flatten_json(&nested(MAX_DEPTH + 1)).is_err());
     }
 }

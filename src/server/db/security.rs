@@ -55,7 +55,7 @@ pub async fn payment_events(
     .await
 }
 
-/// The lock on an email's sign-in, if any: (failures so far, locked until).
+/// The lock on an email's sign-in, if any: (attempts so far, locked until).
 pub async fn login_state(db: &AnyPool, email: &str) -> sqlx::Result<Option<(i64, Option<i64>)>> {
     sqlx::query_as("SELECT failures, locked_until FROM login_throttle WHERE email = $1")
         .bind(email)
@@ -63,29 +63,60 @@ pub async fn login_state(db: &AnyPool, email: &str) -> sqlx::Result<Option<(i64,
         .await
 }
 
-/// Counts one more failed sign-in; returns the consecutive failures so far.
-pub async fn count_login_failure(db: &AnyPool, email: &str) -> sqlx::Result<i64> {
+/// Counts a sign-in attempt for `email` before its password is checked, in one conditional
+/// update, so that however many arrive at once at most `max` in a row are ever evaluated.
+/// A lock that has ended starts the count again. Returns the attempt's number in the
+/// row (1..=max), or `None` when sign-in is locked. The attempt that reaches `max` sets
+/// the lock (`lock_until`); a success clears it with [`clear_login_failures`].
+pub async fn take_login_attempt(
+    db: &AnyPool,
+    email: &str,
+    max: i64,
+    now: i64,
+    lock_until: i64,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query(
+        "INSERT INTO login_throttle (email, failures, locked_until) VALUES ($1, 0, NULL) \
+         ON CONFLICT (email) DO NOTHING",
+    )
+    .bind(email)
+    .execute(db)
+    .await?;
+    let first_locks = if max <= 1 { Some(lock_until) } else { None };
     sqlx::query_scalar(
-        "INSERT INTO login_throttle (email, failures, locked_until) VALUES ($1, 1, NULL) \
-         ON CONFLICT (email) DO UPDATE SET failures = login_throttle.failures + 1 \
+        "UPDATE login_throttle SET \
+           failures = CASE WHEN locked_until <= $2 THEN 1 ELSE failures + 1 END, \
+           locked_until = CASE WHEN locked_until <= $2 THEN $5 \
+                               WHEN failures + 1 >= $3 THEN $4 \
+                               ELSE locked_until END \
+         WHERE email = $1 AND (failures < $3 OR locked_until <= $2) \
          RETURNING failures",
     )
     .bind(email)
-    .fetch_one(db)
+    .bind(now)
+    .bind(max)
+    .bind(lock_until)
+    .bind(first_locks)
+    .fetch_optional(db)
     .await
 }
 
-/// Locks an email's sign-in until `until` and starts counting again from zero.
-pub async fn lock_login(db: &AnyPool, email: &str, until: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE login_throttle SET failures = 0, locked_until = $1 WHERE email = $2")
-        .bind(until)
-        .bind(email)
-        .execute(db)
-        .await
-        .map(|_| ())
+/// Gives back an attempt that was counted but not evaluated (no hashing slot); the lock
+/// it set, if it was the one that reached `max`, goes with it.
+pub async fn return_login_attempt(db: &AnyPool, email: &str, max: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE login_throttle SET failures = failures - 1, \
+           locked_until = CASE WHEN failures = $2 THEN NULL ELSE locked_until END \
+         WHERE email = $1 AND failures > 0",
+    )
+    .bind(email)
+    .bind(max)
+    .execute(db)
+    .await
+    .map(|_| ())
 }
 
-/// Forgets failures after a successful sign-in.
+/// Forgets failures (and any lock) after a successful sign-in.
 pub async fn clear_login_failures(db: &AnyPool, email: &str) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM login_throttle WHERE email = $1")
         .bind(email)
@@ -94,39 +125,71 @@ pub async fn clear_login_failures(db: &AnyPool, email: &str) -> sqlx::Result<()>
         .map(|_| ())
 }
 
-/// Codes sent since `since` to this phone or for this user, and the oldest of them.
-pub async fn codes_sent_since(
+/// A code about to be sent, and the limits it must fit in.
+pub struct CodeSendLimits<'a> {
+    pub user_id: Option<&'a str>,
+    pub phone_e164: &'a str,
+    /// Codes per phone and per user since `window_start`.
+    pub per_recipient: i64,
+    pub window_start: i64,
+    /// Codes by the whole app since `hour_start`.
+    pub global: i64,
+    pub hour_start: i64,
+}
+
+/// Why a code may not be sent now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeSendRefused {
+    /// This phone or user had too many: the oldest of them was sent at this time.
+    Recipient { oldest: Option<i64> },
+    /// The app sent its hourly budget: the oldest of those was sent at this time.
+    Global { oldest: Option<i64> },
+}
+
+/// Records a code send before it is made, if it fits the limits: the check and the record
+/// are one transaction that first updates the single gate row, so concurrent sends are
+/// checked one after the other (SQLite takes its write lock at that update, PostgreSQL
+/// the row's lock).
+pub async fn reserve_code_send(
     db: &AnyPool,
-    user_id: Option<&str>,
-    phone_e164: &str,
-    since: i64,
-) -> sqlx::Result<(i64, Option<i64>)> {
-    sqlx::query_as(
+    limits: &CodeSendLimits<'_>,
+    now: i64,
+) -> sqlx::Result<Result<(), CodeSendRefused>> {
+    let mut tx = db.begin().await?;
+    sqlx::query("UPDATE code_send_gate SET sends = sends + 1 WHERE id = 1")
+        .execute(&mut *tx)
+        .await?;
+    let (recipient, oldest): (i64, Option<i64>) = sqlx::query_as(
         "SELECT COUNT(*), MIN(at) FROM code_sends WHERE at >= $1 \
          AND (phone_e164 = $2 OR (user_id IS NOT NULL AND user_id = $3))",
     )
-    .bind(since)
-    .bind(phone_e164)
-    .bind(user_id)
-    .fetch_one(db)
-    .await
-}
-
-/// Records a code sent.
-pub async fn record_code_sent(
-    db: &AnyPool,
-    user_id: Option<&str>,
-    phone_e164: &str,
-    now: i64,
-) -> sqlx::Result<()> {
+    .bind(limits.window_start)
+    .bind(limits.phone_e164)
+    .bind(limits.user_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if recipient >= limits.per_recipient {
+        tx.rollback().await?;
+        return Ok(Err(CodeSendRefused::Recipient { oldest }));
+    }
+    let (global, oldest): (i64, Option<i64>) =
+        sqlx::query_as("SELECT COUNT(*), MIN(at) FROM code_sends WHERE at >= $1")
+            .bind(limits.hour_start)
+            .fetch_one(&mut *tx)
+            .await?;
+    if global >= limits.global {
+        tx.rollback().await?;
+        return Ok(Err(CodeSendRefused::Global { oldest }));
+    }
     sqlx::query("INSERT INTO code_sends (id, user_id, phone_e164, at) VALUES ($1, $2, $3, $4)")
         .bind(uuid::Uuid::new_v4().to_string())
-        .bind(user_id)
-        .bind(phone_e164)
+        .bind(limits.user_id)
+        .bind(limits.phone_e164)
         .bind(now)
-        .execute(db)
-        .await
-        .map(|_| ())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Ok(()))
 }
 
 /// Forgets codes sent before `before` (outside any rate-limit window).

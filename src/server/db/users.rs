@@ -126,27 +126,70 @@ pub async fn insert_session(
     .map(|_| ())
 }
 
-/// The user of a session, with the session's last activity time.
-pub async fn session_user(db: &AnyPool, session_id: &str) -> sqlx::Result<Option<(UserRow, i64)>> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        #[sqlx(flatten)]
-        user: UserRow,
-        last_seen_at: i64,
-    }
+/// A session's user and times.
+#[derive(Debug, sqlx::FromRow)]
+pub struct SessionRow {
+    #[sqlx(flatten)]
+    pub user: UserRow,
+    /// When the person signed in.
+    pub created_at: i64,
+    /// The person's last activity.
+    pub last_seen_at: i64,
+}
+
+/// The user of a session, with the session's sign-in and last activity times.
+pub async fn session_user(db: &AnyPool, session_id: &str) -> sqlx::Result<Option<SessionRow>> {
     let columns = USER_COLUMNS
         .split(", ")
         .map(|c| format!("u.{}", c.trim()))
         .collect::<Vec<_>>()
         .join(", ");
-    let row: Option<Row> = sqlx::query_as(&format!(
-        "SELECT {columns}, s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id \
-         WHERE s.id = $1"
+    sqlx::query_as(&format!(
+        "SELECT {columns}, s.created_at, s.last_seen_at FROM sessions s \
+         JOIN users u ON u.id = s.user_id WHERE s.id = $1"
     ))
     .bind(session_id)
     .fetch_optional(db)
-    .await?;
-    Ok(row.map(|r| (r.user, r.last_seen_at)))
+    .await
+}
+
+/// Deletes accounts whose phone was never verified and that were created before
+/// `before`, freeing their email and phone; returns how many.
+pub async fn delete_unverified_before(db: &AnyPool, before: i64) -> sqlx::Result<u64> {
+    sqlx::query("DELETE FROM users WHERE phone_verified_at IS NULL AND created_at < $1")
+        .bind(before)
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected())
+}
+
+/// Takes one of the `max` checks allowed for the user's current verification code;
+/// `false` when they are used up.
+pub async fn take_verify_attempt(db: &AnyPool, user_id: &str, max: i64) -> sqlx::Result<bool> {
+    sqlx::query("UPDATE users SET verify_attempts = verify_attempts + 1 WHERE id = $1 AND verify_attempts < $2")
+        .bind(user_id)
+        .bind(max)
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected() == 1)
+}
+
+/// Gives back a check that could not be made (the provider did not answer).
+pub async fn return_verify_attempt(db: &AnyPool, user_id: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET verify_attempts = verify_attempts - 1 WHERE id = $1 AND verify_attempts > 0")
+        .bind(user_id)
+        .execute(db)
+        .await
+        .map(|_| ())
+}
+
+/// A new code was sent to the user's phone: its checks start from zero.
+pub async fn reset_verify_attempts(db: &AnyPool, user_id: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET verify_attempts = 0 WHERE id = $1")
+        .bind(user_id)
+        .execute(db)
+        .await
+        .map(|_| ())
 }
 
 /// Records activity on a session.
