@@ -1,0 +1,128 @@
+//! Creating a payment and sending its push approval request.
+
+use std::{collections::BTreeMap, net::IpAddr};
+
+use super::parse_payee;
+use crate::{
+    error::AppError,
+    model::{format_amount, parse_amount},
+    server::{
+        audit,
+        authy::client::{Logo, NewApprovalRequest},
+        db::{self, users::UserRow},
+        internal, provider_error, AppState,
+    },
+};
+
+/// Creates a payment and sends the push approval request. A repeated idempotency key
+/// returns the payment already created for it; a provider failure fails the payment.
+pub async fn create(
+    state: &AppState,
+    user: &UserRow,
+    payee: &str,
+    amount: &str,
+    idempotency_key: &str,
+    client_ip: Option<IpAddr>,
+) -> Result<String, AppError> {
+    let payee = parse_payee(payee)?;
+    let amount_cents =
+        parse_amount(amount).map_err(|e| AppError::field("amount", e.to_string()))?;
+    let key = uuid::Uuid::parse_str(idempotency_key.trim())
+        .map_err(|_| {
+            AppError::field(
+                "payee",
+                "The form has expired. Reload the page and try again.",
+            )
+        })?
+        .to_string();
+    let authy_id = user.authy_id.ok_or(AppError::PhoneNotVerified)?;
+
+    let now = db::now();
+    let config = &state.config;
+    let new_id = uuid::Uuid::new_v4().to_string();
+    let (id, created) = db::payments::insert_once(
+        &state.db,
+        &db::payments::NewPayment {
+            id: &new_id,
+            user_id: &user.id,
+            idempotency_key: &key,
+            payee: &payee,
+            amount_cents,
+            currency: &config.currency,
+            expires_at: now + config.approval_seconds_to_expire as i64,
+        },
+        now,
+    )
+    .await
+    .map_err(|e| internal("insert payment", e))?;
+    if !created {
+        // A retry of a request already made: same payment, no second push.
+        return Ok(id);
+    }
+    audit::log(
+        state,
+        Some(&user.id),
+        Some(&id),
+        "payment_created",
+        "ok",
+        format!(
+            "{} to {payee}",
+            format_amount(amount_cents, &config.currency)
+        ),
+    )
+    .await;
+
+    let amount_text = format_amount(amount_cents, &config.currency);
+    let request = NewApprovalRequest {
+        message: format!("Please authorize payment to {payee}"),
+        details: BTreeMap::from([
+            ("Sending to".to_string(), payee.clone()),
+            ("Transaction amount".to_string(), amount_text),
+        ]),
+        hidden_details: BTreeMap::from([
+            (
+                "user_ip_address".to_string(),
+                client_ip.map(|ip| ip.to_string()).unwrap_or_default(),
+            ),
+            ("requester_user_id".to_string(), user.id.clone()),
+        ]),
+        logos: vec![Logo {
+            res: "default".to_string(),
+            url: config
+                .public_url
+                .join("logo.svg")
+                .map(|u| u.to_string())
+                .unwrap_or_default(),
+        }],
+        seconds_to_expire: config.approval_seconds_to_expire,
+    };
+    match state
+        .authy
+        .create_approval_request(authy_id, &request)
+        .await
+    {
+        Ok(uuid) => {
+            db::payments::set_approval_uuid(&state.db, &id, &uuid)
+                .await
+                .map_err(|e| internal("store approval uuid", e))?;
+            audit::log(state, Some(&user.id), Some(&id), "push_sent", "ok", "").await;
+            Ok(id)
+        }
+        Err(e) => {
+            let reason = format!("The approval request could not be sent to your phone ({e}).");
+            db::payments::fail(&state.db, &id, &reason, db::now())
+                .await
+                .map_err(|e| internal("fail payment", e))?;
+            audit::log(
+                state,
+                Some(&user.id),
+                Some(&id),
+                "push_sent",
+                "failed",
+                reason,
+            )
+            .await;
+            Err(provider_error("create approval request", e))
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! The one rule by which a payment leaves `pending`: decided once, in one conditional
+//! update, whoever asks (push callback, SMS code, reconciliation).
+
+use crate::{
+    error::AppError,
+    model::{PaymentEvent, PaymentStatus},
+    server::{
+        audit,
+        db::{self, payments::PaymentRow},
+        internal, AppState,
+    },
+};
+
+/// Outcome of applying a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decided {
+    /// This call decided it.
+    Now,
+    /// It already had exactly this status.
+    Already,
+    /// It already has another final status; nothing changed.
+    Conflict(PaymentStatus),
+}
+
+/// Applies approve/deny once, in one conditional update; anything else changes nothing.
+pub async fn decide(
+    state: &AppState,
+    payment: &PaymentRow,
+    event: PaymentEvent,
+    via: &str,
+) -> Result<Decided, AppError> {
+    let current = payment.status();
+    // What the event means for a payment still waiting; the same rule for every caller.
+    let Some(status) = PaymentStatus::Pending.apply(event) else {
+        return Ok(Decided::Conflict(current));
+    };
+    if current.apply(event).is_some()
+        && db::payments::decide(&state.db, &payment.id, status, via, db::now())
+            .await
+            .map_err(|e| internal("decide payment", e))?
+    {
+        audit::log(
+            state,
+            Some(&payment.user_id),
+            Some(&payment.id),
+            "decision",
+            status.as_str(),
+            format!("by {via}"),
+        )
+        .await;
+        return Ok(Decided::Now);
+    }
+    // Lost a race or already decided: look at what it is now.
+    let now = db::now();
+    let fresh = db::payments::owned(&state.db, &payment.user_id, &payment.id, now)
+        .await
+        .map_err(|e| internal("re-read payment", e))?
+        .map(|p| p.status())
+        .unwrap_or(current);
+    Ok(if fresh == status {
+        Decided::Already
+    } else {
+        Decided::Conflict(fresh)
+    })
+}
+
+impl Decided {
+    /// The payment's status after the decision was applied (or refused).
+    pub fn status(self, event: PaymentEvent) -> Option<PaymentStatus> {
+        match self {
+            Decided::Now | Decided::Already => PaymentStatus::Pending.apply(event),
+            Decided::Conflict(current) => Some(current),
+        }
+    }
+}
+
+/// The decision a provider status means (`approved` / `denied`); anything else is none.
+pub fn event_for(provider_status: &str) -> Option<PaymentEvent> {
+    match provider_status {
+        "approved" => Some(PaymentEvent::Approve),
+        "denied" => Some(PaymentEvent::Deny),
+        _ => None,
+    }
+}

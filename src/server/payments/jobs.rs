@@ -1,0 +1,56 @@
+//! Background jobs over payments: storing expiries, asking the provider about lost
+//! callbacks.
+
+use super::{decide, event_for};
+use crate::server::{audit, db, AppState};
+
+/// Stores the expiry of payments nobody answered in time.
+pub async fn expire_due(state: &AppState) {
+    match db::payments::expire_due(&state.db, db::now()).await {
+        Ok(expired) => {
+            for (id, user_id) in expired {
+                audit::log(
+                    state,
+                    Some(&user_id),
+                    Some(&id),
+                    "expiry",
+                    "expired",
+                    "no answer in time",
+                )
+                .await;
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "expiry sweep failed"),
+    }
+}
+
+/// Asks the provider about pending payments whose callback has not come (a dropped or
+/// lost callback must not leave a decision unrecorded).
+pub async fn reconcile(state: &AppState) {
+    let now = db::now();
+    let waiting = match db::payments::pending_with_approval(&state.db, now - 10, 20, now).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::warn!(error = %e, "reconciliation: cannot list pending payments");
+            return;
+        }
+    };
+    for payment in waiting {
+        let Some(uuid) = payment.approval_uuid.as_deref() else {
+            continue;
+        };
+        let decision = match state.authy.approval_request_status(uuid).await {
+            Ok(s) => match event_for(&s.status) {
+                Some(event) => event,
+                None => continue,
+            },
+            Err(e) => {
+                tracing::debug!(error = %e, "reconciliation: provider status unavailable");
+                continue;
+            }
+        };
+        if let Err(e) = decide(state, &payment, decision, "push").await {
+            tracing::warn!(error = %e, payment = %payment.id, "reconciliation: cannot decide");
+        }
+    }
+}

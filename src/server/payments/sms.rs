@@ -1,0 +1,152 @@
+//! The SMS code that stands in for a push approval, bound to exactly one payment.
+
+use super::{decide, owned};
+use crate::{
+    error::AppError,
+    model::{format_amount, PaymentEvent, PaymentStatus, MAX_SMS_ATTEMPTS},
+    server::{
+        audit,
+        db::{self, payments::PaymentRow, users::UserRow},
+        internal,
+        limits::{self, CodeSend},
+        provider_error, AppState,
+    },
+};
+
+/// The SMS `action` that binds a code to exactly this payment: its id, payee and amount.
+pub fn sms_action(p: &PaymentRow) -> String {
+    format!(
+        "payfriend-payment:{}:{}:{}:{}",
+        p.id, p.amount_cents, p.currency, p.payee
+    )
+}
+
+fn still_pending(p: &PaymentRow) -> Result<(), AppError> {
+    match p.status() {
+        PaymentStatus::Pending => Ok(()),
+        PaymentStatus::Expired => Err(AppError::ApprovalExpired),
+        decided => Err(AppError::field(
+            "code",
+            format!("This payment is already {}.", decided.as_str()),
+        )),
+    }
+}
+
+/// Sends an SMS code bound to this payment (the fallback when the push does not arrive).
+pub async fn send_sms(state: &AppState, user: &UserRow, id: &str) -> Result<(), AppError> {
+    let payment = owned(state, user, id).await?;
+    still_pending(&payment)?;
+    let authy_id = user.authy_id.ok_or(AppError::PhoneNotVerified)?;
+    let message = format!(
+        "Verify payment to {} for {}",
+        payment.payee,
+        format_amount(payment.amount_cents, &payment.currency)
+    );
+    let action = sms_action(&payment);
+    limits::send_code(
+        state,
+        CodeSend {
+            user_id: Some(&user.id),
+            phone_e164: &user.phone_e164,
+            payment_id: Some(&payment.id),
+            event: "sms_sent",
+            detail: String::new(),
+        },
+        state.authy.send_sms_token(authy_id, &action, &message),
+        |e| provider_error("send payment SMS", e),
+    )
+    .await?;
+    db::payments::mark_sms_sent(&state.db, &payment.id, db::now())
+        .await
+        .map_err(|e| internal("mark SMS sent", e))
+}
+
+/// Checks an SMS code for this payment: a valid one approves it; the 5th wrong one
+/// fails it for good.
+pub async fn verify_sms(
+    state: &AppState,
+    user: &UserRow,
+    id: &str,
+    code: &str,
+) -> Result<PaymentStatus, AppError> {
+    let payment = owned(state, user, id).await?;
+    still_pending(&payment)?;
+    if payment.sms_sent_at.is_none() {
+        return Err(AppError::field("code", "Ask for a code by SMS first."));
+    }
+    let code = code.trim();
+    if !(6..=10).contains(&code.len()) || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(AppError::field(
+            "code",
+            "Enter the 6 to 10 digits of the code from the SMS.",
+        ));
+    }
+    let authy_id = user.authy_id.ok_or(AppError::PhoneNotVerified)?;
+    match state
+        .authy
+        .verify_token(authy_id, code, &sms_action(&payment))
+        .await
+    {
+        Ok(()) => {
+            audit::log(
+                state,
+                Some(&user.id),
+                Some(&payment.id),
+                "code",
+                "accepted",
+                "",
+            )
+            .await;
+            let decided = decide(state, &payment, PaymentEvent::Approve, "sms").await?;
+            decided
+                .status(PaymentEvent::Approve)
+                .ok_or(AppError::Internal)
+        }
+        Err(e) if matches!(e.code(), Some("60019" | "60020")) => {
+            audit::log(
+                state,
+                Some(&user.id),
+                Some(&payment.id),
+                "code",
+                "rejected",
+                "",
+            )
+            .await;
+            wrong_code(state, &payment.id).await
+        }
+        Err(e) => Err(provider_error("verify payment SMS", e)),
+    }
+}
+
+async fn wrong_code(state: &AppState, id: &str) -> Result<PaymentStatus, AppError> {
+    let Some(failures) = db::payments::count_wrong_code(&state.db, id)
+        .await
+        .map_err(|e| internal("count wrong code", e))?
+    else {
+        return Err(AppError::field(
+            "code",
+            "This payment is no longer waiting for a code.",
+        ));
+    };
+    let left = i64::from(MAX_SMS_ATTEMPTS) - failures;
+    if left <= 0 {
+        let failed = db::payments::fail(&state.db, id, "Too many wrong SMS codes.", db::now())
+            .await
+            .map_err(|e| internal("fail payment", e))?;
+        if failed {
+            audit::log(
+                state,
+                None,
+                Some(id),
+                "decision",
+                "failed",
+                "too many wrong SMS codes",
+            )
+            .await;
+        }
+        return Err(AppError::TooManyAttempts);
+    }
+    Err(AppError::InvalidCode {
+        attempts_left: Some(u32::try_from(left).unwrap_or(0)),
+    })
+}

@@ -1,0 +1,73 @@
+//! The HTTP surface: pages, server functions, the webhook, the sandbox, static files, and
+//! the layers around them.
+
+use std::time::Duration;
+
+use axum::{
+    extract::{Request, State},
+    http::StatusCode,
+    middleware,
+    routing::{get, post},
+    Router,
+};
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use sqlx::AnyPool;
+use tower_http::{limit::RequestBodyLimitLayer, timeout::TimeoutLayer, trace::TraceLayer};
+
+use super::{
+    db,
+    middleware::{sandbox_gate, server_fn_status},
+    sandbox, security, webhook, AppState,
+};
+use crate::app::{shell, App};
+
+/// The whole HTTP surface of the app: pages, server functions, plain routes, static files.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+    let mut router = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/payments/callback", post(webhook::payment_callback));
+    if state.config.sandbox_enabled() {
+        router = router.nest("/sandbox/authy", sandbox::api::routes(state.clone()));
+    }
+    let limits = (
+        RequestBodyLimitLayer::new(usize::try_from(state.config.max_body_bytes).unwrap_or(65_536)),
+        TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(state.config.request_timeout_secs),
+        ),
+    );
+    router
+        .leptos_routes_with_context(&state, routes, security::provide_page_policy, move || {
+            shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(state.clone(), sandbox_gate))
+        .layer(middleware::from_fn(server_fn_status))
+        .layer(limits)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::guard,
+        ))
+        // Paths only, with digit runs that could be codes masked: query strings and the
+        // provider API's paths can carry codes, which never go to the logs.
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                let path = security::loggable_path(request.uri().path());
+                tracing::info_span!("http", method = %request.method(), path = %path)
+            }),
+        )
+        .with_state(state)
+}
+
+/// `GET /healthz`: 200 when the database answers, 503 otherwise.
+async fn healthz(State(db): State<AnyPool>) -> (StatusCode, &'static str) {
+    match db::ping(&db).await {
+        Ok(()) => (StatusCode::OK, "ok"),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database does not answer");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
+}

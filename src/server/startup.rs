@@ -1,0 +1,121 @@
+//! Start-up and shutdown: connect and migrate, build the state, listen, serve until a
+//! signal, then finish the requests in flight.
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::Context as _;
+use axum::Router;
+use tokio::net::TcpListener;
+
+use super::{
+    auth, authy::AuthyClient, client_limits, config::Config, db, jobs, routes, sandbox, webhook,
+    AppState,
+};
+
+/// Connects to the database, applies migrations and returns the state the router needs.
+pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
+    let db = db::connect(&config.database_url).await.with_context(|| {
+        format!(
+            "cannot open the database ({})",
+            config.database_url_for_logs()
+        )
+    })?;
+    db::migrate(&db)
+        .await
+        .context("cannot apply database migrations")?;
+    let timeout = Duration::from_secs(config.authy_timeout_secs);
+    let authy = AuthyClient::new(
+        config.authy_base_url().as_str(),
+        config.authy_api_key.clone(),
+        timeout,
+    );
+    let http = reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .context("cannot build the HTTP client")?;
+    let sandbox_fault = sandbox::FaultSwitch::new(config.sandbox_fault);
+    let passwords = auth::Passwords::new()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot prepare password hashing: {e}"))?;
+    let client_limiter = client_limits::ClientLimiter::new(config.client_limits);
+    let state = AppState {
+        passwords: Arc::new(passwords),
+        client_limiter: Arc::new(client_limiter),
+        callback_refusals: webhook::RefusalCounter::shared(),
+        leptos_options: config.leptos_options.clone(),
+        db,
+        config: Arc::new(config),
+        authy,
+        http,
+        sandbox_fault,
+    };
+    jobs::spawn_background(state.clone());
+    Ok(state)
+}
+
+/// Starts the app as configured: the body of `main`.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let addr = config.leptos_options.site_addr;
+    let public_url = config.public_url.clone();
+    let state = prepare(config).await?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    tracing::info!("Payfriend is running: open {public_url} (listening on {addr})");
+    serve(listener, routes::router(state)).await?;
+    tracing::info!("Payfriend stopped");
+    Ok(())
+}
+
+/// Serves `router` on `listener` until SIGINT or SIGTERM, then finishes in-flight requests.
+///
+/// Every connection gets `TCP_NODELAY`: a response written in more than one segment would
+/// otherwise wait for the client's delayed ACK (Nagle's algorithm), about 40 ms for every
+/// answer after the first on a kept-alive connection.
+pub async fn serve(listener: TcpListener, router: Router) -> std::io::Result<()> {
+    axum::serve(
+        without_delay(listener),
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+}
+
+/// The listener, setting `TCP_NODELAY` on every connection it accepts.
+pub fn without_delay(
+    listener: TcpListener,
+) -> axum::serve::TapIo<TcpListener, fn(&mut tokio::net::TcpStream)> {
+    use axum::serve::ListenerExt as _;
+    listener.tap_io(set_nodelay)
+}
+
+fn set_nodelay(tcp: &mut tokio::net::TcpStream) {
+    if let Err(e) = tcp.set_nodelay(true) {
+        tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
