@@ -5,6 +5,7 @@
 //! For scale: on the 2-core reference machine a bare axum route answers about 150,000
 //! requests/s and a small Leptos SSR page about 40,000 (measured with wrk).
 
+use payfriend::server::clock;
 use std::{
     alloc::{GlobalAlloc, Layout, System},
     collections::HashMap,
@@ -63,11 +64,11 @@ fn refusal_cost() {
             "http://127.0.0.1/payments/callback",
             signature::SignedRequest {
                 signature: Some("bWFkZSB1cA=="),
-                nonce: Some(&db::now().to_string()),
+                nonce: Some(&clock::now().to_string()),
                 method: "POST",
                 body: &body,
             },
-            db::now(),
+            clock::now(),
             300,
         );
         assert!(matches!(
@@ -241,11 +242,11 @@ async fn seed_user(state: &AppState) -> (String, i64, String) {
             national_number: "2015550199",
             verify_via: "sms",
         },
-        db::now(),
+        clock::now(),
     )
     .await
     .expect("user");
-    db::users::mark_verified(&state.db, &user_id, authy_id, db::now())
+    db::users::mark_verified(&state.db, &user_id, authy_id, clock::now())
         .await
         .expect("verified");
     (user_id, authy_id, "bench@example.com".to_string())
@@ -254,7 +255,7 @@ async fn seed_user(state: &AppState) -> (String, i64, String) {
 async fn seed_payment(state: &AppState, user_id: &str, n: usize) -> (String, String) {
     let id = uuid::Uuid::new_v4().to_string();
     let key = uuid::Uuid::new_v4().to_string();
-    let now = db::now();
+    let now = clock::now();
     db::payments::insert_once(
         &state.db,
         &db::payments::NewPayment {
@@ -343,7 +344,7 @@ async fn main() {
     for n in 0..REQUESTS {
         let (_, uuid) = seed_payment(&state, &user_id, n).await;
         let body = format!(r#"{{"uuid": "{uuid}", "status": "approved"}}"#);
-        let nonce = format!("{}.{n:05}", db::now());
+        let nonce = format!("{}.{n:05}", clock::now());
         let sig = signature::sign(&key, &nonce, "POST", &callback_url, &body).expect("sign");
         callbacks.push(
             http.post(&callback_url)
@@ -360,7 +361,7 @@ async fn main() {
         .map(|n| {
             http.post(&callback_url)
                 .header("X-Authy-Signature", "Zm9yZ2VkIHNpZ25hdHVyZQ==")
-                .header("X-Authy-Signature-Nonce", db::now().to_string())
+                .header("X-Authy-Signature-Nonce", clock::now().to_string())
                 .body(format!(r#"{{"uuid": "{n}", "status": "approved"}}"#))
         })
         .collect();
@@ -373,7 +374,7 @@ async fn main() {
         .map(|_| {
             http.post(&callback_url)
                 .header("X-Authy-Signature", "Zm9yZ2VkIHNpZ25hdHVyZQ==")
-                .header("X-Authy-Signature-Nonce", db::now().to_string())
+                .header("X-Authy-Signature-Nonce", clock::now().to_string())
                 .body(worst.clone())
         })
         .collect();

@@ -8,9 +8,9 @@ use crate::model::{SandboxFault, SandboxPhone};
 /// Everything the sandbox phone with this number has received.
 #[server]
 pub async fn sandbox_inbox(phone: String) -> Result<SandboxPhone, AppError> {
-    use crate::server::{internal, phone, sandbox};
+    use crate::server::{internal, phone_number, sandbox};
     let state = crate::server::sandbox_state()?;
-    let parsed = phone::parse("US", &phone).ok_or_else(|| {
+    let parsed = phone_number::parse("US", &phone).ok_or_else(|| {
         AppError::field(
             "phone",
             "Enter the phone number with its country code, like +1 201 555 0123.",

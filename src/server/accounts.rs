@@ -2,11 +2,11 @@
 
 use super::{
     audit, auth,
+    code_limits::{self, CodeSend},
     db::{self, users::Taken},
-    internal,
-    limits::{self, CodeSend},
-    phone, provider_error, AppState,
+    internal, phone_number, provider_error, AppState,
 };
+use crate::server::clock;
 use crate::{error::AppError, model::Via};
 
 /// What the registration form sends.
@@ -77,7 +77,7 @@ fn already_used(taken: Taken) -> AppError {
 pub async fn register(state: &AppState, form: Registration) -> Result<(), AppError> {
     let email = parse_email(&form.email)?;
     check_password(&form.password)?;
-    let phone = phone::parse(&form.country, &form.phone).ok_or_else(|| {
+    let phone = phone_number::parse(&form.country, &form.phone).ok_or_else(|| {
         AppError::field(
             "phone",
             "Enter a valid mobile number for the selected country.",
@@ -95,7 +95,7 @@ pub async fn register(state: &AppState, form: Registration) -> Result<(), AppErr
     // Hashed first: a busy server refuses before any code is sent.
     let password_hash = state.passwords.hash(form.password).await?;
 
-    limits::send_code(
+    code_limits::send_code(
         state,
         CodeSend {
             user_id: None,
@@ -128,7 +128,7 @@ pub async fn register(state: &AppState, form: Registration) -> Result<(), AppErr
             national_number: &phone.national,
             verify_via: via.as_str(),
         },
-        db::now(),
+        clock::now(),
     )
     .await;
     if let Err(e) = inserted {
@@ -145,7 +145,7 @@ pub async fn register(state: &AppState, form: Registration) -> Result<(), AppErr
 pub async fn resend_code(state: &AppState) -> Result<(), AppError> {
     let user = auth::require_user(state).await?;
     let via = Via::parse(&user.verify_via).unwrap_or(Via::Sms);
-    limits::send_code(
+    code_limits::send_code(
         state,
         CodeSend {
             user_id: Some(&user.id),
@@ -245,7 +245,7 @@ pub async fn verify_phone(state: &AppState, code: &str) -> Result<(), AppError> 
         .register_user(&user.email, &user.national_number, &user.country_code)
         .await
         .map_err(|e| provider_error("register user with provider", e))?;
-    db::users::mark_verified(&state.db, &user.id, authy_id, db::now())
+    db::users::mark_verified(&state.db, &user.id, authy_id, clock::now())
         .await
         .map_err(|e| internal("mark phone verified", e))
 }
@@ -264,9 +264,9 @@ pub async fn log_in(state: &AppState, email: &str, password: &str) -> Result<boo
     let config = &state.config;
     let max = config.login_max_failures as i64;
     let lock = config.login_lock_secs;
-    let now = db::now();
+    let now = clock::now();
     let Some(attempt) =
-        db::security::take_login_attempt(&state.db, &email, max, now, now + lock as i64)
+        db::throttle::take_login_attempt(&state.db, &email, max, now, now + lock as i64)
             .await
             .map_err(|e| internal("count sign-in attempt", e))?
     else {
@@ -276,7 +276,7 @@ pub async fn log_in(state: &AppState, email: &str, password: &str) -> Result<boo
         Ok(slot) => slot,
         Err(e) => {
             // Not evaluated: the attempt does not count against the person.
-            if let Err(e) = db::security::return_login_attempt(&state.db, &email, max).await {
+            if let Err(e) = db::throttle::return_login_attempt(&state.db, &email, max).await {
                 tracing::warn!(error = %e, "cannot give back a sign-in attempt");
             }
             return Err(e);
@@ -291,7 +291,7 @@ pub async fn log_in(state: &AppState, email: &str, password: &str) -> Result<boo
         return Err(failed_sign_in(state, &email, attempt).await);
     };
 
-    db::security::clear_login_failures(&state.db, &email)
+    db::throttle::clear_login_failures(&state.db, &email)
         .await
         .map_err(|e| internal("clear sign-in failures", e))?;
     auth::start_session(state, &user.id).await?;
@@ -301,7 +301,7 @@ pub async fn log_in(state: &AppState, email: &str, password: &str) -> Result<boo
 
 /// The answer while sign-in for `email` is locked (nothing was evaluated).
 async fn locked(state: &AppState, email: &str, now: i64) -> AppError {
-    let until = match db::security::login_state(&state.db, email).await {
+    let until = match db::throttle::login_state(&state.db, email).await {
         Ok(Some((_, Some(until)))) => until,
         Ok(_) => now + state.config.login_lock_secs as i64,
         Err(e) => return internal("read sign-in lock", e),

@@ -4,16 +4,17 @@
 
 use super::{
     client_ip,
-    db::{self, security::AuditEvent},
+    db::{self, audit::AuditEvent},
     AppState,
 };
+use crate::server::clock;
 
 /// Records an event for the current request (its client address is added).
 pub async fn record(state: &AppState, mut event: AuditEvent<'_>) {
     if event.ip.is_none() {
         event.ip = client_ip().map(|ip| ip.to_string());
     }
-    if let Err(e) = db::security::insert_event(&state.db, &event, db::now()).await {
+    if let Err(e) = db::audit::insert_event(&state.db, &event, clock::now()).await {
         tracing::error!(error = %e, event = event.event, "cannot record audit event");
     }
 }

@@ -3,6 +3,7 @@
 //! A session is a random token in an HttpOnly cookie; the database stores only
 //! HMAC(SESSION_SECRET, token), so a copy of the database cannot be used to sign in.
 
+use crate::server::clock;
 use std::{
     sync::atomic::{AtomicU64, Ordering},
     time::Duration,
@@ -194,7 +195,7 @@ pub async fn start_session(state: &AppState, user_id: &str) -> Result<(), AppErr
     let token = Secret::random(43);
     let id = session_id(&state.config.session_secret, token.expose())
         .ok_or_else(|| internal("session id", "HMAC refused the key"))?;
-    db::users::insert_session(&state.db, &id, user_id, db::now())
+    db::users::insert_session(&state.db, &id, user_id, clock::now())
         .await
         .map_err(|e| internal("create session", e))?;
     set_cookie(state, token.expose(), None);
@@ -239,7 +240,7 @@ pub async fn session_user(
     else {
         return Ok(None);
     };
-    let now = db::now();
+    let now = clock::now();
     let idle = state.config.session_idle_secs as i64;
     let max_age = state.config.session_max_secs as i64;
     if now - session.last_seen_at > idle || now - session.created_at > max_age {

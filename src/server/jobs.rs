@@ -1,5 +1,6 @@
 //! Background work: the sweep that runs every few seconds.
 
+use crate::server::clock;
 use std::time::Duration;
 
 use super::{accounts, db, payments, webhook, AppState};
@@ -23,7 +24,7 @@ pub(crate) fn spawn_background(state: AppState) {
 pub async fn sweep(state: &AppState) {
     payments::expire_due(state).await;
     payments::reconcile(state).await;
-    let now = db::now();
+    let now = clock::now();
     let config = &state.config;
     let nonce_horizon = now - 2 * config.authy_callback_tolerance_secs as i64;
     if let Err(e) = db::payments::forget_nonces_before(&state.db, nonce_horizon).await {
@@ -34,7 +35,7 @@ pub async fn sweep(state: &AppState) {
     }
     // Codes sent count for the per-user/phone window and for the global hourly budget.
     let code_horizon = now - (config.code_send_window_secs as i64).max(3600);
-    if let Err(e) = db::security::forget_code_sends_before(&state.db, code_horizon).await {
+    if let Err(e) = db::throttle::forget_code_sends_before(&state.db, code_horizon).await {
         tracing::warn!(error = %e, "code-send cleanup failed");
     }
     accounts::forget_unverified(state, now).await;

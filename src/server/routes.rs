@@ -17,7 +17,7 @@ use tower_http::{limit::RequestBodyLimitLayer, timeout::TimeoutLayer, trace::Tra
 use super::{
     db,
     middleware::{sandbox_gate, server_fn_status},
-    sandbox, security, webhook, AppState,
+    sandbox, web_guard, webhook, AppState,
 };
 use crate::app::{shell, App};
 
@@ -39,7 +39,7 @@ pub fn router(state: AppState) -> Router {
         ),
     );
     router
-        .leptos_routes_with_context(&state, routes, security::provide_page_policy, move || {
+        .leptos_routes_with_context(&state, routes, web_guard::provide_page_policy, move || {
             shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
@@ -48,13 +48,13 @@ pub fn router(state: AppState) -> Router {
         .layer(limits)
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            security::guard,
+            web_guard::guard,
         ))
         // Paths only, with digit runs that could be codes masked: query strings and the
         // provider API's paths can carry codes, which never go to the logs.
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request| {
-                let path = security::loggable_path(request.uri().path());
+                let path = web_guard::loggable_path(request.uri().path());
                 tracing::info_span!("http", method = %request.method(), path = %path)
             }),
         )

@@ -7,6 +7,7 @@
 //! minute. Refusals of correctly signed callbacks (replays, unknown requests) are rare and
 //! each is recorded.
 
+use crate::server::clock;
 use std::{
     collections::BTreeMap,
     sync::{Arc, Mutex},
@@ -54,7 +55,7 @@ async fn refuse_unsigned(
     reason: &str,
     message: &str,
 ) -> Response {
-    let finished = state.callback_refusals.count(reason, db::now());
+    let finished = state.callback_refusals.count(reason, clock::now());
     write_refusals(state, finished).await;
     reply(status, message)
 }
@@ -178,7 +179,7 @@ pub async fn payment_callback(
         method: "POST",
         body: text,
     };
-    let now = db::now();
+    let now = clock::now();
     let config = &state.config;
     if let Err(e) = signature::verify(
         config.authy_api_key.expose(),

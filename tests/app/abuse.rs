@@ -1,6 +1,7 @@
 //! One client with a laptop must not hurt everyone: bounded work before authentication,
 //! per-client limits, a sign-in lock that concurrency cannot race, no SMS pumping, no
 //! guessing the phone code, and the smaller holes.
+use payfriend::server::clock;
 use std::sync::Arc;
 
 use crate::common::{
@@ -12,7 +13,7 @@ use payfriend::api::{
     accounts::{CurrentUser, LogIn, ResendCode, VerifyPhone},
     payments::{GetPayment, SendPayment},
 };
-use payfriend::server::{db, webhook};
+use payfriend::server::webhook;
 
 async fn sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
     app.client
@@ -49,7 +50,7 @@ async fn forged_callbacks_leave_one_counted_audit_row_per_reason_and_minute() {
         let mut request = app
             .client
             .post(app.url("/payments/callback"))
-            .header("X-Authy-Signature-Nonce", db::now().to_string())
+            .header("X-Authy-Signature-Nonce", clock::now().to_string())
             .body(r#"{"uuid": "x", "status": "approved"}"#);
         if let Some(s) = signature {
             request = request.header("X-Authy-Signature", s);
@@ -67,7 +68,7 @@ async fn forged_callbacks_leave_one_counted_audit_row_per_reason_and_minute() {
     }
     let rows_now = audit_count(&app, "callback", "rejected").await;
 
-    webhook::flush_refusals(&app.state, db::now() + 60).await;
+    webhook::flush_refusals(&app.state, clock::now() + 60).await;
 
     let rows: Vec<String> = sqlx::query_scalar(
         "SELECT detail FROM audit_events WHERE event = 'callback' ORDER BY detail",
@@ -323,12 +324,12 @@ async fn the_lock_lasts_login_lock_secs_and_ends() {
             .fetch_one(&app.state.db)
             .await
             .expect("lock");
-    let length = until.expect("locked") - db::now();
+    let length = until.expect("locked") - clock::now();
     assert!((118..=120).contains(&length), "{length}");
 
     // Two minutes later (the clock moved by rewriting the lock's end into the past):
     sqlx::query("UPDATE login_throttle SET locked_until = $1 WHERE email = $2")
-        .bind(db::now() - 1)
+        .bind(clock::now() - 1)
         .bind(&email)
         .execute(&app.state.db)
         .await

@@ -1,5 +1,6 @@
 //! The Authy client against the built-in sandbox, over real HTTP: every endpoint, its
 //! success and error paths, and the callbacks the sandbox phone sends.
+use payfriend::server::clock;
 use std::{collections::BTreeMap, time::Duration};
 
 use crate::common::{spawn_app, spawn_app_with, TestApp};
@@ -359,7 +360,7 @@ async fn approving_on_the_sandbox_phone_sends_a_correctly_signed_callback() {
         app.state.config.authy_api_key.expose(),
         &callback_url,
         request,
-        db::now(),
+        clock::now(),
         30,
     )
     .expect("signature verifies against the registered URL");

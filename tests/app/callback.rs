@@ -2,6 +2,7 @@
 //! a payment is decided once.
 use crate::common::{spawn_app, TestApp};
 use payfriend::model::Via;
+use payfriend::server::clock;
 use payfriend::server::{
     authy::{
         client::{Logo, NewApprovalRequest},
@@ -41,11 +42,11 @@ async fn pending_payment(app: &TestApp) -> Pending {
             national_number: &phone_digits,
             verify_via: "sms",
         },
-        db::now(),
+        clock::now(),
     )
     .await
     .expect("user");
-    db::users::mark_verified(&app.state.db, &user_id, authy_id, db::now())
+    db::users::mark_verified(&app.state.db, &user_id, authy_id, clock::now())
         .await
         .expect("verified");
     let payment_id = uuid::Uuid::new_v4().to_string();
@@ -59,9 +60,9 @@ async fn pending_payment(app: &TestApp) -> Pending {
             payee: "Neville",
             amount_cents: 2000,
             currency: "USD",
-            expires_at: db::now() + 300,
+            expires_at: clock::now() + 300,
         },
-        db::now(),
+        clock::now(),
     )
     .await
     .expect("payment");
@@ -143,7 +144,7 @@ async fn a_correctly_signed_approval_approves_the_payment() {
     let app = spawn_app().await;
     let p = pending_payment(&app).await;
 
-    let response = send_signed(&app, &body(&p, "approved"), &db::now().to_string()).await;
+    let response = send_signed(&app, &body(&p, "approved"), &clock::now().to_string()).await;
 
     assert_eq!(response.status(), 200);
     assert_eq!(
@@ -157,7 +158,7 @@ async fn a_correctly_signed_denial_denies_the_payment() {
     let app = spawn_app().await;
     let p = pending_payment(&app).await;
 
-    let response = send_signed(&app, &body(&p, "denied"), &db::now().to_string()).await;
+    let response = send_signed(&app, &body(&p, "denied"), &clock::now().to_string()).await;
 
     assert_eq!(response.status(), 200);
     assert_eq!(status_of(&app, &p.payment_id).await.0, "denied");
@@ -168,7 +169,7 @@ async fn callback_with_bad_signature_is_rejected() {
     let app = spawn_app().await;
     let p = pending_payment(&app).await;
     let url = app.state.config.authy_callback_url.as_str().to_string();
-    let nonce = db::now().to_string();
+    let nonce = clock::now().to_string();
     let forged =
         signature::sign("not-the-key", &nonce, "POST", &url, &body(&p, "approved")).expect("sign");
 
@@ -199,7 +200,7 @@ async fn a_tampered_body_is_rejected() {
     let app = spawn_app().await;
     let p = pending_payment(&app).await;
     let url = app.state.config.authy_callback_url.as_str().to_string();
-    let nonce = db::now().to_string();
+    let nonce = clock::now().to_string();
     let sig = signature::sign(
         app.state.config.authy_api_key.expose(),
         &nonce,
@@ -227,7 +228,7 @@ async fn a_tampered_body_is_rejected() {
 async fn a_replayed_callback_is_rejected() {
     let app = spawn_app().await;
     let p = pending_payment(&app).await;
-    let nonce = db::now().to_string();
+    let nonce = clock::now().to_string();
     let first = send_signed(&app, &body(&p, "approved"), &nonce).await;
 
     let replay = send_signed(&app, &body(&p, "approved"), &nonce).await;
@@ -241,8 +242,18 @@ async fn a_stale_nonce_is_rejected() {
     let app = spawn_app().await;
     let p = pending_payment(&app).await;
 
-    let old = send_signed(&app, &body(&p, "approved"), &(db::now() - 301).to_string()).await;
-    let future = send_signed(&app, &body(&p, "approved"), &(db::now() + 301).to_string()).await;
+    let old = send_signed(
+        &app,
+        &body(&p, "approved"),
+        &(clock::now() - 301).to_string(),
+    )
+    .await;
+    let future = send_signed(
+        &app,
+        &body(&p, "approved"),
+        &(clock::now() + 301).to_string(),
+    )
+    .await;
     let words = send_signed(&app, &body(&p, "approved"), "yesterday").await;
 
     assert_eq!(old.status(), 401);
@@ -257,7 +268,7 @@ async fn an_unknown_approval_request_is_404_after_the_signature_check() {
     let mut p = pending_payment(&app).await;
     p.approval_uuid = uuid::Uuid::new_v4().to_string();
 
-    let response = send_signed(&app, &body(&p, "approved"), &db::now().to_string()).await;
+    let response = send_signed(&app, &body(&p, "approved"), &clock::now().to_string()).await;
 
     assert_eq!(response.status(), 404);
 }
@@ -266,7 +277,7 @@ async fn an_unknown_approval_request_is_404_after_the_signature_check() {
 async fn a_malformed_body_is_400() {
     let app = spawn_app().await;
     let p = pending_payment(&app).await;
-    let nonce = db::now().to_string();
+    let nonce = clock::now().to_string();
 
     let not_json = app
         .client
@@ -278,7 +289,7 @@ async fn a_malformed_body_is_400() {
         .await
         .expect("request");
     let no_uuid = send_signed(&app, r#"{"status": "approved"}"#, &nonce).await;
-    let odd_status = send_signed(&app, &body(&p, "maybe"), &(db::now() - 1).to_string()).await;
+    let odd_status = send_signed(&app, &body(&p, "maybe"), &(clock::now() - 1).to_string()).await;
 
     assert_eq!(not_json.status(), 400);
     assert_eq!(no_uuid.status(), 400);
@@ -290,7 +301,7 @@ async fn a_malformed_body_is_400() {
 async fn a_duplicate_decision_is_a_200_no_op() {
     let app = spawn_app().await;
     let p = pending_payment(&app).await;
-    let now = db::now();
+    let now = clock::now();
     send_signed(&app, &body(&p, "approved"), &now.to_string()).await;
 
     let again = send_signed(&app, &body(&p, "approved"), &(now - 1).to_string()).await;
@@ -303,7 +314,7 @@ async fn a_duplicate_decision_is_a_200_no_op() {
 async fn a_conflicting_later_decision_changes_nothing() {
     let app = spawn_app().await;
     let p = pending_payment(&app).await;
-    let now = db::now();
+    let now = clock::now();
     send_signed(&app, &body(&p, "approved"), &now.to_string()).await;
 
     let conflict = send_signed(&app, &body(&p, "denied"), &(now - 1).to_string()).await;
@@ -317,13 +328,13 @@ async fn a_callback_after_expiry_does_not_approve() {
     let app = spawn_app().await;
     let p = pending_payment(&app).await;
     sqlx::query("UPDATE payments SET expires_at = $1 WHERE id = $2")
-        .bind(db::now() - 1)
+        .bind(clock::now() - 1)
         .bind(&p.payment_id)
         .execute(&app.state.db)
         .await
         .expect("expire");
 
-    let response = send_signed(&app, &body(&p, "approved"), &db::now().to_string()).await;
+    let response = send_signed(&app, &body(&p, "approved"), &clock::now().to_string()).await;
 
     assert_eq!(response.status(), 409);
     let (status, _) = status_of(&app, &p.payment_id).await;
@@ -334,7 +345,7 @@ async fn a_callback_after_expiry_does_not_approve() {
 async fn fifty_concurrent_conflicting_callbacks_end_in_exactly_one_decision() {
     let app = spawn_app().await;
     let p = pending_payment(&app).await;
-    let now = db::now();
+    let now = clock::now();
 
     let mut tasks = Vec::new();
     for i in 0..50i64 {
@@ -387,7 +398,7 @@ async fn the_sweeper_marks_unanswered_payments_expired() {
     let app = spawn_app().await;
     let p = pending_payment(&app).await;
     sqlx::query("UPDATE payments SET expires_at = $1 WHERE id = $2")
-        .bind(db::now() - 10)
+        .bind(clock::now() - 10)
         .bind(&p.payment_id)
         .execute(&app.state.db)
         .await

@@ -1,5 +1,6 @@
 //! Starts the real app on port 0 with its own temporary SQLite database.
 
+use payfriend::server::clock;
 use std::collections::HashMap;
 
 use leptos::server_fn::ServerFn;
@@ -182,11 +183,11 @@ pub async fn verified_user(app: &TestApp, password: &str) -> (String, String) {
             national_number: &digits,
             verify_via: "sms",
         },
-        db::now(),
+        clock::now(),
     )
     .await
     .expect("user");
-    db::users::mark_verified(&app.state.db, &id, authy_id, db::now())
+    db::users::mark_verified(&app.state.db, &id, authy_id, clock::now())
         .await
         .expect("verified");
     (id, email)

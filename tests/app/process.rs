@@ -1,5 +1,6 @@
 //! The real server binary: graceful shutdown on SIGTERM, durability across SIGKILL, and
 //! logs that never contain secrets or codes.
+use payfriend::server::clock;
 use std::{
     path::Path,
     process::{Child, Command},
@@ -259,7 +260,7 @@ async fn acknowledged_payments_and_decisions_survive_sigkill() {
                     panic!("payment {id} was acknowledged before its push request was stored");
                 };
                 let body = format!(r#"{{"uuid": "{uuid}", "status": "approved"}}"#);
-                let nonce = format!("{}.{worker}{i:04}", db::now());
+                let nonce = format!("{}.{worker}{i:04}", clock::now());
                 let sig =
                     signature::sign(API_KEY, &nonce, "POST", &callback_url, &body).expect("sign");
                 let callback = http

@@ -7,6 +7,7 @@ use payfriend::api::{
     payments::PaymentTimeline,
 };
 use payfriend::model::SandboxFault;
+use payfriend::server::clock;
 use payfriend::server::{authy::signature, db, payments, sandbox::phone};
 
 async fn payment_statuses(app: &TestApp, user_id: &str) -> Vec<String> {
@@ -312,7 +313,7 @@ async fn a_callback_arriving_after_a_restart_still_decides_the_payment() {
     .await;
     let body = format!(r#"{{"uuid": "{uuid}", "status": "approved", "authy_id": 1}}"#);
     let url = restarted.state.config.authy_callback_url.to_string();
-    let nonce = db::now().to_string();
+    let nonce = clock::now().to_string();
     let sig =
         signature::sign("stable-key-across-restarts", &nonce, "POST", &url, &body).expect("sign");
     let response = restarted
@@ -355,7 +356,7 @@ async fn a_request_that_takes_too_long_is_cut_off_with_408() {
 #[tokio::test]
 async fn the_sweep_forgets_what_can_no_longer_matter_and_keeps_the_rest() {
     let app = spawn_app().await;
-    let now = db::now();
+    let now = clock::now();
     for (at, phone) in [(now - 10_000, "+12015550101"), (now, "+12015550102")] {
         sqlx::query(
             "INSERT INTO code_sends (id, user_id, phone_e164, at) VALUES ($1, NULL, $2, $3)",

@@ -121,7 +121,7 @@ async fn no_code_works_after_the_payment_was_decided_or_expired() {
         .await
         .expect("deny on the phone");
     sqlx::query("UPDATE payments SET expires_at = $1 WHERE id = $2")
-        .bind(payfriend::server::db::now() - 1)
+        .bind(payfriend::server::clock::now() - 1)
         .bind(&expired)
         .execute(&app.state.db)
         .await

@@ -1,9 +1,10 @@
 //! All SQL lives here, one module per table family. Queries are portable between SQLite
 //! and PostgreSQL: `$n` placeholders, text UUIDs, BIGINT money and Unix-second timestamps.
 
+pub mod audit;
 pub mod payments;
 pub mod sandbox;
-pub mod security;
+pub mod throttle;
 pub mod users;
 
 use std::time::Duration;
@@ -50,12 +51,4 @@ pub async fn migrate(pool: &AnyPool) -> Result<(), sqlx::migrate::MigrateError> 
 /// Checks that the database answers.
 pub async fn ping(pool: &AnyPool) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT 1").execute(pool).await.map(|_| ())
-}
-
-/// The current time as Unix seconds, the unit every timestamp column uses.
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
 }

@@ -1,5 +1,6 @@
 //! Creating a payment and sending its push approval request.
 
+use crate::server::clock;
 use std::{collections::BTreeMap, net::IpAddr};
 
 use super::parse_payee;
@@ -37,7 +38,7 @@ pub async fn create(
         .to_string();
     let authy_id = user.authy_id.ok_or(AppError::PhoneNotVerified)?;
 
-    let now = db::now();
+    let now = clock::now();
     let config = &state.config;
     let new_id = uuid::Uuid::new_v4().to_string();
     let (id, created) = db::payments::insert_once(
@@ -110,7 +111,7 @@ pub async fn create(
         }
         Err(e) => {
             let reason = format!("The approval request could not be sent to your phone ({e}).");
-            db::payments::fail(&state.db, &id, &reason, db::now())
+            db::payments::fail(&state.db, &id, &reason, clock::now())
                 .await
                 .map_err(|e| internal("fail payment", e))?;
             audit::log(

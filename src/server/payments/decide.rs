@@ -1,6 +1,7 @@
 //! The one rule by which a payment leaves `pending`: decided once, in one conditional
 //! update, whoever asks (push callback, SMS code, reconciliation).
 
+use crate::server::clock;
 use crate::{
     error::AppError,
     model::{PaymentEvent, PaymentStatus},
@@ -35,7 +36,7 @@ pub async fn decide(
         return Ok(Decided::Conflict(current));
     };
     if current.apply(event).is_some()
-        && db::payments::decide(&state.db, &payment.id, status, via, db::now())
+        && db::payments::decide(&state.db, &payment.id, status, via, clock::now())
             .await
             .map_err(|e| internal("decide payment", e))?
     {
@@ -51,7 +52,7 @@ pub async fn decide(
         return Ok(Decided::Now);
     }
     // Lost a race or already decided: look at what it is now.
-    let now = db::now();
+    let now = clock::now();
     let fresh = db::payments::owned(&state.db, &payment.user_id, &payment.id, now)
         .await
         .map_err(|e| internal("re-read payment", e))?

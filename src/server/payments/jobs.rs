@@ -2,11 +2,12 @@
 //! callbacks.
 
 use super::{decide, event_for};
+use crate::server::clock;
 use crate::server::{audit, db, AppState};
 
 /// Stores the expiry of payments nobody answered in time.
 pub async fn expire_due(state: &AppState) {
-    match db::payments::expire_due(&state.db, db::now()).await {
+    match db::payments::expire_due(&state.db, clock::now()).await {
         Ok(expired) => {
             for (id, user_id) in expired {
                 audit::log(
@@ -27,7 +28,7 @@ pub async fn expire_due(state: &AppState) {
 /// Asks the provider about pending payments whose callback has not come (a dropped or
 /// lost callback must not leave a decision unrecorded).
 pub async fn reconcile(state: &AppState) {
-    let now = db::now();
+    let now = clock::now();
     let waiting = match db::payments::pending_with_approval(&state.db, now - 10, 20, now).await {
         Ok(rows) => rows,
         Err(e) => {

@@ -16,6 +16,7 @@ use super::{
     db::{self, payments::PaymentRow, users::UserRow},
     internal, AppState,
 };
+use crate::server::clock;
 use crate::{
     error::AppError,
     model::{format_amount, PaymentList, PaymentView},
@@ -28,7 +29,7 @@ pub async fn timeline(
     id: &str,
 ) -> Result<Vec<crate::model::TimelineEntry>, AppError> {
     let payment = owned(state, user, id).await?;
-    let events = db::security::payment_events(&state.db, &payment.id)
+    let events = db::audit::payment_events(&state.db, &payment.id)
         .await
         .map_err(|e| internal("read timeline", e))?;
     Ok(events
@@ -122,7 +123,7 @@ pub async fn owned(state: &AppState, user: &UserRow, id: &str) -> Result<Payment
     if uuid::Uuid::parse_str(id).is_err() {
         return Err(AppError::NotFound);
     }
-    db::payments::owned(&state.db, &user.id, id, db::now())
+    db::payments::owned(&state.db, &user.id, id, clock::now())
         .await
         .map_err(|e| internal("read payment", e))?
         .ok_or(AppError::NotFound)
@@ -131,7 +132,7 @@ pub async fn owned(state: &AppState, user: &UserRow, id: &str) -> Result<Payment
 /// A page (from 1) of the user's payments, newest first.
 pub async fn list(state: &AppState, user: &UserRow, page: u32) -> Result<PaymentList, AppError> {
     let page = page.clamp(1, 100_000);
-    let now = db::now();
+    let now = clock::now();
     let mut rows = db::payments::list(
         &state.db,
         &user.id,

@@ -1,15 +1,15 @@
 //! The SMS code that stands in for a push approval, bound to exactly one payment.
 
 use super::{decide, owned};
+use crate::server::clock;
 use crate::{
     error::AppError,
     model::{format_amount, PaymentEvent, PaymentStatus, MAX_SMS_ATTEMPTS},
     server::{
         audit,
+        code_limits::{self, CodeSend},
         db::{self, payments::PaymentRow, users::UserRow},
-        internal,
-        limits::{self, CodeSend},
-        provider_error, AppState,
+        internal, provider_error, AppState,
     },
 };
 
@@ -43,7 +43,7 @@ pub async fn send_sms(state: &AppState, user: &UserRow, id: &str) -> Result<(), 
         format_amount(payment.amount_cents, &payment.currency)
     );
     let action = sms_action(&payment);
-    limits::send_code(
+    code_limits::send_code(
         state,
         CodeSend {
             user_id: Some(&user.id),
@@ -56,7 +56,7 @@ pub async fn send_sms(state: &AppState, user: &UserRow, id: &str) -> Result<(), 
         |e| provider_error("send payment SMS", e),
     )
     .await?;
-    db::payments::mark_sms_sent(&state.db, &payment.id, db::now())
+    db::payments::mark_sms_sent(&state.db, &payment.id, clock::now())
         .await
         .map_err(|e| internal("mark SMS sent", e))
 }
@@ -130,7 +130,7 @@ async fn wrong_code(state: &AppState, id: &str) -> Result<PaymentStatus, AppErro
     };
     let left = i64::from(MAX_SMS_ATTEMPTS) - failures;
     if left <= 0 {
-        let failed = db::payments::fail(&state.db, id, "Too many wrong SMS codes.", db::now())
+        let failed = db::payments::fail(&state.db, id, "Too many wrong SMS codes.", clock::now())
             .await
             .map_err(|e| internal("fail payment", e))?;
         if failed {

@@ -1,6 +1,7 @@
 //! The Authy REST endpoints, as the sandbox serves them: same paths, bodies, HTTP statuses
 //! and error codes as the real service (spec: authy-api.md).
 
+use crate::server::clock;
 use std::{collections::BTreeMap, time::Duration};
 
 use axum::{
@@ -20,7 +21,7 @@ use super::{masked_phone, random_digits};
 use crate::model::{SandboxFault, Via};
 use crate::server::{
     authy::client::Logo,
-    db::{self, sandbox as store, sandbox::TokenCheck},
+    db::{sandbox as store, sandbox::TokenCheck},
     AppState,
 };
 
@@ -230,7 +231,7 @@ async fn start_verification(State(state): State<AppState>, body: Bytes) -> ApiRe
             .ok_or(ApiError::invalid("code_length"))?,
     };
 
-    let now = db::now();
+    let now = clock::now();
     let code = random_digits(length);
     store::put_verification(&state.db, &phone, &code, now + VERIFICATION_SECONDS, now).await?;
     let (kind, text, sent) = match via {
@@ -282,7 +283,7 @@ async fn check_verification(
             ),
         )
     };
-    let now = db::now();
+    let now = clock::now();
     let Some((expected, expires_at)) = store::verification(&state.db, &phone).await? else {
         return Err(none_pending());
     };
@@ -347,7 +348,7 @@ async fn new_user(State(state): State<AppState>, body: Bytes) -> ApiResult {
     if let Some(existing) = store::user_by_phone(&state.db, &phone).await? {
         return Ok(created(existing.authy_id));
     }
-    let now = db::now();
+    let now = clock::now();
     for _ in 0..5 {
         let id = rand::Rng::gen_range(&mut rand::thread_rng(), 100_000..100_000_000i64);
         if store::insert_user(&state.db, id, &email, &phone, now)
@@ -449,7 +450,7 @@ async fn create_approval_request(
         logos_json: json!(req.logos).to_string(),
         status: "pending".into(),
         seconds_to_expire,
-        created_at: db::now(),
+        created_at: clock::now(),
         processed_at: None,
     };
     store::insert_approval(&state.db, &row).await?;
@@ -470,7 +471,7 @@ async fn approval_request_status(
             "Approval request not found.",
         )
     })?;
-    let now = db::now();
+    let now = clock::now();
     Ok(Json(json!({
         "approval_request": {
             "uuid": row.uuid,
@@ -510,7 +511,7 @@ async fn send_sms(
             "cellphone": cellphone,
         })));
     }
-    let now = db::now();
+    let now = clock::now();
     let code = random_digits(7);
     let action = q.action.unwrap_or_default();
     store::insert_token(&state.db, id, &code, &action, now + TOKEN_SECONDS, now).await?;
@@ -549,7 +550,7 @@ async fn verify_token(
         return Err(invalid());
     }
     let action = q.action.unwrap_or_default();
-    match store::use_token(&state.db, id, &token, &action, db::now()).await? {
+    match store::use_token(&state.db, id, &token, &action, clock::now()).await? {
         TokenCheck::Valid => Ok(Json(json!({
             "message": "Token is valid.",
             "token": "is valid",

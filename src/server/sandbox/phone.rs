@@ -1,6 +1,7 @@
 //! The server side of the sandbox phone page: what a handset would show, and its
 //! Approve / Deny buttons, which call the app's callback URL exactly as Authy does.
 
+use crate::server::clock;
 use std::collections::BTreeMap;
 
 use base64::{engine::general_purpose::STANDARD as BASE64, Engine as _};
@@ -9,7 +10,7 @@ use serde_json::{json, Value};
 use crate::model::{SandboxFault, SandboxMessage, SandboxPhone, SandboxPush};
 use crate::server::{
     authy::{client::Logo, signature},
-    db::{self, sandbox as store},
+    db::sandbox as store,
     AppState,
 };
 
@@ -25,7 +26,7 @@ pub async fn view(state: &AppState, phone_e164: &str) -> sqlx::Result<SandboxPho
             sent_at,
         })
         .collect();
-    let now = db::now();
+    let now = clock::now();
     let pushes = match store::user_by_phone(&state.db, phone_e164).await? {
         Some(user) => store::approvals_for_user(&state.db, user.authy_id, 20)
             .await?
@@ -79,7 +80,7 @@ pub enum Decision {
 /// correctly signed Authy callback.
 pub async fn decide(state: &AppState, uuid: &str, approve: bool) -> sqlx::Result<Decision> {
     let status = if approve { "approved" } else { "denied" };
-    let now = db::now();
+    let now = clock::now();
     let Some(row) = store::approval(&state.db, uuid).await? else {
         return Ok(Decision::Unknown);
     };

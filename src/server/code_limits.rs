@@ -1,5 +1,6 @@
 //! Limits on sending codes: per user, per phone and for the whole app (SMS pumping).
 
+use crate::server::clock;
 use std::future::Future;
 
 use super::{
@@ -7,7 +8,7 @@ use super::{
     authy::AuthyError,
     db::{
         self,
-        security::{CodeSendLimits, CodeSendRefused},
+        throttle::{CodeSendLimits, CodeSendRefused},
     },
     internal, AppState,
 };
@@ -49,7 +50,7 @@ pub async fn send_code(
 
 /// Records the send about to be made, or refuses it when a limit is reached.
 async fn reserve_code_send(state: &AppState, code: &CodeSend<'_>) -> Result<(), AppError> {
-    let now = db::now();
+    let now = clock::now();
     let config = &state.config;
     let window = config.code_send_window_secs as i64;
     let limits = CodeSendLimits {
@@ -60,7 +61,7 @@ async fn reserve_code_send(state: &AppState, code: &CodeSend<'_>) -> Result<(), 
         global: config.code_send_global_hourly as i64,
         hour_start: now - 3600,
     };
-    let refusal = db::security::reserve_code_send(&state.db, &limits, now)
+    let refusal = db::throttle::reserve_code_send(&state.db, &limits, now)
         .await
         .map_err(|e| internal("record a code send", e))?;
     let wait = |oldest: Option<i64>, span: i64| {

@@ -1,0 +1,56 @@
+//! The audit trail.
+
+use sqlx::AnyPool;
+
+/// One security-relevant event.
+#[derive(Debug, Clone, Default)]
+pub struct AuditEvent<'a> {
+    pub user_id: Option<&'a str>,
+    pub payment_id: Option<&'a str>,
+    pub ip: Option<String>,
+    pub event: &'a str,
+    pub outcome: &'a str,
+    pub detail: String,
+}
+
+/// An id that sorts in the order events were recorded (microseconds, then randomness).
+fn ordered_id() -> String {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros())
+        .unwrap_or_default();
+    format!("{micros:020}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Appends an event to the audit trail.
+pub async fn insert_event(db: &AnyPool, e: &AuditEvent<'_>, now: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_events (id, at, user_id, payment_id, ip, event, outcome, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(ordered_id())
+    .bind(now)
+    .bind(e.user_id)
+    .bind(e.payment_id)
+    .bind(e.ip.as_deref())
+    .bind(e.event)
+    .bind(e.outcome)
+    .bind(&e.detail)
+    .execute(db)
+    .await
+    .map(|_| ())
+}
+
+/// A payment's events, oldest first: (time, event, outcome, detail).
+pub async fn payment_events(
+    db: &AnyPool,
+    payment_id: &str,
+) -> sqlx::Result<Vec<(i64, String, String, String)>> {
+    sqlx::query_as(
+        "SELECT at, event, outcome, detail FROM audit_events WHERE payment_id = $1 \
+         ORDER BY at, id",
+    )
+    .bind(payment_id)
+    .fetch_all(db)
+    .await
+}
