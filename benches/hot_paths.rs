@@ -8,7 +8,6 @@
 use payfriend::server::clock;
 use std::{
     alloc::{GlobalAlloc, Layout, System},
-    collections::HashMap,
     sync::{
         atomic::{AtomicUsize, Ordering},
         Arc,
@@ -153,8 +152,13 @@ async fn sign_in_flood(http: &reqwest::Client, base: &str) {
 
 use leptos::server_fn::ServerFn;
 use payfriend::api::{accounts::LogIn, payments::GetPayment};
-use payfriend::server::{self, auth, authy::signature, config::Config, db, AppState};
-use tokio::{net::TcpListener, sync::Semaphore};
+use payfriend::server::{authy::signature, db, AppState};
+use tokio::sync::Semaphore;
+
+/// The integration tests' support module: the same way to start the app and seed it.
+#[allow(dead_code)]
+#[path = "../tests/app/common.rs"]
+mod common;
 
 const CONCURRENCY: usize = 16;
 const REQUESTS: usize = 4_000;
@@ -221,37 +225,6 @@ where
     }
 }
 
-async fn seed_user(state: &AppState) -> (String, i64, String) {
-    let authy_id = state
-        .authy
-        .register_user("bench@example.com", "2015550199", "1")
-        .await
-        .expect("provider user");
-    let user_id = uuid::Uuid::new_v4().to_string();
-    let hash = auth::hash_password("bench password".into())
-        .await
-        .expect("hash");
-    db::users::insert(
-        &state.db,
-        &db::users::NewUser {
-            id: &user_id,
-            email: "bench@example.com",
-            password_hash: &hash,
-            phone_e164: "+12015550199",
-            country_code: "1",
-            national_number: "2015550199",
-            verify_via: "sms",
-        },
-        clock::now(),
-    )
-    .await
-    .expect("user");
-    db::users::mark_verified(&state.db, &user_id, authy_id, clock::now())
-        .await
-        .expect("verified");
-    (user_id, authy_id, "bench@example.com".to_string())
-}
-
 async fn seed_payment(state: &AppState, user_id: &str, n: usize) -> (String, String) {
     let id = uuid::Uuid::new_v4().to_string();
     let key = uuid::Uuid::new_v4().to_string();
@@ -280,49 +253,10 @@ async fn seed_payment(state: &AppState, user_id: &str, n: usize) -> (String, Str
 
 #[tokio::main]
 async fn main() {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("address");
-    let base = format!("http://{addr}");
-    let vars = HashMap::from([
-        (
-            "DATABASE_URL".to_string(),
-            format!("sqlite:{}", dir.path().join("bench.db").display()),
-        ),
-        ("PUBLIC_URL".to_string(), base.clone()),
-        ("LEPTOS_SITE_ADDR".to_string(), addr.to_string()),
-        ("LIMIT_SIGN_IN".to_string(), "1000000/1".to_string()),
-    ]);
-    let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("config");
-    let state = server::prepare(config).await.expect("app");
-    tokio::spawn(server::serve(listener, server::router(state.clone())));
-
-    let (user_id, _, email) = seed_user(&state).await;
-    let mut origin = reqwest::header::HeaderMap::new();
-    origin.insert(reqwest::header::ORIGIN, base.parse().expect("origin"));
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(64)
-        .default_headers(origin)
-        .build()
-        .expect("client");
-    let login = http
-        .post(format!("{base}{}", LogIn::PATH))
-        .form(&[("email", email.as_str()), ("password", "bench password")])
-        .send()
-        .await
-        .expect("log in");
-    let cookie = login
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| {
-            v.split(';')
-                .next()
-                .filter(|c| c.starts_with("payfriend_session="))
-        })
-        .expect("session")
-        .to_string();
+    let app = common::spawn_app_with(&[("LIMIT_SIGN_IN", "1000000/1")]).await;
+    let (state, base, http) = (app.state.clone(), app.base_url.clone(), app.client.clone());
+    let (user_id, email) = common::verified_user(&app, "bench password").await;
+    let cookie = common::log_in(&app, &email, "bench password").await;
     let (polled, _) = seed_payment(&state, &user_id, 0).await;
 
     println!("Payfriend hot paths: {REQUESTS} requests each, {CONCURRENCY} in flight, SQLite");

@@ -13,9 +13,9 @@ use crate::error::AppError;
 use crate::model::SessionUser;
 use crate::pages::{
     home::HomePage, login::LoginPage, not_found::NotFound, payment::PaymentPage,
-    payments::PaymentsPage, phone::PhonePage, register::RegisterPage, send::SendPage,
-    verify::VerifyPage,
+    payments::PaymentsPage, register::RegisterPage, send::SendPage, verify::VerifyPage,
 };
+use crate::sandbox::page::PhonePage;
 
 /// Who is signed in, and the actions that change it (so the user is fetched again after each).
 #[derive(Clone, Copy)]

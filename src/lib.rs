@@ -8,6 +8,7 @@ pub mod components;
 pub mod error;
 pub mod model;
 pub mod pages;
+pub mod sandbox;
 
 /// Server-only code: configuration, database, provider client, sandbox, webhook.
 #[cfg(feature = "ssr")]

@@ -3,4 +3,3 @@
 
 pub mod accounts;
 pub mod payments;
-pub mod sandbox;

@@ -5,7 +5,6 @@ pub mod login;
 pub mod not_found;
 pub mod payment;
 pub mod payments;
-pub mod phone;
 pub mod register;
 pub mod send;
 pub mod verify;

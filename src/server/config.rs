@@ -9,7 +9,7 @@ use leptos::prelude::LeptosOptions;
 use rand::{distributions::Alphanumeric, Rng};
 use reqwest::Url;
 
-use crate::model::SandboxFault;
+use crate::sandbox::model::SandboxFault;
 
 /// A value that must never be printed: `Debug` and `Display` show a placeholder.
 #[derive(Clone, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use super::AppState;
 use crate::error::AppError;
 
 /// With a real provider configured, every sandbox path is gone (its server functions
-/// answer `NotFound` themselves, see [`sandbox_state`]).
+/// answer `NotFound` themselves: the sandbox is not in their context).
 pub(crate) async fn sandbox_gate(
     State(state): State<AppState>,
     request: Request,

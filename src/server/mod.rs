@@ -15,7 +15,6 @@ mod middleware;
 pub mod payments;
 pub mod phone_number;
 pub mod routes;
-pub mod sandbox;
 pub mod startup;
 pub mod telemetry;
 pub mod web_guard;
@@ -33,7 +32,7 @@ use config::Config;
 
 pub use jobs::sweep;
 pub use routes::router;
-pub use startup::{prepare, run, serve, without_delay};
+pub use startup::{prepare, run, serve, without_delay, Services};
 
 /// Everything a request handler or server function needs, cloned cheaply per request.
 #[derive(Clone, FromRef)]
@@ -43,10 +42,6 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The provider client (pointed at the sandbox when no provider is configured).
     pub authy: AuthyClient,
-    /// A general HTTP client (the sandbox uses it to deliver callbacks).
-    pub http: reqwest::Client,
-    /// The failure the sandbox acts out (sandbox only).
-    pub sandbox_fault: sandbox::FaultSwitch,
     /// Password hashing, bounded to one hash per core.
     pub passwords: Arc<auth::Passwords>,
     /// Per-client-address token buckets (this instance's).
@@ -58,16 +53,6 @@ pub struct AppState {
 /// The app state inside a server function.
 pub fn state() -> Result<AppState, AppError> {
     use_context::<AppState>().ok_or_else(|| internal("app state", "not in context"))
-}
-
-/// The app state inside a sandbox server function; `NotFound` with a real provider.
-pub fn sandbox_state() -> Result<AppState, AppError> {
-    let state = state()?;
-    if state.config.sandbox_enabled() {
-        Ok(state)
-    } else {
-        Err(AppError::NotFound)
-    }
 }
 
 /// The client's address (see [`client_limits::client_address`]), when the server was

@@ -17,20 +17,31 @@ use tower_http::{limit::RequestBodyLimitLayer, timeout::TimeoutLayer, trace::Tra
 use super::{
     db,
     middleware::{sandbox_gate, server_fn_status},
-    sandbox, web_guard, webhook, AppState,
+    startup::Services,
+    web_guard, webhook, AppState,
 };
 use crate::app::{shell, App};
 
 /// The whole HTTP surface of the app: pages, server functions, plain routes, static files.
-pub fn router(state: AppState) -> Router {
+pub fn router(services: &Services) -> Router {
+    let state = services.app.clone();
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
     let mut router = Router::new()
         .route("/healthz", get(healthz))
         .route("/payments/callback", post(webhook::payment_callback));
-    if state.config.sandbox_enabled() {
-        router = router.nest("/sandbox/authy", sandbox::api::routes(state.clone()));
+    if let Some(sandbox) = &services.sandbox {
+        router = router.nest("/sandbox/authy", sandbox.router());
     }
+    // Pages and server functions run with the page policy, and the sandbox's own state
+    // for its phone page.
+    let sandbox = services.sandbox.clone();
+    let page_context = move || {
+        web_guard::provide_page_policy();
+        if let Some(sandbox) = &sandbox {
+            leptos::prelude::provide_context(sandbox.clone());
+        }
+    };
     let limits = (
         RequestBodyLimitLayer::new(usize::try_from(state.config.max_body_bytes).unwrap_or(65_536)),
         TimeoutLayer::with_status_code(
@@ -39,9 +50,7 @@ pub fn router(state: AppState) -> Router {
         ),
     );
     router
-        .leptos_routes_with_context(&state, routes, web_guard::provide_page_policy, move || {
-            shell(options.clone())
-        })
+        .leptos_routes_with_context(&state, routes, page_context, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(state.clone(), sandbox_gate))
         .layer(middleware::from_fn(server_fn_status))

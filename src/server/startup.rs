@@ -8,12 +8,20 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use super::{
-    auth, authy::AuthyClient, client_limits, config::Config, db, jobs, routes, sandbox, webhook,
-    AppState,
+    auth, authy::AuthyClient, client_limits, config::Config, db, jobs, routes, webhook, AppState,
 };
+use crate::sandbox::service::Sandbox;
 
-/// Connects to the database, applies migrations and returns the state the router needs.
-pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
+/// What start-up prepares: the app's state, and the sandbox when no provider is configured
+/// (a guest with a state of its own, which the app reaches only over HTTP).
+#[derive(Clone)]
+pub struct Services {
+    pub app: AppState,
+    pub sandbox: Option<Sandbox>,
+}
+
+/// Connects to the database, applies migrations and returns what the router needs.
+pub async fn prepare(config: Config) -> anyhow::Result<Services> {
     let db = db::connect(&config.database_url).await.with_context(|| {
         format!(
             "cannot open the database ({})",
@@ -29,11 +37,12 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         config.authy_api_key.clone(),
         timeout,
     );
+    // The sandbox's client for delivering callbacks.
     let http = reqwest::Client::builder()
         .timeout(timeout)
         .build()
         .context("cannot build the HTTP client")?;
-    let sandbox_fault = sandbox::FaultSwitch::new(config.sandbox_fault);
+    let sandbox = Sandbox::for_config(&config, db.clone(), http);
     let passwords = auth::Passwords::new()
         .await
         .map_err(|e| anyhow::anyhow!("cannot prepare password hashing: {e}"))?;
@@ -46,23 +55,24 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         db,
         config: Arc::new(config),
         authy,
-        http,
-        sandbox_fault,
     };
     jobs::spawn_background(state.clone());
-    Ok(state)
+    Ok(Services {
+        app: state,
+        sandbox,
+    })
 }
 
 /// Starts the app as configured: the body of `main`.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let addr = config.leptos_options.site_addr;
     let public_url = config.public_url.clone();
-    let state = prepare(config).await?;
+    let services = prepare(config).await?;
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!("Payfriend is running: open {public_url} (listening on {addr})");
-    serve(listener, routes::router(state)).await?;
+    serve(listener, routes::router(&services)).await?;
     tracing::info!("Payfriend stopped");
     Ok(())
 }

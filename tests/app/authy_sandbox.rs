@@ -6,8 +6,12 @@ use std::{collections::BTreeMap, time::Duration};
 use crate::common::{spawn_app, spawn_app_with, TestApp};
 use axum::{body::Bytes, http::HeaderMap, routing::post, Router};
 use leptos::server_fn::ServerFn;
-use payfriend::api::sandbox::{SandboxCurrentFault, SandboxInbox};
 use payfriend::model::Via;
+use payfriend::sandbox::server_fns::{SandboxCurrentFault, SandboxInbox};
+use payfriend::sandbox::service::{
+    handset::{self as phone, Decision},
+    store,
+};
 use payfriend::server::{
     authy::{
         client::{Logo, NewApprovalRequest},
@@ -15,8 +19,6 @@ use payfriend::server::{
         AuthyClient, AuthyError,
     },
     config::Secret,
-    db,
-    sandbox::phone::{self, Decision},
 };
 use tokio::sync::mpsc;
 
@@ -26,7 +28,7 @@ fn code_of(err: &AuthyError) -> Option<&str> {
 
 /// The last message the sandbox sent to `phone`.
 async fn last_message(app: &TestApp, phone: &str) -> String {
-    db::sandbox::messages(&app.state.db, phone, 1)
+    store::messages(&app.state.db, phone, 1)
         .await
         .expect("messages")
         .into_iter()
@@ -122,7 +124,7 @@ async fn a_voice_call_verification_is_shown_as_a_call() {
         .await
         .expect("call placed");
 
-    let messages = db::sandbox::messages(&app.state.db, "+447700900123", 5)
+    let messages = store::messages(&app.state.db, "+447700900123", 5)
         .await
         .expect("messages");
     assert_eq!(messages[0].1, "call");
@@ -212,7 +214,7 @@ async fn push_requests_are_created_pending_and_expire() {
         .expect("age the request");
     let expired = authy.approval_request_status(&uuid).await.expect("status");
     assert_eq!(expired.status, "expired");
-    let decision = phone::decide(&app.state, &uuid, true)
+    let decision = phone::decide(app.sandbox(), &uuid, true)
         .await
         .expect("decide");
     assert_eq!(
@@ -337,7 +339,7 @@ async fn approving_on_the_sandbox_phone_sends_a_correctly_signed_callback() {
         .await
         .expect("created");
 
-    let decision = phone::decide(&app.state, &uuid, true)
+    let decision = phone::decide(app.sandbox(), &uuid, true)
         .await
         .expect("decide");
 
@@ -376,7 +378,7 @@ async fn approving_on_the_sandbox_phone_sends_a_correctly_signed_callback() {
     let status = authy.approval_request_status(&uuid).await.expect("status");
     assert_eq!(status.status, "approved");
 
-    let again = phone::decide(&app.state, &uuid, false)
+    let again = phone::decide(app.sandbox(), &uuid, false)
         .await
         .expect("decide");
     assert_eq!(

@@ -2,7 +2,8 @@
 //! panic, and a refused request leaves the database as it was.
 use crate::common::{log_in, spawn_app, verified_user, TestApp};
 use leptos::server_fn::ServerFn;
-use payfriend::api::{accounts::*, payments::*, sandbox::*};
+use payfriend::api::{accounts::*, payments::*};
+use payfriend::sandbox::server_fns::*;
 
 const TABLES: &[&str] = &[
     "users",

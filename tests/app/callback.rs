@@ -1,7 +1,6 @@
 //! `POST /payments/callback`: signature, replay and time window checks, and the rule that
 //! a payment is decided once.
-use crate::common::{spawn_app, TestApp};
-use payfriend::model::Via;
+use crate::common::{spawn_app, verified_user, TestApp};
 use payfriend::server::clock;
 use payfriend::server::{
     authy::{
@@ -21,34 +20,12 @@ struct Pending {
 
 async fn pending_payment(app: &TestApp) -> Pending {
     let authy = &app.state.authy;
-    let phone_digits = format!("201555{:04}", rand_suffix());
-    authy
-        .start_verification("1", &phone_digits, Via::Sms)
+    let (user_id, _) = verified_user(app, "a password").await;
+    let authy_id: i64 = sqlx::query_scalar("SELECT authy_id FROM users WHERE id = $1")
+        .bind(&user_id)
+        .fetch_one(&app.state.db)
         .await
-        .expect("verification");
-    let authy_id = authy
-        .register_user("payer@example.com", &phone_digits, "1")
-        .await
-        .expect("registered");
-    let user_id = uuid::Uuid::new_v4().to_string();
-    db::users::insert(
-        &app.state.db,
-        &db::users::NewUser {
-            id: &user_id,
-            email: &format!("{user_id}@example.com"),
-            password_hash: "x",
-            phone_e164: &format!("+1{phone_digits}"),
-            country_code: "1",
-            national_number: &phone_digits,
-            verify_via: "sms",
-        },
-        clock::now(),
-    )
-    .await
-    .expect("user");
-    db::users::mark_verified(&app.state.db, &user_id, authy_id, clock::now())
-        .await
-        .expect("verified");
+        .expect("authy id");
     let payment_id = uuid::Uuid::new_v4().to_string();
     let key = uuid::Uuid::new_v4().to_string();
     db::payments::insert_once(
@@ -92,10 +69,6 @@ async fn pending_payment(app: &TestApp) -> Pending {
     }
 }
 
-fn rand_suffix() -> u32 {
-    uuid::Uuid::new_v4().as_u128() as u32 % 10_000
-}
-
 fn body(p: &Pending, status: &str) -> String {
     json!({
         "authy_id": p.authy_id,
@@ -111,24 +84,7 @@ fn body(p: &Pending, status: &str) -> String {
 
 /// Sends `body` signed as Authy would, with `nonce`.
 async fn send_signed(app: &TestApp, body: &str, nonce: &str) -> reqwest::Response {
-    let url = app.state.config.authy_callback_url.as_str();
-    let sig = signature::sign(
-        app.state.config.authy_api_key.expose(),
-        nonce,
-        "POST",
-        url,
-        body,
-    )
-    .expect("sign");
-    app.client
-        .post(url)
-        .header("Content-Type", "application/json")
-        .header("X-Authy-Signature", sig)
-        .header("X-Authy-Signature-Nonce", nonce)
-        .body(body.to_string())
-        .send()
-        .await
-        .expect("request")
+    app.send_signed_callback(body, nonce).await
 }
 
 async fn status_of(app: &TestApp, payment_id: &str) -> (String, Option<String>) {

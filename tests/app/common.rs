@@ -8,7 +8,8 @@ use payfriend::api::{
     accounts::{LogIn, Register},
     payments::SendPayment,
 };
-use payfriend::server::{self, auth, config::Config, db, AppState};
+use payfriend::sandbox::service::{store, Sandbox};
+use payfriend::server::{self, auth, authy::signature, config::Config, db, AppState};
 use tokio::net::TcpListener;
 
 /// A running Payfriend server and what a test needs to talk to it.
@@ -16,10 +17,35 @@ pub struct TestApp {
     pub base_url: String,
     pub client: reqwest::Client,
     pub state: AppState,
+    /// The built-in sandbox (none with a real provider configured).
+    pub sandbox: Option<Sandbox>,
     _dir: tempfile::TempDir,
 }
 
 impl TestApp {
+    /// The sandbox this app talks to.
+    pub fn sandbox(&self) -> &Sandbox {
+        self.sandbox
+            .as_ref()
+            .expect("the app runs with its sandbox")
+    }
+
+    /// Sends `body` to the callback URL, signed with `nonce` as the provider signs it.
+    pub async fn send_signed_callback(&self, body: &str, nonce: &str) -> reqwest::Response {
+        let url = self.state.config.authy_callback_url.as_str();
+        let key = self.state.config.authy_api_key.expose();
+        let sig = signature::sign(key, nonce, "POST", url, body).expect("sign");
+        self.client
+            .post(url)
+            .header("Content-Type", "application/json")
+            .header("X-Authy-Signature", sig)
+            .header("X-Authy-Signature-Nonce", nonce)
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("request")
+    }
+
     /// The absolute URL of `path` on this server.
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path)
@@ -45,8 +71,9 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         vars.insert(k.to_string(), v.to_string());
     }
     let config = Config::from_lookup(|name| vars.get(name).cloned()).expect("valid test config");
-    let state = server::prepare(config).await.expect("app starts");
-    let router = server::router(state.clone());
+    let services = server::prepare(config).await.expect("app starts");
+    let router = server::router(&services);
+    let state = services.app.clone();
     tokio::spawn(async move {
         let _ = server::serve(listener, router).await;
     });
@@ -55,6 +82,7 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         client: browser_like_client(&base_url),
         base_url,
         state,
+        sandbox: services.sandbox,
         _dir: dir,
     }
 }
@@ -113,7 +141,7 @@ pub async fn messages_to(app: &TestApp, phone_e164: &str) -> i64 {
 
 /// The phone verification code the sandbox holds for `phone_e164` now.
 pub async fn verification_code(app: &TestApp, phone_e164: &str) -> String {
-    db::sandbox::verification(&app.state.db, phone_e164)
+    store::verification(&app.state.db, phone_e164)
         .await
         .expect("read")
         .expect("a pending verification")
@@ -202,13 +230,5 @@ pub async fn log_in(app: &TestApp, email: &str, password: &str) -> String {
         .send()
         .await
         .expect("request");
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(auth::SESSION_COOKIE))
-        .and_then(|v| v.split(';').next())
-        .map(str::to_string)
-        .expect("session cookie")
+    session_cookie(&response).expect("session cookie")
 }

@@ -8,6 +8,7 @@ use std::{
     time::Duration,
 };
 
+use crate::common::session_cookie;
 use leptos::server_fn::ServerFn;
 use payfriend::api::{
     accounts::{LogIn, Register, VerifyPhone},
@@ -86,17 +87,6 @@ impl Drop for Server {
 /// A client that sends the server's own origin, as its pages do.
 fn client_of(server: &Server) -> reqwest::Client {
     crate::common::browser_like_client(&server.base)
-}
-
-fn session_cookie(response: &reqwest::Response) -> Option<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("payfriend_session=") && !v.starts_with("payfriend_session=;"))
-        .and_then(|v| v.split(';').next())
-        .map(str::to_string)
 }
 
 /// Registers and verifies a user through the app, as a browser would; returns the cookie.

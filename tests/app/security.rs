@@ -1,14 +1,17 @@
 //! Holding up under attack and failure: origin checks, headers, limits, session expiry,
 //! rate limits, the audit trail, provider faults and restarts.
-use crate::common::{log_in, send_payment, spawn_app, spawn_app_with, verified_user, TestApp};
+use crate::common::{
+    log_in, send_payment, session_cookie, spawn_app, spawn_app_with, verified_user, TestApp,
+};
 use leptos::server_fn::ServerFn;
 use payfriend::api::{
     accounts::{CurrentUser, LogIn, Register, ResendCode},
     payments::PaymentTimeline,
 };
-use payfriend::model::SandboxFault;
+use payfriend::sandbox::model::SandboxFault;
+use payfriend::sandbox::service::handset as phone;
 use payfriend::server::clock;
-use payfriend::server::{authy::signature, db, payments, sandbox::phone};
+use payfriend::server::{authy::signature, db, payments};
 
 async fn payment_statuses(app: &TestApp, user_id: &str) -> Vec<String> {
     sqlx::query_scalar("SELECT status FROM payments WHERE user_id = $1")
@@ -161,15 +164,7 @@ async fn sending_codes_is_rate_limited_per_phone() {
         .send()
         .await
         .expect("request");
-    let cookie = register
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("payfriend_session="))
-        .and_then(|v| v.split(';').next())
-        .expect("session")
-        .to_string();
+    let cookie = session_cookie(&register).expect("session");
     let resend = || {
         app.client
             .post(app.url(ResendCode::PATH))
@@ -204,7 +199,7 @@ async fn every_step_of_a_payment_is_in_its_timeline_for_its_owner_only() {
             .fetch_one(&app.state.db)
             .await
             .expect("payment");
-    phone::decide(&app.state, &uuid, true)
+    phone::decide(app.sandbox(), &uuid, true)
         .await
         .expect("approve");
     let timeline = |cookie: String| {
@@ -254,7 +249,7 @@ async fn provider_faults_fail_the_payment_with_a_clear_error_and_never_leave_it_
         SandboxFault::NotJson,
         SandboxFault::Slow,
     ] {
-        app.state.sandbox_fault.set(fault);
+        app.sandbox().fault.set(fault);
         let response = send_payment(&app, &cookie).await;
         assert_eq!(response.status(), 503, "{fault:?}");
         assert!(response
@@ -279,8 +274,8 @@ async fn a_dropped_callback_is_recovered_from_the_provider() {
         .fetch_one(&app.state.db)
         .await
         .expect("uuid");
-    app.state.sandbox_fault.set(SandboxFault::DropCallbacks);
-    phone::decide(&app.state, &uuid, true)
+    app.sandbox().fault.set(SandboxFault::DropCallbacks);
+    phone::decide(app.sandbox(), &uuid, true)
         .await
         .expect("approve");
     assert_eq!(payment_statuses(&app, &user_id).await, vec!["pending"]);

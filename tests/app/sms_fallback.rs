@@ -117,7 +117,7 @@ async fn no_code_works_after_the_payment_was_decided_or_expired() {
         .fetch_one(&app.state.db)
         .await
         .expect("uuid");
-    payfriend::server::sandbox::phone::decide(&app.state, &uuid, false)
+    payfriend::sandbox::service::handset::decide(app.sandbox(), &uuid, false)
         .await
         .expect("deny on the phone");
     sqlx::query("UPDATE payments SET expires_at = $1 WHERE id = $2")

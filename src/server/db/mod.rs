@@ -3,7 +3,6 @@
 
 pub mod audit;
 pub mod payments;
-pub mod sandbox;
 pub mod throttle;
 pub mod users;
 

@@ -2,21 +2,22 @@
 
 use leptos::prelude::*;
 
+use super::model::{SandboxFault, SandboxPhone};
 use crate::error::AppError;
-use crate::model::{SandboxFault, SandboxPhone};
 
 /// Everything the sandbox phone with this number has received.
 #[server]
 pub async fn sandbox_inbox(phone: String) -> Result<SandboxPhone, AppError> {
-    use crate::server::{internal, phone_number, sandbox};
-    let state = crate::server::sandbox_state()?;
+    use super::service::{self, handset};
+    use crate::server::{internal, phone_number};
+    let sandbox = service::current()?;
     let parsed = phone_number::parse("US", &phone).ok_or_else(|| {
         AppError::field(
             "phone",
             "Enter the phone number with its country code, like +1 201 555 0123.",
         )
     })?;
-    sandbox::phone::view(&state, &parsed.e164)
+    handset::view(&sandbox, &parsed.e164)
         .await
         .map_err(|e| internal("sandbox phone view", e))
 }
@@ -24,22 +25,23 @@ pub async fn sandbox_inbox(phone: String) -> Result<SandboxPhone, AppError> {
 /// Phone numbers the sandbox has sent something to, most recent first.
 #[server]
 pub async fn sandbox_recent_phones() -> Result<Vec<String>, AppError> {
-    use crate::server::{db, internal};
-    let state = crate::server::sandbox_state()?;
-    db::sandbox::recent_phones(&state.db, 10)
+    use super::service::{self, store};
+    let sandbox = service::current()?;
+    store::recent_phones(&sandbox.db, 10)
         .await
-        .map_err(|e| internal("sandbox recent phones", e))
+        .map_err(|e| crate::server::internal("sandbox recent phones", e))
 }
 
 /// Presses Approve (`approve = true`) or Deny on a push request; says what happened.
 #[server]
 pub async fn sandbox_decide(uuid: String, approve: bool) -> Result<String, AppError> {
-    use crate::server::{
-        internal,
-        sandbox::phone::{self, Decision},
+    use super::service::{
+        self,
+        handset::{self, Decision},
     };
-    let state = crate::server::sandbox_state()?;
-    match phone::decide(&state, &uuid, approve)
+    use crate::server::internal;
+    let sandbox = service::current()?;
+    match handset::decide(&sandbox, &uuid, approve)
         .await
         .map_err(|e| internal("sandbox decide", e))?
     {
@@ -52,17 +54,17 @@ pub async fn sandbox_decide(uuid: String, approve: bool) -> Result<String, AppEr
 /// The failure the sandbox is acting out.
 #[server]
 pub async fn sandbox_current_fault() -> Result<SandboxFault, AppError> {
-    let state = crate::server::sandbox_state()?;
-    Ok(state.sandbox_fault.get())
+    let sandbox = super::service::current()?;
+    Ok(sandbox.fault.get())
 }
 
 /// Switches the sandbox to act out a failure (`none` to behave again).
 #[server]
 pub async fn sandbox_set_fault(fault: String) -> Result<SandboxFault, AppError> {
-    let state = crate::server::sandbox_state()?;
+    let sandbox = super::service::current()?;
     let fault = SandboxFault::parse(&fault)
         .ok_or_else(|| AppError::field("fault", "Choose one of the listed behaviours."))?;
-    state.sandbox_fault.set(fault);
+    sandbox.fault.set(fault);
     tracing::info!(fault = fault.as_str(), "sandbox fault switched");
     Ok(fault)
 }

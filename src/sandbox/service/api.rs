@@ -17,13 +17,14 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 
-use super::{masked_phone, random_digits};
-use crate::model::{SandboxFault, Via};
-use crate::server::{
-    authy::client::Logo,
-    db::{sandbox as store, sandbox::TokenCheck},
-    AppState,
+use super::{
+    masked_phone, random_digits,
+    store::{self, TokenCheck},
+    Sandbox,
 };
+use crate::model::Via;
+use crate::sandbox::model::SandboxFault;
+use crate::server::authy::client::Logo;
 
 /// How long a phone verification code stays valid.
 const VERIFICATION_SECONDS: i64 = 599;
@@ -31,7 +32,7 @@ const VERIFICATION_SECONDS: i64 = 599;
 const TOKEN_SECONDS: i64 = 600;
 
 /// The provider endpoints, to be nested under the sandbox's base path.
-pub fn routes(state: AppState) -> Router<AppState> {
+pub fn routes(state: Sandbox) -> Router<Sandbox> {
     Router::new()
         .route(
             "/protected/json/phones/verification/start",
@@ -62,8 +63,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
 }
 
 /// Plays the failure the sandbox was switched to, the way a broken service would.
-async fn act_out_fault(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    match state.sandbox_fault.get() {
+async fn act_out_fault(State(state): State<Sandbox>, request: Request, next: Next) -> Response {
+    match state.fault.get() {
         SandboxFault::Error500 => {
             (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response()
         }
@@ -77,7 +78,7 @@ async fn act_out_fault(State(state): State<AppState>, request: Request, next: Ne
         )
             .into_response(),
         SandboxFault::Slow => {
-            let late = Duration::from_secs(state.config.authy_timeout_secs + 1);
+            let late = Duration::from_secs(state.client_timeout_secs + 1);
             tokio::time::sleep(late).await;
             next.run(request).await
         }
@@ -153,13 +154,13 @@ impl IntoResponse for ApiError {
 
 type ApiResult = Result<Json<Value>, ApiError>;
 
-async fn require_api_key(State(state): State<AppState>, request: Request, next: Next) -> Response {
+async fn require_api_key(State(state): State<Sandbox>, request: Request, next: Next) -> Response {
     let given = request
         .headers()
         .get("x-authy-api-key")
         .map(|v| v.as_bytes())
         .unwrap_or_default();
-    let expected = state.config.authy_api_key.expose().as_bytes();
+    let expected = state.api_key.expose().as_bytes();
     if bool::from(given.ct_eq(expected)) {
         next.run(request).await
     } else {
@@ -216,7 +217,7 @@ struct StartVerification {
     code_length: Option<Value>,
 }
 
-async fn start_verification(State(state): State<AppState>, body: Bytes) -> ApiResult {
+async fn start_verification(State(state): State<Sandbox>, body: Bytes) -> ApiResult {
     let req: StartVerification = parse_body(&body)?;
     let phone = e164(
         &text_of(&req.country_code).unwrap_or_default(),
@@ -265,7 +266,7 @@ struct CheckVerification {
 }
 
 async fn check_verification(
-    State(state): State<AppState>,
+    State(state): State<Sandbox>,
     Query(q): Query<CheckVerification>,
 ) -> ApiResult {
     let phone = e164(
@@ -317,7 +318,7 @@ struct NewUserFields {
     country_code: Option<Value>,
 }
 
-async fn new_user(State(state): State<AppState>, body: Bytes) -> ApiResult {
+async fn new_user(State(state): State<Sandbox>, body: Bytes) -> ApiResult {
     let req: NewUser = parse_body(&body)?;
     let email = req.user.email.unwrap_or_default();
     if !email.contains('@') || email.len() > 254 {
@@ -369,7 +370,7 @@ async fn new_user(State(state): State<AppState>, body: Bytes) -> ApiResult {
     ))
 }
 
-async fn user_status(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult {
+async fn user_status(State(state): State<Sandbox>, Path(id): Path<String>) -> ApiResult {
     let id = parse_user_id(&id)?;
     let user = store::user_by_id(&state.db, id)
         .await?
@@ -419,7 +420,7 @@ fn strings(
 }
 
 async fn create_approval_request(
-    State(state): State<AppState>,
+    State(state): State<Sandbox>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult {
@@ -461,7 +462,7 @@ async fn create_approval_request(
 }
 
 async fn approval_request_status(
-    State(state): State<AppState>,
+    State(state): State<Sandbox>,
     Path(uuid): Path<String>,
 ) -> ApiResult {
     let row = store::approval(&state.db, &uuid).await?.ok_or_else(|| {
@@ -493,7 +494,7 @@ struct SmsQuery {
 }
 
 async fn send_sms(
-    State(state): State<AppState>,
+    State(state): State<Sandbox>,
     Path(id): Path<String>,
     Query(q): Query<SmsQuery>,
 ) -> ApiResult {
@@ -533,7 +534,7 @@ struct VerifyQuery {
 }
 
 async fn verify_token(
-    State(state): State<AppState>,
+    State(state): State<Sandbox>,
     Path((token, id)): Path<(String, String)>,
     Query(q): Query<VerifyQuery>,
 ) -> ApiResult {

@@ -7,15 +7,12 @@ use std::collections::BTreeMap;
 use base64::{engine::general_purpose::STANDARD as BASE64, Engine as _};
 use serde_json::{json, Value};
 
-use crate::model::{SandboxFault, SandboxMessage, SandboxPhone, SandboxPush};
-use crate::server::{
-    authy::{client::Logo, signature},
-    db::sandbox as store,
-    AppState,
-};
+use super::{store, Sandbox};
+use crate::sandbox::model::{SandboxFault, SandboxMessage, SandboxPhone, SandboxPush};
+use crate::server::authy::{client::Logo, signature};
 
 /// Everything the phone with this E.164 number has received.
-pub async fn view(state: &AppState, phone_e164: &str) -> sqlx::Result<SandboxPhone> {
+pub async fn view(state: &Sandbox, phone_e164: &str) -> sqlx::Result<SandboxPhone> {
     let messages = store::messages(&state.db, phone_e164, 50)
         .await?
         .into_iter()
@@ -78,7 +75,7 @@ pub enum Decision {
 
 /// Approves or denies a pending request, then calls the app's callback URL with a
 /// correctly signed Authy callback.
-pub async fn decide(state: &AppState, uuid: &str, approve: bool) -> sqlx::Result<Decision> {
+pub async fn decide(state: &Sandbox, uuid: &str, approve: bool) -> sqlx::Result<Decision> {
     let status = if approve { "approved" } else { "denied" };
     let now = clock::now();
     let Some(row) = store::approval(&state.db, uuid).await? else {
@@ -89,7 +86,7 @@ pub async fn decide(state: &AppState, uuid: &str, approve: bool) -> sqlx::Result
             status: row.status_at(now).to_string(),
         });
     }
-    let callback = if state.sandbox_fault.get() == SandboxFault::DropCallbacks {
+    let callback = if state.fault.get() == SandboxFault::DropCallbacks {
         "callback dropped (sandbox fault)".to_string()
     } else {
         deliver(state, &callback_body(&row, status, now), now).await
@@ -153,16 +150,10 @@ pub fn callback_body(row: &store::ApprovalRow, status: &str, now: i64) -> String
 }
 
 /// POSTs a signed callback to the configured callback URL; says how it went.
-async fn deliver(state: &AppState, body: &str, now: i64) -> String {
-    let url = state.config.authy_callback_url.as_str();
+async fn deliver(state: &Sandbox, body: &str, now: i64) -> String {
+    let url = state.callback_url.as_str();
     let nonce = now.to_string();
-    let signature = match signature::sign(
-        state.config.authy_api_key.expose(),
-        &nonce,
-        "POST",
-        url,
-        body,
-    ) {
+    let signature = match signature::sign(state.api_key.expose(), &nonce, "POST", url, body) {
         Ok(s) => s,
         Err(e) => return format!("not sent: {e}"),
     };

@@ -6,10 +6,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_query_map};
 
-use crate::api::sandbox::{
+use super::model::{SandboxFault, SandboxMessage, SandboxPush};
+use super::server_fns::{
     sandbox_current_fault, sandbox_inbox, sandbox_recent_phones, SandboxDecide, SandboxSetFault,
 };
-use crate::model::{SandboxFault, SandboxMessage, SandboxPush};
 
 /// How often the open phone looks for new messages and requests.
 const REFRESH: Duration = Duration::from_secs(2);

@@ -1,17 +1,60 @@
-//! Payfriend's Authy-compatible sandbox: the provider's wire protocol served by this app,
-//! and the server side of the phone page that plays the user's handset.
+//! The sandbox's server side: the provider's wire protocol (`api`), its SQL (`store`) and
+//! the handset the phone page plays (`handset`), over a state of its own.
 //!
 //! Only mounted when `AUTHY_API_URL` is not set; with a real provider every `/sandbox`
 //! path answers 404.
 
 pub mod api;
-pub mod phone;
+pub mod handset;
+pub mod store;
 
 use std::sync::{Arc, RwLock};
 
+use axum::Router;
 use rand::Rng;
+use reqwest::Url;
+use sqlx::AnyPool;
 
-use crate::model::SandboxFault;
+use super::model::SandboxFault;
+use crate::error::AppError;
+use crate::server::config::{Config, Secret};
+
+/// Everything the sandbox needs: its tables, the application's API key (which it checks
+/// and signs callbacks with), where callbacks go, and the failure it acts out.
+#[derive(Clone, Debug)]
+pub struct Sandbox {
+    pub db: AnyPool,
+    pub api_key: Secret,
+    pub callback_url: Url,
+    pub http: reqwest::Client,
+    pub fault: FaultSwitch,
+    /// The provider client's timeout: the `slow` fault answers just after it.
+    pub client_timeout_secs: u64,
+}
+
+impl Sandbox {
+    /// The sandbox for this configuration, or `None` with a real provider.
+    pub fn for_config(config: &Config, db: AnyPool, http: reqwest::Client) -> Option<Sandbox> {
+        config.sandbox_enabled().then(|| Sandbox {
+            db,
+            api_key: config.authy_api_key.clone(),
+            callback_url: config.authy_callback_url.clone(),
+            http,
+            fault: FaultSwitch::new(config.sandbox_fault),
+            client_timeout_secs: config.authy_timeout_secs,
+        })
+    }
+
+    /// The provider's endpoints, to be nested under `/sandbox/authy`.
+    pub fn router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        api::routes(self.clone()).with_state(self.clone())
+    }
+}
+
+/// The sandbox inside one of its server functions; `NotFound` when it is not mounted.
+pub fn current() -> Result<Sandbox, AppError> {
+    leptos::prelude::use_context::<Sandbox>().ok_or(AppError::NotFound)
+}
 
 /// The failure the sandbox is acting out, shared by its routes and its phone page.
 #[derive(Clone, Debug)]
