@@ -4,7 +4,9 @@ use super::{
     audit, auth,
     code_limits::{self, CodeSend},
     db::{self, users::Taken},
-    internal, phone_number, provider_error, AppState,
+    internal, phone_number,
+    provider::ProviderError,
+    provider_error, AppState,
 };
 use crate::server::clock;
 use crate::{error::AppError, model::Via};
@@ -105,13 +107,13 @@ pub async fn register(state: &AppState, form: Registration) -> Result<(), AppErr
             detail: format!("registration code by {} to {}", via.as_str(), phone.e164),
         },
         state
-            .authy
+            .provider
             .start_verification(&phone.country_code, &phone.national, via),
-        |e| match e.code() {
-            Some("60033") => {
+        |e| match e {
+            ProviderError::InvalidPhone => {
                 AppError::field("phone", "The phone service says this number is invalid.")
             }
-            _ => provider_error("start phone verification", e),
+            e => provider_error("start phone verification", e),
         },
     )
     .await?;
@@ -155,7 +157,7 @@ pub async fn resend_code(state: &AppState) -> Result<(), AppError> {
             detail: format!("new code by {}", via.as_str()),
         },
         state
-            .authy
+            .provider
             .start_verification(&user.country_code, &user.national_number, via),
         |e| provider_error("resend phone verification", e),
     )
@@ -201,11 +203,11 @@ pub async fn verify_phone(state: &AppState, code: &str) -> Result<(), AppError> 
         ));
     }
     let checked = state
-        .authy
+        .provider
         .check_verification(&user.country_code, &user.national_number, code)
         .await;
     if let Err(e) = &checked {
-        if e.code().is_none() {
+        if matches!(e, ProviderError::Unavailable(_)) {
             // The provider did not answer: this check did not happen.
             if let Err(e) = db::users::return_verify_attempt(&state.db, &user.id).await {
                 tracing::warn!(error = %e, "cannot give back a verification check");
@@ -229,19 +231,19 @@ pub async fn verify_phone(state: &AppState, code: &str) -> Result<(), AppError> 
             .unwrap_or_default(),
     )
     .await;
-    checked.map_err(|e| match e.code() {
-        Some("60022") => AppError::field(
+    checked.map_err(|e| match e {
+        ProviderError::WrongCode => AppError::field(
             "code",
             "That code is not correct. Check the message and try again.",
         ),
-        Some("60023") => AppError::field(
+        ProviderError::CodeExpired => AppError::field(
             "code",
             "This code has expired or was never sent. Send a new code.",
         ),
-        _ => provider_error("check phone verification", e),
+        e => provider_error("check phone verification", e),
     })?;
     let authy_id = state
-        .authy
+        .provider
         .register_user(&user.email, &user.national_number, &user.country_code)
         .await
         .map_err(|e| provider_error("register user with provider", e))?;

@@ -5,12 +5,13 @@ use std::future::Future;
 
 use super::{
     audit,
-    authy::AuthyError,
     db::{
         self,
         throttle::{CodeSendLimits, CodeSendRefused},
     },
-    internal, AppState,
+    internal,
+    provider::ProviderError,
+    AppState,
 };
 use crate::error::AppError;
 
@@ -31,8 +32,8 @@ pub struct CodeSend<'a> {
 pub async fn send_code(
     state: &AppState,
     code: CodeSend<'_>,
-    send: impl Future<Output = Result<(), AuthyError>>,
-    refused: impl FnOnce(AuthyError) -> AppError,
+    send: impl Future<Output = Result<(), ProviderError>>,
+    refused: impl FnOnce(ProviderError) -> AppError,
 ) -> Result<(), AppError> {
     reserve_code_send(state, &code).await?;
     let sent = send.await;

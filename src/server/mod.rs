@@ -14,6 +14,7 @@ pub mod jobs;
 mod middleware;
 pub mod payments;
 pub mod phone_number;
+pub mod provider;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;
@@ -27,8 +28,8 @@ use leptos::prelude::*;
 use sqlx::AnyPool;
 
 use crate::error::AppError;
-use authy::{AuthyClient, AuthyError};
 use config::Config;
+use provider::{Provider, ProviderError};
 
 pub use jobs::sweep;
 pub use routes::router;
@@ -41,7 +42,7 @@ pub struct AppState {
     pub db: AnyPool,
     pub config: Arc<Config>,
     /// The provider client (pointed at the sandbox when no provider is configured).
-    pub authy: AuthyClient,
+    pub provider: Arc<dyn Provider>,
     /// Password hashing, bounded to one hash per core.
     pub passwords: Arc<auth::Passwords>,
     /// Per-client-address token buckets (this instance's).
@@ -75,13 +76,16 @@ pub fn internal(context: &str, error: impl fmt::Display) -> AppError {
 }
 
 /// Logs a provider failure and returns a message the user can act on.
-pub fn provider_error(context: &str, error: AuthyError) -> AppError {
+pub fn provider_error(context: &str, error: ProviderError) -> AppError {
     tracing::warn!(context, error = %error, "provider call failed");
     AppError::ProviderUnavailable(match error {
-        AuthyError::Api { code, .. } if code == "60003" => {
+        ProviderError::RateLimited => {
             "too many requests, please wait a minute and try again".to_string()
         }
-        AuthyError::Api { .. } => "the request was refused, please try again".to_string(),
-        AuthyError::Unavailable(_) => "please try again in a minute".to_string(),
+        ProviderError::Unavailable(_) => "please try again in a minute".to_string(),
+        ProviderError::WrongCode
+        | ProviderError::CodeExpired
+        | ProviderError::InvalidPhone
+        | ProviderError::Refused(_) => "the request was refused, please try again".to_string(),
     })
 }

@@ -32,7 +32,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<Services> {
         .await
         .context("cannot apply database migrations")?;
     let timeout = Duration::from_secs(config.authy_timeout_secs);
-    let authy = AuthyClient::new(
+    let provider = AuthyClient::new(
         config.authy_base_url().as_str(),
         config.authy_api_key.clone(),
         timeout,
@@ -54,7 +54,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<Services> {
         leptos_options: config.leptos_options.clone(),
         db,
         config: Arc::new(config),
-        authy,
+        provider: Arc::new(provider),
     };
     jobs::spawn_background(state.clone());
     Ok(Services {

@@ -23,7 +23,10 @@ use serde::Deserialize;
 
 use super::{
     audit,
-    authy::signature::{self, SignatureError, SignedRequest},
+    authy::{
+        client::approval_status,
+        signature::{self, SignatureError, SignedRequest},
+    },
     db,
     payments::{self, Decided},
     AppState,
@@ -227,7 +230,7 @@ pub async fn payment_callback(
         )
         .await;
     };
-    let Some(decision) = payments::event_for(&callback.status) else {
+    let Some(decision) = approval_status(&callback.status).and_then(payments::event_for) else {
         return refuse(&state, StatusCode::BAD_REQUEST, "unknown status").await;
     };
     let payment = match db::payments::by_approval_uuid(&state.db, &callback.uuid, now).await {

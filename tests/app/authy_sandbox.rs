@@ -87,7 +87,7 @@ async fn a_wrong_api_key_is_rejected_like_authy_does() {
 #[tokio::test]
 async fn phone_verification_sends_a_random_code_that_checks_once() {
     let app = spawn_app().await;
-    let authy = &app.state.authy;
+    let authy = &app.authy_client();
 
     authy
         .start_verification("1", "2015550123", Via::Sms)
@@ -118,8 +118,7 @@ async fn phone_verification_sends_a_random_code_that_checks_once() {
 async fn a_voice_call_verification_is_shown_as_a_call() {
     let app = spawn_app().await;
 
-    app.state
-        .authy
+    app.authy_client()
         .start_verification("44", "7700900123", Via::Call)
         .await
         .expect("call placed");
@@ -133,7 +132,7 @@ async fn a_voice_call_verification_is_shown_as_a_call() {
 #[tokio::test]
 async fn an_expired_verification_code_is_refused() {
     let app = spawn_app().await;
-    let authy = &app.state.authy;
+    let authy = &app.authy_client();
     authy
         .start_verification("1", "2015550124", Via::Sms)
         .await
@@ -157,8 +156,7 @@ async fn an_invalid_phone_number_gets_error_60033() {
     let app = spawn_app().await;
 
     let err = app
-        .state
-        .authy
+        .authy_client()
         .start_verification("1", "12", Via::Sms)
         .await
         .expect_err("invalid");
@@ -170,7 +168,7 @@ async fn an_invalid_phone_number_gets_error_60033() {
 #[tokio::test]
 async fn registering_the_same_phone_twice_returns_the_same_id() {
     let app = spawn_app().await;
-    let authy = &app.state.authy;
+    let authy = &app.authy_client();
 
     let first = authy
         .register_user("a@example.com", "2015550125", "1")
@@ -194,7 +192,7 @@ async fn registering_the_same_phone_twice_returns_the_same_id() {
 #[tokio::test]
 async fn push_requests_are_created_pending_and_expire() {
     let app = spawn_app().await;
-    let authy = &app.state.authy;
+    let authy = &app.authy_client();
     let id = authy
         .register_user("a@example.com", "2015550126", "1")
         .await
@@ -228,7 +226,7 @@ async fn push_requests_are_created_pending_and_expire() {
 #[tokio::test]
 async fn push_request_errors_match_authy() {
     let app = spawn_app().await;
-    let authy = &app.state.authy;
+    let authy = &app.authy_client();
     let id = authy
         .register_user("a@example.com", "2015550127", "1")
         .await
@@ -255,7 +253,7 @@ async fn push_request_errors_match_authy() {
 #[tokio::test]
 async fn an_sms_token_is_bound_to_its_action_and_works_once() {
     let app = spawn_app().await;
-    let authy = &app.state.authy;
+    let authy = &app.authy_client();
     let id = authy
         .register_user("a@example.com", "2015550128", "1")
         .await
@@ -329,7 +327,7 @@ async fn callback_receiver() -> (String, mpsc::UnboundedReceiver<(HeaderMap, Str
 async fn approving_on_the_sandbox_phone_sends_a_correctly_signed_callback() {
     let (callback_url, mut received) = callback_receiver().await;
     let app = spawn_app_with(&[("AUTHY_CALLBACK_URL", &callback_url)]).await;
-    let authy = &app.state.authy;
+    let authy = &app.authy_client();
     let id = authy
         .register_user("a@example.com", "2015550129", "1")
         .await
@@ -393,8 +391,7 @@ async fn approving_on_the_sandbox_phone_sends_a_correctly_signed_callback() {
 async fn sandbox_state_survives_a_restart() {
     let app = spawn_app().await;
     let id = app
-        .state
-        .authy
+        .authy_client()
         .register_user("a@example.com", "2015550130", "1")
         .await
         .expect("registered");
@@ -403,8 +400,7 @@ async fn sandbox_state_survives_a_restart() {
     let db_url = app.state.config.database_url.clone();
     let second = spawn_app_with(&[("DATABASE_URL", &db_url)]).await;
     let again = second
-        .state
-        .authy
+        .authy_client()
         .register_user("a@example.com", "2015550130", "1")
         .await
         .expect("registered");

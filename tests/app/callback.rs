@@ -3,11 +3,9 @@
 use crate::common::{spawn_app, verified_user, TestApp};
 use payfriend::server::clock;
 use payfriend::server::{
-    authy::{
-        client::{Logo, NewApprovalRequest},
-        signature,
-    },
+    authy::signature,
     db,
+    provider::{Logo, NewApprovalRequest},
 };
 use serde_json::json;
 
@@ -19,7 +17,7 @@ struct Pending {
 }
 
 async fn pending_payment(app: &TestApp) -> Pending {
-    let authy = &app.state.authy;
+    let authy = &app.state.provider;
     let (user_id, _) = verified_user(app, "a password").await;
     let authy_id: i64 = sqlx::query_scalar("SELECT authy_id FROM users WHERE id = $1")
         .bind(&user_id)

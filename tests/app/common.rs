@@ -9,7 +9,12 @@ use payfriend::api::{
     payments::SendPayment,
 };
 use payfriend::sandbox::service::{store, Sandbox};
-use payfriend::server::{self, auth, authy::signature, config::Config, db, AppState};
+use payfriend::server::{
+    self, auth,
+    authy::{signature, AuthyClient},
+    config::Config,
+    db, AppState,
+};
 use tokio::net::TcpListener;
 
 /// A running Payfriend server and what a test needs to talk to it.
@@ -44,6 +49,17 @@ impl TestApp {
             .send()
             .await
             .expect("request")
+    }
+
+    /// A client speaking the provider's wire protocol to this app's sandbox (its errors
+    /// carry Authy's codes, for tests of the protocol itself).
+    pub fn authy_client(&self) -> AuthyClient {
+        let config = &self.state.config;
+        AuthyClient::new(
+            config.authy_base_url().as_str(),
+            config.authy_api_key.clone(),
+            std::time::Duration::from_secs(config.authy_timeout_secs),
+        )
     }
 
     /// The absolute URL of `path` on this server.
@@ -193,7 +209,7 @@ pub async fn verified_user(app: &TestApp, password: &str) -> (String, String) {
     let digits = format!("201555{:04}", uuid::Uuid::new_v4().as_u128() % 10_000);
     let authy_id = app
         .state
-        .authy
+        .provider
         .register_user(&email, &digits, "1")
         .await
         .expect("provider user");

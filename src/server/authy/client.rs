@@ -1,4 +1,6 @@
-//! A typed client for the subset of the Authy API Payfriend uses (spec: authy-api.md).
+//! A typed client for the subset of the Authy API Payfriend uses (spec: authy-api.md),
+//! and its implementation of [`Provider`]: the only code that knows Authy's error codes
+//! and status strings.
 //!
 //! Any non-200 answer, a body that is not JSON, a timeout or a refused connection is an
 //! [`AuthyError`]; nothing but an explicit success is ever taken as one.
@@ -9,8 +11,11 @@ use reqwest::{Method, StatusCode};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use serde_json::Value;
 
+use async_trait::async_trait;
+
 use crate::model::Via;
 use crate::server::config::Secret;
+use crate::server::provider::{ApprovalStatus, Provider, ProviderError};
 
 /// Why a provider call did not succeed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -34,6 +39,97 @@ impl AuthyError {
             AuthyError::Api { code, .. } => Some(code),
             AuthyError::Unavailable(_) => None,
         }
+    }
+}
+
+impl From<AuthyError> for ProviderError {
+    /// Authy's error codes in the domain's terms (spec: authy-api.md).
+    fn from(e: AuthyError) -> Self {
+        match e {
+            AuthyError::Api { code, message, .. } => match code.as_str() {
+                "60022" | "60019" | "60020" => ProviderError::WrongCode,
+                "60023" => ProviderError::CodeExpired,
+                "60033" => ProviderError::InvalidPhone,
+                "60003" => ProviderError::RateLimited,
+                _ => ProviderError::Refused(format!("{code}: {message}")),
+            },
+            AuthyError::Unavailable(why) => ProviderError::Unavailable(why),
+        }
+    }
+}
+
+/// An approval request's status as Authy writes it (`approved`, `denied`...), in the
+/// domain's terms; callbacks carry the same strings.
+pub fn approval_status(status: &str) -> Option<ApprovalStatus> {
+    match status {
+        "pending" => Some(ApprovalStatus::Pending),
+        "approved" => Some(ApprovalStatus::Approved),
+        "denied" => Some(ApprovalStatus::Denied),
+        "expired" => Some(ApprovalStatus::Expired),
+        _ => None,
+    }
+}
+
+#[async_trait]
+impl Provider for AuthyClient {
+    async fn start_verification(
+        &self,
+        country_code: &str,
+        phone_number: &str,
+        via: Via,
+    ) -> Result<(), ProviderError> {
+        Ok(AuthyClient::start_verification(self, country_code, phone_number, via).await?)
+    }
+
+    async fn check_verification(
+        &self,
+        country_code: &str,
+        phone_number: &str,
+        code: &str,
+    ) -> Result<(), ProviderError> {
+        Ok(AuthyClient::check_verification(self, country_code, phone_number, code).await?)
+    }
+
+    async fn register_user(
+        &self,
+        email: &str,
+        cellphone: &str,
+        country_code: &str,
+    ) -> Result<i64, ProviderError> {
+        Ok(AuthyClient::register_user(self, email, cellphone, country_code).await?)
+    }
+
+    async fn create_approval_request(
+        &self,
+        authy_id: i64,
+        request: &NewApprovalRequest,
+    ) -> Result<String, ProviderError> {
+        Ok(AuthyClient::create_approval_request(self, authy_id, request).await?)
+    }
+
+    async fn approval_status(&self, uuid: &str) -> Result<ApprovalStatus, ProviderError> {
+        let fetched = AuthyClient::approval_request_status(self, uuid).await?;
+        approval_status(&fetched.status).ok_or_else(|| {
+            ProviderError::Unavailable(format!("unknown approval status {:?}", fetched.status))
+        })
+    }
+
+    async fn send_sms_token(
+        &self,
+        authy_id: i64,
+        action: &str,
+        action_message: &str,
+    ) -> Result<(), ProviderError> {
+        Ok(AuthyClient::send_sms_token(self, authy_id, action, action_message).await?)
+    }
+
+    async fn verify_token(
+        &self,
+        authy_id: i64,
+        token: &str,
+        action: &str,
+    ) -> Result<(), ProviderError> {
+        Ok(AuthyClient::verify_token(self, authy_id, token, action).await?)
     }
 }
 
@@ -346,4 +442,49 @@ fn path_segment(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(code: &str) -> AuthyError {
+        AuthyError::Api {
+            status: 401,
+            code: code.to_string(),
+            message: "message".to_string(),
+        }
+    }
+
+    #[test]
+    fn authy_error_codes_become_domain_outcomes() {
+        let cases = [
+            ("60022", ProviderError::WrongCode),
+            ("60020", ProviderError::WrongCode),
+            ("60019", ProviderError::WrongCode),
+            ("60023", ProviderError::CodeExpired),
+            ("60033", ProviderError::InvalidPhone),
+            ("60003", ProviderError::RateLimited),
+        ];
+        for (code, outcome) in cases {
+            assert_eq!(ProviderError::from(api(code)), outcome, "{code}");
+        }
+        assert!(matches!(
+            ProviderError::from(api("60026")),
+            ProviderError::Refused(m) if m.contains("60026")
+        ));
+        assert!(matches!(
+            ProviderError::from(AuthyError::Unavailable("timeout".into())),
+            ProviderError::Unavailable(_)
+        ));
+    }
+
+    #[test]
+    fn approval_statuses_are_parsed_and_nothing_else_is() {
+        assert_eq!(approval_status("approved"), Some(ApprovalStatus::Approved));
+        assert_eq!(approval_status("denied"), Some(ApprovalStatus::Denied));
+        assert_eq!(approval_status("pending"), Some(ApprovalStatus::Pending));
+        assert_eq!(approval_status("expired"), Some(ApprovalStatus::Expired));
+        assert_eq!(approval_status("APPROVED"), None);
+    }
 }

@@ -9,9 +9,10 @@ use crate::{
     model::{format_amount, parse_amount},
     server::{
         audit,
-        authy::client::{Logo, NewApprovalRequest},
         db::{self, users::UserRow},
-        internal, provider_error, AppState,
+        internal,
+        provider::{Logo, NewApprovalRequest},
+        provider_error, AppState,
     },
 };
 
@@ -98,7 +99,7 @@ pub async fn create(
         seconds_to_expire: config.approval_seconds_to_expire,
     };
     match state
-        .authy
+        .provider
         .create_approval_request(authy_id, &request)
         .await
     {

@@ -8,7 +8,9 @@ use crate::{
     server::{
         audit,
         db::{self, payments::PaymentRow},
-        internal, AppState,
+        internal,
+        provider::ApprovalStatus,
+        AppState,
     },
 };
 
@@ -75,11 +77,11 @@ impl Decided {
     }
 }
 
-/// The decision a provider status means (`approved` / `denied`); anything else is none.
-pub fn event_for(provider_status: &str) -> Option<PaymentEvent> {
-    match provider_status {
-        "approved" => Some(PaymentEvent::Approve),
-        "denied" => Some(PaymentEvent::Deny),
-        _ => None,
+/// The decision a push request's status means; pending and expired decide nothing.
+pub fn event_for(status: ApprovalStatus) -> Option<PaymentEvent> {
+    match status {
+        ApprovalStatus::Approved => Some(PaymentEvent::Approve),
+        ApprovalStatus::Denied => Some(PaymentEvent::Deny),
+        ApprovalStatus::Pending | ApprovalStatus::Expired => None,
     }
 }

@@ -40,8 +40,8 @@ pub async fn reconcile(state: &AppState) {
         let Some(uuid) = payment.approval_uuid.as_deref() else {
             continue;
         };
-        let decision = match state.authy.approval_request_status(uuid).await {
-            Ok(s) => match event_for(&s.status) {
+        let decision = match state.provider.approval_status(uuid).await {
+            Ok(status) => match event_for(status) {
                 Some(event) => event,
                 None => continue,
             },

@@ -9,7 +9,9 @@ use crate::{
         audit,
         code_limits::{self, CodeSend},
         db::{self, payments::PaymentRow, users::UserRow},
-        internal, provider_error, AppState,
+        internal,
+        provider::ProviderError,
+        provider_error, AppState,
     },
 };
 
@@ -52,7 +54,7 @@ pub async fn send_sms(state: &AppState, user: &UserRow, id: &str) -> Result<(), 
             event: "sms_sent",
             detail: String::new(),
         },
-        state.authy.send_sms_token(authy_id, &action, &message),
+        state.provider.send_sms_token(authy_id, &action, &message),
         |e| provider_error("send payment SMS", e),
     )
     .await?;
@@ -83,7 +85,7 @@ pub async fn verify_sms(
     }
     let authy_id = user.authy_id.ok_or(AppError::PhoneNotVerified)?;
     match state
-        .authy
+        .provider
         .verify_token(authy_id, code, &sms_action(&payment))
         .await
     {
@@ -102,7 +104,7 @@ pub async fn verify_sms(
                 .status(PaymentEvent::Approve)
                 .ok_or(AppError::Internal)
         }
-        Err(e) if matches!(e.code(), Some("60019" | "60020")) => {
+        Err(ProviderError::WrongCode) => {
             audit::log(
                 state,
                 Some(&user.id),
