@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Starts the local PostgreSQL cluster (installed by setup.sh) and gives the browser tests a
-# fresh, empty database: postgres://payfriend:payfriend@127.0.0.1/payfriend_e2e
+# Starts the local PostgreSQL cluster (installed by setup.sh), gives the browser tests a
+# fresh, empty database (postgres://payfriend:payfriend@127.0.0.1/payfriend_e2e), lets the
+# payfriend role create the Rust tests' databases, and drops those a previous run left.
 set -euo pipefail
 
 fail() { printf '\033[31mpostgres: %s\033[0m\n' "$*" >&2; exit 1; }
@@ -32,7 +33,12 @@ DO $$ BEGIN
     CREATE ROLE payfriend LOGIN PASSWORD 'payfriend';
   END IF;
 END $$;
+ALTER ROLE payfriend CREATEDB;
 DROP DATABASE IF EXISTS payfriend_e2e WITH (FORCE);
 CREATE DATABASE payfriend_e2e OWNER payfriend;
 SQL
+# Databases the Rust tests created (one per test app) are dropped at every start.
+for stale in $(as_postgres psql -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'pf\_test\_%'"); do
+  as_postgres psql -q -c "DROP DATABASE IF EXISTS $stale WITH (FORCE)" >/dev/null
+done
 echo "postgres: payfriend_e2e is ready (PostgreSQL $version)"

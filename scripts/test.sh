@@ -20,8 +20,14 @@ cargo clippy --no-default-features --features ssr --all-targets -- -D warnings
 step "clippy (Wasm client build)"
 cargo clippy --no-default-features --features hydrate --lib --target wasm32-unknown-unknown -- -D warnings
 
-step "Rust unit and integration tests"
+step "Rust unit and integration tests (SQLite)"
 cargo test --no-default-features --features ssr
+
+step "Rust integration tests on PostgreSQL (a fresh database per test app)"
+bash scripts/postgres.sh
+# The process tests start the server binary on its own SQLite file: run once, above.
+PAYFRIEND_TEST_POSTGRES="postgres://payfriend:payfriend@127.0.0.1/postgres" \
+  cargo test --no-default-features --features ssr --test app -- --skip process::
 
 step "building the app (server + Wasm client)"
 cargo leptos build

@@ -68,6 +68,28 @@ impl TestApp {
     }
 }
 
+/// With this variable set to a PostgreSQL URL whose role may create databases, every test
+/// app gets a fresh PostgreSQL database on that server (`make test` runs the suite once on
+/// SQLite, once so); without it, a fresh SQLite file.
+pub const TEST_POSTGRES: &str = "PAYFRIEND_TEST_POSTGRES";
+
+/// A new, empty database for one test app; its URL.
+pub async fn fresh_database(dir: &std::path::Path) -> String {
+    let Some(admin_url) = std::env::var(TEST_POSTGRES).ok().filter(|v| !v.is_empty()) else {
+        return format!("sqlite:{}", dir.join("test.db").display());
+    };
+    let name = format!("pf_test_{}", uuid::Uuid::new_v4().simple());
+    let admin = db::connect(&admin_url).await.expect("PostgreSQL answers");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .expect("create a test database");
+    admin.close().await;
+    let mut url = reqwest::Url::parse(&admin_url).expect("a PostgreSQL URL");
+    url.set_path(&name);
+    url.to_string()
+}
+
 /// Starts an app with the default configuration plus `extra` variables.
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let dir = tempfile::tempdir().expect("temporary directory");
@@ -75,11 +97,12 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let addr = listener.local_addr().expect("local address");
     let base_url = format!("http://{addr}");
 
+    let database_url = match extra.iter().find(|(k, _)| *k == "DATABASE_URL") {
+        Some((_, url)) => url.to_string(),
+        None => fresh_database(dir.path()).await,
+    };
     let mut vars: HashMap<String, String> = HashMap::from([
-        (
-            "DATABASE_URL".to_string(),
-            format!("sqlite:{}", dir.path().join("test.db").display()),
-        ),
+        ("DATABASE_URL".to_string(), database_url),
         ("PUBLIC_URL".to_string(), base_url.clone()),
         ("LEPTOS_SITE_ADDR".to_string(), addr.to_string()),
     ]);
