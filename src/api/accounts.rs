@@ -1,4 +1,7 @@
 //! Accounts: registration, phone verification, sign-in and sign-out.
+//!
+//! Each function reads the request once (`server::request`) and hands the domain plain
+//! arguments: the state, the caller, and a cookie jar whose cookies go with the answer.
 
 use leptos::prelude::*;
 
@@ -8,8 +11,10 @@ use crate::model::SessionUser;
 /// The signed-in user, if any.
 #[server]
 pub async fn current_user() -> Result<Option<SessionUser>, AppError> {
-    let state = crate::server::state()?;
-    let user = crate::server::auth::current_user(&state).await?;
+    use crate::server::{auth, request};
+    let state = request::state()?;
+    let caller = request::caller(&state);
+    let user = auth::current_user(&state, &caller).await?;
     Ok(user.map(|u| SessionUser {
         phone_verified: u.is_verified(),
         email: u.email,
@@ -26,20 +31,26 @@ pub async fn register(
     phone: String,
     via: String,
 ) -> Result<(), AppError> {
-    use crate::server::accounts::{self, Registration};
-    let state = crate::server::state()?;
-    crate::server::limit_client(&state, crate::server::client_limits::Action::Register)?;
-    accounts::register(
-        &state,
-        Registration {
-            email,
-            password,
-            country,
-            phone,
-            via,
-        },
-    )
-    .await?;
+    use crate::server::{
+        accounts::{self, Registration},
+        auth::CookieJar,
+        client_limits::Action,
+        request,
+    };
+    let state = request::state()?;
+    let caller = request::caller(&state);
+    request::limit(&state, &caller, Action::Register)?;
+    let mut jar = CookieJar::default();
+    let form = Registration {
+        email,
+        password,
+        country,
+        phone,
+        via,
+    };
+    let registered = accounts::register(&state, &caller, &mut jar, form).await;
+    request::send_cookies(jar);
+    registered?;
     leptos_axum::redirect("/verify");
     Ok(())
 }
@@ -47,9 +58,11 @@ pub async fn register(
 /// Checks the phone verification code, then goes to Send a payment.
 #[server]
 pub async fn verify_phone(code: String) -> Result<(), AppError> {
-    let state = crate::server::state()?;
-    crate::server::limit_client(&state, crate::server::client_limits::Action::PhoneVerify)?;
-    crate::server::accounts::verify_phone(&state, &code).await?;
+    use crate::server::{accounts, client_limits::Action, request};
+    let state = request::state()?;
+    let caller = request::caller(&state);
+    request::limit(&state, &caller, Action::PhoneVerify)?;
+    accounts::verify_phone(&state, &caller, &code).await?;
     leptos_axum::redirect("/payments/new");
     Ok(())
 }
@@ -57,17 +70,24 @@ pub async fn verify_phone(code: String) -> Result<(), AppError> {
 /// Sends a new phone verification code.
 #[server]
 pub async fn resend_code() -> Result<(), AppError> {
-    let state = crate::server::state()?;
-    crate::server::limit_client(&state, crate::server::client_limits::Action::CodeResend)?;
-    crate::server::accounts::resend_code(&state).await
+    use crate::server::{accounts, client_limits::Action, request};
+    let state = request::state()?;
+    let caller = request::caller(&state);
+    request::limit(&state, &caller, Action::CodeResend)?;
+    accounts::resend_code(&state, &caller).await
 }
 
 /// Signs in, then goes to Send a payment (or to phone verification when still needed).
 #[server]
 pub async fn log_in(email: String, password: String) -> Result<(), AppError> {
-    let state = crate::server::state()?;
-    crate::server::limit_client(&state, crate::server::client_limits::Action::SignIn)?;
-    let verified = crate::server::accounts::log_in(&state, &email, &password).await?;
+    use crate::server::{accounts, auth::CookieJar, client_limits::Action, request};
+    let state = request::state()?;
+    let caller = request::caller(&state);
+    request::limit(&state, &caller, Action::SignIn)?;
+    let mut jar = CookieJar::default();
+    let signed_in = accounts::log_in(&state, &caller, &mut jar, &email, &password).await;
+    request::send_cookies(jar);
+    let verified = signed_in?;
     leptos_axum::redirect(if verified { "/payments/new" } else { "/verify" });
     Ok(())
 }
@@ -75,8 +95,12 @@ pub async fn log_in(email: String, password: String) -> Result<(), AppError> {
 /// Signs out and goes to the start page.
 #[server]
 pub async fn log_out() -> Result<(), AppError> {
-    let state = crate::server::state()?;
-    crate::server::auth::end_session(&state).await?;
+    use crate::server::{auth, request};
+    let state = request::state()?;
+    let caller = request::caller(&state);
+    let mut jar = auth::CookieJar::default();
+    auth::end_session(&state, &caller, &mut jar).await?;
+    request::send_cookies(jar);
     leptos_axum::redirect("/");
     Ok(())
 }

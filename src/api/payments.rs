@@ -13,17 +13,18 @@ pub async fn send_payment(
     amount: String,
     idempotency_key: String,
 ) -> Result<String, AppError> {
-    use crate::server::{auth, client_ip, payments};
-    let state = crate::server::state()?;
-    crate::server::limit_client(&state, crate::server::client_limits::Action::SendPayment)?;
-    let user = auth::require_verified_user(&state).await?;
+    use crate::server::{auth, client_limits::Action, payments, request};
+    let state = request::state()?;
+    let caller = request::caller(&state);
+    request::limit(&state, &caller, Action::SendPayment)?;
+    let user = auth::require_verified_user(&state, &caller).await?;
     let id = payments::create(
         &state,
         &user,
         &payee,
         &amount,
         &idempotency_key,
-        client_ip(),
+        caller.client,
     )
     .await?;
     leptos_axum::redirect(&format!("/payments/{id}"));
@@ -33,10 +34,11 @@ pub async fn send_payment(
 /// The current state of one of the caller's payments (read from our database only).
 #[server]
 pub async fn get_payment(id: String) -> Result<PaymentView, AppError> {
-    use crate::server::{auth, payments};
-    let state = crate::server::state()?;
+    use crate::server::{auth, payments, request};
+    let state = request::state()?;
+    let caller = request::caller(&state);
     // The page asks every 3 seconds on its own: not the person's activity.
-    let user = auth::require_verified_user_polling(&state).await?;
+    let user = auth::require_verified_user_polling(&state, &caller).await?;
     let payment = payments::owned(&state, &user, &id).await?;
     Ok(payments::view(&payment))
 }
@@ -44,37 +46,41 @@ pub async fn get_payment(id: String) -> Result<PaymentView, AppError> {
 /// Sends an SMS code bound to this payment.
 #[server]
 pub async fn send_payment_sms(id: String) -> Result<(), AppError> {
-    use crate::server::{auth, payments};
-    let state = crate::server::state()?;
-    crate::server::limit_client(&state, crate::server::client_limits::Action::PaymentCode)?;
-    let user = auth::require_verified_user(&state).await?;
-    payments::send_sms(&state, &user, &id).await
+    use crate::server::{auth, client_limits::Action, payments, request};
+    let state = request::state()?;
+    let caller = request::caller(&state);
+    request::limit(&state, &caller, Action::PaymentCode)?;
+    let user = auth::require_verified_user(&state, &caller).await?;
+    payments::send_sms(&state, &caller, &user, &id).await
 }
 
 /// Checks the SMS code for this payment; a valid code approves it.
 #[server]
 pub async fn verify_payment_sms(id: String, code: String) -> Result<PaymentStatus, AppError> {
-    use crate::server::{auth, payments};
-    let state = crate::server::state()?;
-    crate::server::limit_client(&state, crate::server::client_limits::Action::PaymentCode)?;
-    let user = auth::require_verified_user(&state).await?;
-    payments::verify_sms(&state, &user, &id, &code).await
+    use crate::server::{auth, client_limits::Action, payments, request};
+    let state = request::state()?;
+    let caller = request::caller(&state);
+    request::limit(&state, &caller, Action::PaymentCode)?;
+    let user = auth::require_verified_user(&state, &caller).await?;
+    payments::verify_sms(&state, &caller, &user, &id, &code).await
 }
 
 /// A page (from 1) of the caller's payments, newest first.
 #[server]
 pub async fn list_payments(page: u32) -> Result<PaymentList, AppError> {
-    use crate::server::{auth, payments};
-    let state = crate::server::state()?;
-    let user = auth::require_verified_user(&state).await?;
+    use crate::server::{auth, payments, request};
+    let state = request::state()?;
+    let caller = request::caller(&state);
+    let user = auth::require_verified_user(&state, &caller).await?;
     payments::list(&state, &user, page).await
 }
 
 /// The audit timeline of one of the caller's payments, oldest first.
 #[server]
 pub async fn payment_timeline(id: String) -> Result<Vec<TimelineEntry>, AppError> {
-    use crate::server::{auth, payments};
-    let state = crate::server::state()?;
-    let user = auth::require_verified_user(&state).await?;
+    use crate::server::{auth, payments, request};
+    let state = request::state()?;
+    let caller = request::caller(&state);
+    let user = auth::require_verified_user(&state, &caller).await?;
     payments::timeline(&state, &user, &id).await
 }

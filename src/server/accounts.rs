@@ -1,7 +1,8 @@
 //! Registration, phone verification and sign-in.
 
 use super::{
-    audit, auth,
+    audit,
+    auth::{self, Caller, CookieJar},
     code_limits::{self, CodeSend},
     db::{self, users::Taken},
     internal, phone_number,
@@ -76,7 +77,12 @@ fn already_used(taken: Taken) -> AppError {
 
 /// Creates the account, sends the phone verification code and signs the person in.
 /// Nothing is stored unless the code could be sent.
-pub async fn register(state: &AppState, form: Registration) -> Result<(), AppError> {
+pub async fn register(
+    state: &AppState,
+    caller: &Caller,
+    jar: &mut CookieJar,
+    form: Registration,
+) -> Result<(), AppError> {
     let email = parse_email(&form.email)?;
     check_password(&form.password)?;
     let phone = phone_number::parse(&form.country, &form.phone).ok_or_else(|| {
@@ -100,6 +106,7 @@ pub async fn register(state: &AppState, form: Registration) -> Result<(), AppErr
     code_limits::send_code(
         state,
         CodeSend {
+            client: caller.client,
             user_id: None,
             phone_e164: &phone.e164,
             payment_id: None,
@@ -140,16 +147,17 @@ pub async fn register(state: &AppState, form: Registration) -> Result<(), AppErr
             _ => Err(internal("insert user", e)),
         };
     }
-    auth::start_session(state, &user_id).await
+    auth::start_session(state, caller, jar, &user_id).await
 }
 
 /// Sends a new phone verification code to the signed-in user.
-pub async fn resend_code(state: &AppState) -> Result<(), AppError> {
-    let user = auth::require_user(state).await?;
+pub async fn resend_code(state: &AppState, caller: &Caller) -> Result<(), AppError> {
+    let user = auth::require_user(state, caller).await?;
     let via = Via::parse(&user.verify_via).unwrap_or(Via::Sms);
     code_limits::send_code(
         state,
         CodeSend {
+            client: caller.client,
             user_id: Some(&user.id),
             phone_e164: &user.phone_e164,
             payment_id: None,
@@ -180,8 +188,8 @@ pub async fn forget_unverified(state: &AppState, now: i64) {
 }
 
 /// Checks the phone verification code; on success registers the user with the provider.
-pub async fn verify_phone(state: &AppState, code: &str) -> Result<(), AppError> {
-    let user = auth::require_user(state).await?;
+pub async fn verify_phone(state: &AppState, caller: &Caller, code: &str) -> Result<(), AppError> {
+    let user = auth::require_user(state, caller).await?;
     if user.is_verified() {
         return Ok(());
     }
@@ -216,6 +224,7 @@ pub async fn verify_phone(state: &AppState, code: &str) -> Result<(), AppError> 
     }
     audit::log(
         state,
+        caller.client,
         Some(&user.id),
         None,
         "verification_checked",
@@ -256,7 +265,13 @@ pub async fn verify_phone(state: &AppState, code: &str) -> Result<(), AppError> 
 /// so neither the message nor the lock tells whether the email exists, and each attempt is
 /// counted before its password is checked: however many arrive at once, at most
 /// `LOGIN_MAX_FAILURES` in a row are evaluated before sign-in locks.
-pub async fn log_in(state: &AppState, email: &str, password: &str) -> Result<bool, AppError> {
+pub async fn log_in(
+    state: &AppState,
+    caller: &Caller,
+    jar: &mut CookieJar,
+    email: &str,
+    password: &str,
+) -> Result<bool, AppError> {
     let email = email.trim().to_lowercase();
     if email.is_empty() || email.len() > 254 {
         return Err(AppError::BadCredentials {
@@ -272,7 +287,7 @@ pub async fn log_in(state: &AppState, email: &str, password: &str) -> Result<boo
             .await
             .map_err(|e| internal("count sign-in attempt", e))?
     else {
-        return Err(locked(state, &email, now).await);
+        return Err(locked(state, caller, &email, now).await);
     };
     let slot = match state.passwords.reserve().await {
         Ok(slot) => slot,
@@ -290,19 +305,28 @@ pub async fn log_in(state: &AppState, email: &str, password: &str) -> Result<boo
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let verified = slot.verify(password.to_string(), hash).await?;
     let Some(user) = user.filter(|_| verified) else {
-        return Err(failed_sign_in(state, &email, attempt).await);
+        return Err(failed_sign_in(state, caller, &email, attempt).await);
     };
 
     db::throttle::clear_login_failures(&state.db, &email)
         .await
         .map_err(|e| internal("clear sign-in failures", e))?;
-    auth::start_session(state, &user.id).await?;
-    audit::log(state, Some(&user.id), None, "sign_in", "success", "").await;
+    auth::start_session(state, caller, jar, &user.id).await?;
+    audit::log(
+        state,
+        caller.client,
+        Some(&user.id),
+        None,
+        "sign_in",
+        "success",
+        "",
+    )
+    .await;
     Ok(user.is_verified())
 }
 
 /// The answer while sign-in for `email` is locked (nothing was evaluated).
-async fn locked(state: &AppState, email: &str, now: i64) -> AppError {
+async fn locked(state: &AppState, caller: &Caller, email: &str, now: i64) -> AppError {
     let until = match db::throttle::login_state(&state.db, email).await {
         Ok(Some((_, Some(until)))) => until,
         Ok(_) => now + state.config.login_lock_secs as i64,
@@ -310,6 +334,7 @@ async fn locked(state: &AppState, email: &str, now: i64) -> AppError {
     };
     audit::log(
         state,
+        caller.client,
         None,
         None,
         "sign_in",
@@ -323,11 +348,12 @@ async fn locked(state: &AppState, email: &str, now: i64) -> AppError {
 }
 
 /// The answer to a wrong password, the `attempt`-th in a row.
-async fn failed_sign_in(state: &AppState, email: &str, attempt: i64) -> AppError {
+async fn failed_sign_in(state: &AppState, caller: &Caller, email: &str, attempt: i64) -> AppError {
     let max = state.config.login_max_failures as i64;
     if attempt >= max {
         audit::log(
             state,
+            caller.client,
             None,
             None,
             "sign_in",
@@ -341,6 +367,7 @@ async fn failed_sign_in(state: &AppState, email: &str, attempt: i64) -> AppError
     }
     audit::log(
         state,
+        caller.client,
         None,
         None,
         "sign_in",

@@ -2,26 +2,26 @@
 //!
 //! Recording never fails the request it describes: a write error is logged instead.
 
+use std::net::IpAddr;
+
 use super::{
-    client_ip,
     db::{self, audit::AuditEvent},
     AppState,
 };
 use crate::server::clock;
 
-/// Records an event for the current request (its client address is added).
-pub async fn record(state: &AppState, mut event: AuditEvent<'_>) {
-    if event.ip.is_none() {
-        event.ip = client_ip().map(|ip| ip.to_string());
-    }
+/// Records an event.
+pub async fn record(state: &AppState, event: AuditEvent<'_>) {
     if let Err(e) = db::audit::insert_event(&state.db, &event, clock::now()).await {
         tracing::error!(error = %e, event = event.event, "cannot record audit event");
     }
 }
 
-/// A shorthand for the common case.
+/// A shorthand for the common case: an event from `client` (none for the app's own
+/// background work and the provider's callbacks).
 pub async fn log(
     state: &AppState,
+    client: Option<IpAddr>,
     user_id: Option<&str>,
     payment_id: Option<&str>,
     event: &str,
@@ -33,7 +33,7 @@ pub async fn log(
         AuditEvent {
             user_id,
             payment_id,
-            ip: None,
+            ip: client.map(|ip| ip.to_string()),
             event,
             outcome,
             detail: detail.into(),

@@ -5,6 +5,7 @@
 
 use crate::server::clock;
 use std::{
+    net::IpAddr,
     sync::atomic::{AtomicU64, Ordering},
     time::Duration,
 };
@@ -13,9 +14,8 @@ use argon2::{
     password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
     Argon2,
 };
-use axum::http::{header, request::Parts, HeaderValue};
+use axum::http::{header, HeaderValue};
 use hmac::{Hmac, Mac};
-use leptos::prelude::use_context;
 use sha2::Sha256;
 use tokio::sync::Semaphore;
 
@@ -156,60 +156,99 @@ fn session_id(secret: &Secret, token: &str) -> Option<String> {
     )
 }
 
-fn set_cookie(state: &AppState, value: &str, max_age: Option<u64>) {
-    let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {
-        return;
-    };
-    let name = cookie_name(state);
-    let mut cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
-    if let Some(age) = max_age {
-        cookie.push_str(&format!("; Max-Age={age}"));
-    }
-    if state.config.secure_cookies() {
-        cookie.push_str("; Secure");
-    }
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        response.append_header(header::SET_COOKIE, v);
+/// Who is asking, as the server-function layer read it from the request: the domain
+/// reads nothing from a hidden request context.
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    /// The client's address (see `client_limits::client_address`).
+    pub client: Option<IpAddr>,
+    /// The value of the session cookie, if the request had one.
+    pub session_token: Option<String>,
+}
+
+impl Caller {
+    /// The caller of a request with these headers, for this app's cookie name.
+    pub fn from_request(
+        state: &AppState,
+        headers: &axum::http::HeaderMap,
+        client: Option<IpAddr>,
+    ) -> Caller {
+        let name = cookie_name(state);
+        let session_token = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(n, _)| *n == name)
+            .map(|(_, value)| value.to_string())
+            .filter(|v| !v.is_empty() && v.len() <= 128);
+        Caller {
+            client,
+            session_token,
+        }
     }
 }
 
-fn cookie_token(state: &AppState) -> Option<String> {
-    let name = cookie_name(state);
-    let parts = use_context::<Parts>()?;
-    parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, value)| value.to_string())
-        .filter(|v| !v.is_empty() && v.len() <= 128)
+/// The `Set-Cookie` values the domain wants sent with the answer.
+#[derive(Debug, Default)]
+pub struct CookieJar(Vec<HeaderValue>);
+
+impl CookieJar {
+    /// The values to send, in order.
+    pub fn into_values(self) -> Vec<HeaderValue> {
+        self.0
+    }
+
+    fn set_session(&mut self, state: &AppState, value: &str, max_age: Option<u64>) {
+        let name = cookie_name(state);
+        let mut cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
+        if let Some(age) = max_age {
+            cookie.push_str(&format!("; Max-Age={age}"));
+        }
+        if state.config.secure_cookies() {
+            cookie.push_str("; Secure");
+        }
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            self.0.push(v);
+        }
+    }
 }
 
 /// Starts a new session for `user_id` (a fresh id at every sign-in) and sets its cookie.
-pub async fn start_session(state: &AppState, user_id: &str) -> Result<(), AppError> {
+pub async fn start_session(
+    state: &AppState,
+    caller: &Caller,
+    jar: &mut CookieJar,
+    user_id: &str,
+) -> Result<(), AppError> {
     // Whatever session the browser had before is over.
-    end_session(state).await?;
+    end_session(state, caller, jar).await?;
     let token = Secret::random(43);
     let id = session_id(&state.config.session_secret, token.expose())
         .ok_or_else(|| internal("session id", "HMAC refused the key"))?;
     db::users::insert_session(&state.db, &id, user_id, clock::now())
         .await
         .map_err(|e| internal("create session", e))?;
-    set_cookie(state, token.expose(), None);
+    jar.set_session(state, token.expose(), None);
     Ok(())
 }
 
-/// Ends the current session, if any, and clears its cookie.
-pub async fn end_session(state: &AppState) -> Result<(), AppError> {
-    let id = cookie_token(state).and_then(|token| session_id(&state.config.session_secret, &token));
+/// Ends the caller's session, if any, and clears its cookie.
+pub async fn end_session(
+    state: &AppState,
+    caller: &Caller,
+    jar: &mut CookieJar,
+) -> Result<(), AppError> {
+    let id = caller
+        .session_token
+        .as_deref()
+        .and_then(|token| session_id(&state.config.session_secret, token));
     if let Some(id) = id {
         db::users::delete_session(&state.db, &id)
             .await
             .map_err(|e| internal("delete session", e))?;
-        set_cookie(state, "", Some(0));
+        jar.set_session(state, "", Some(0));
     }
     Ok(())
 }
@@ -228,9 +267,13 @@ pub enum Activity {
 /// 4(3)(d)) or signed in longer ago than `SESSION_MAX_SECS`.
 pub async fn session_user(
     state: &AppState,
+    caller: &Caller,
     activity: Activity,
 ) -> Result<Option<UserRow>, AppError> {
-    let Some(id) = cookie_token(state).and_then(|t| session_id(&state.config.session_secret, &t))
+    let Some(id) = caller
+        .session_token
+        .as_deref()
+        .and_then(|t| session_id(&state.config.session_secret, t))
     else {
         return Ok(None);
     };
@@ -258,19 +301,24 @@ pub async fn session_user(
 }
 
 /// The signed-in user, if any (a request by the person).
-pub async fn current_user(state: &AppState) -> Result<Option<UserRow>, AppError> {
-    session_user(state, Activity::Person).await
+pub async fn current_user(state: &AppState, caller: &Caller) -> Result<Option<UserRow>, AppError> {
+    session_user(state, caller, Activity::Person).await
 }
 
 /// The signed-in user, or `NotSignedIn`.
-pub async fn require_user(state: &AppState) -> Result<UserRow, AppError> {
-    current_user(state).await?.ok_or(AppError::NotSignedIn)
+pub async fn require_user(state: &AppState, caller: &Caller) -> Result<UserRow, AppError> {
+    current_user(state, caller)
+        .await?
+        .ok_or(AppError::NotSignedIn)
 }
 
 /// The signed-in, verified user for a request the page makes on its own: it does not
 /// count as the person's activity.
-pub async fn require_verified_user_polling(state: &AppState) -> Result<UserRow, AppError> {
-    let user = session_user(state, Activity::Poll)
+pub async fn require_verified_user_polling(
+    state: &AppState,
+    caller: &Caller,
+) -> Result<UserRow, AppError> {
+    let user = session_user(state, caller, Activity::Poll)
         .await?
         .ok_or(AppError::NotSignedIn)?;
     if !user.is_verified() {
@@ -280,8 +328,8 @@ pub async fn require_verified_user_polling(state: &AppState) -> Result<UserRow, 
 }
 
 /// The signed-in user with a verified phone, or the error that says what is missing.
-pub async fn require_verified_user(state: &AppState) -> Result<UserRow, AppError> {
-    let user = require_user(state).await?;
+pub async fn require_verified_user(state: &AppState, caller: &Caller) -> Result<UserRow, AppError> {
+    let user = require_user(state, caller).await?;
     if !user.is_verified() {
         return Err(AppError::PhoneNotVerified);
     }

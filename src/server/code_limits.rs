@@ -17,6 +17,8 @@ use crate::error::AppError;
 
 /// A code about to be sent: to whom, and how the audit trail should call it.
 pub struct CodeSend<'a> {
+    /// Who asked for it (for the audit trail).
+    pub client: Option<std::net::IpAddr>,
     pub user_id: Option<&'a str>,
     pub phone_e164: &'a str,
     pub payment_id: Option<&'a str>,
@@ -39,6 +41,7 @@ pub async fn send_code(
     let sent = send.await;
     audit::log(
         state,
+        code.client,
         code.user_id,
         code.payment_id,
         code.event,
@@ -77,6 +80,7 @@ async fn reserve_code_send(state: &AppState, code: &CodeSend<'_>) -> Result<(), 
             tracing::warn!("the hourly budget of codes is used up: sends are refused");
             audit::log(
                 state,
+                code.client,
                 code.user_id,
                 code.payment_id,
                 code.event,

@@ -15,6 +15,7 @@ mod middleware;
 pub mod payments;
 pub mod phone_number;
 pub mod provider;
+pub mod request;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;
@@ -32,6 +33,7 @@ use config::Config;
 use provider::{Provider, ProviderError};
 
 pub use jobs::sweep;
+pub use request::state;
 pub use routes::router;
 pub use startup::{prepare, run, serve, without_delay, Services};
 
@@ -49,24 +51,6 @@ pub struct AppState {
     pub client_limiter: Arc<client_limits::ClientLimiter>,
     /// Callbacks refused before their signature was checked, counted per minute.
     pub callback_refusals: Arc<webhook::RefusalCounter>,
-}
-
-/// The app state inside a server function.
-pub fn state() -> Result<AppState, AppError> {
-    use_context::<AppState>().ok_or_else(|| internal("app state", "not in context"))
-}
-
-/// The client's address (see [`client_limits::client_address`]), when the server was
-/// started with connection info.
-pub fn client_ip() -> Option<std::net::IpAddr> {
-    let parts = use_context::<axum::http::request::Parts>()?;
-    let state = use_context::<AppState>()?;
-    client_limits::client_of(&parts, &state.config.trusted_proxies)
-}
-
-/// Takes a token from the calling client's bucket for `action` (429 when it is empty).
-pub fn limit_client(state: &AppState, action: client_limits::Action) -> Result<(), AppError> {
-    client_limits::check(&state.client_limiter, action, client_ip())
 }
 
 /// Logs an internal failure with its context and returns the error the browser may see.

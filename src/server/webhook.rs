@@ -45,7 +45,7 @@ fn reply(status: StatusCode, message: &str) -> Response {
 /// Refuses a correctly signed callback: logged, recorded in the audit trail, answered.
 async fn refuse(state: &AppState, status: StatusCode, reason: &str) -> Response {
     tracing::warn!(reason, "callback refused");
-    audit::log(state, None, None, "callback", "rejected", reason).await;
+    audit::log(state, None, None, None, "callback", "rejected", reason).await;
     reply(status, reason)
 }
 
@@ -151,6 +151,7 @@ pub async fn write_refusals(state: &AppState, finished: Vec<RefusalCount>) {
             state,
             None,
             None,
+            None,
             "callback",
             "rejected",
             format!("{} in the minute from {}: {}", c.count, c.minute, c.reason),
@@ -243,6 +244,7 @@ pub async fn payment_callback(
     };
     audit::log(
         &state,
+        None,
         Some(&payment.user_id),
         Some(&payment.id),
         "callback",
@@ -250,7 +252,7 @@ pub async fn payment_callback(
         format!("push {}", callback.status.as_str()),
     )
     .await;
-    match payments::decide(&state, &payment, decision, "push").await {
+    match payments::decide(&state, None, &payment, decision, "push").await {
         Ok(Decided::Now) => {
             tracing::info!(payment = %payment.id, status = callback.status.as_str(), "payment decided by push");
             reply(StatusCode::OK, "ok")

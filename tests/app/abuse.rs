@@ -807,3 +807,37 @@ fn the_sandbox_does_not_start_for_a_public_host_unless_development_is_explicit()
     assert_eq!(refused.var, "AUTHY_API_URL");
     assert!(public(Some(("PAYFRIEND_ENV", "development"))).is_ok());
 }
+
+#[tokio::test]
+async fn the_domain_takes_the_caller_as_an_argument_and_audits_its_address() {
+    use payfriend::server::{
+        accounts,
+        auth::{Caller, CookieJar},
+    };
+    let app = spawn_app().await;
+    let (user_id, email) = verified_user(&app, "a password").await;
+    let caller = Caller {
+        client: Some("203.0.113.9".parse().expect("ip")),
+        session_token: None,
+    };
+    let mut jar = CookieJar::default();
+
+    let verified = accounts::log_in(&app.state, &caller, &mut jar, &email, "a password")
+        .await
+        .expect("signed in outside any server function");
+
+    assert!(verified);
+    let cookies = jar.into_values();
+    assert_eq!(cookies.len(), 1);
+    assert!(cookies[0]
+        .to_str()
+        .expect("ascii")
+        .starts_with("payfriend_session="));
+    let ip: Option<String> =
+        sqlx::query_scalar("SELECT ip FROM audit_events WHERE event = 'sign_in' AND user_id = $1")
+            .bind(&user_id)
+            .fetch_one(&app.state.db)
+            .await
+            .expect("audit row");
+    assert_eq!(ip.as_deref(), Some("203.0.113.9"));
+}

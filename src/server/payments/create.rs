@@ -63,6 +63,7 @@ pub async fn create(
     }
     audit::log(
         state,
+        client_ip,
         Some(&user.id),
         Some(&id),
         "payment_created",
@@ -107,7 +108,16 @@ pub async fn create(
             db::payments::set_approval_uuid(&state.db, &id, &uuid)
                 .await
                 .map_err(|e| internal("store approval uuid", e))?;
-            audit::log(state, Some(&user.id), Some(&id), "push_sent", "ok", "").await;
+            audit::log(
+                state,
+                client_ip,
+                Some(&user.id),
+                Some(&id),
+                "push_sent",
+                "ok",
+                "",
+            )
+            .await;
             Ok(id)
         }
         Err(e) => {
@@ -117,6 +127,7 @@ pub async fn create(
                 .map_err(|e| internal("fail payment", e))?;
             audit::log(
                 state,
+                client_ip,
                 Some(&user.id),
                 Some(&id),
                 "push_sent",

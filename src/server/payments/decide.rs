@@ -2,6 +2,8 @@
 //! update, whoever asks (push callback, SMS code, reconciliation).
 
 use crate::server::clock;
+use std::net::IpAddr;
+
 use crate::{
     error::AppError,
     model::{PaymentEvent, PaymentStatus},
@@ -28,6 +30,7 @@ pub enum Decided {
 /// Applies approve/deny once, in one conditional update; anything else changes nothing.
 pub async fn decide(
     state: &AppState,
+    client: Option<IpAddr>,
     payment: &PaymentRow,
     event: PaymentEvent,
     via: &str,
@@ -44,6 +47,7 @@ pub async fn decide(
     {
         audit::log(
             state,
+            client,
             Some(&payment.user_id),
             Some(&payment.id),
             "decision",

@@ -12,6 +12,7 @@ pub async fn expire_due(state: &AppState) {
             for (id, user_id) in expired {
                 audit::log(
                     state,
+                    None,
                     Some(&user_id),
                     Some(&id),
                     "expiry",
@@ -50,7 +51,7 @@ pub async fn reconcile(state: &AppState) {
                 continue;
             }
         };
-        if let Err(e) = decide(state, &payment, decision, "push").await {
+        if let Err(e) = decide(state, None, &payment, decision, "push").await {
             tracing::warn!(error = %e, payment = %payment.id, "reconciliation: cannot decide");
         }
     }

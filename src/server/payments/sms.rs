@@ -7,6 +7,7 @@ use crate::{
     model::{format_amount, PaymentEvent, PaymentStatus, MAX_SMS_ATTEMPTS},
     server::{
         audit,
+        auth::Caller,
         code_limits::{self, CodeSend},
         db::{self, payments::PaymentRow, users::UserRow},
         internal,
@@ -35,7 +36,12 @@ fn still_pending(p: &PaymentRow) -> Result<(), AppError> {
 }
 
 /// Sends an SMS code bound to this payment (the fallback when the push does not arrive).
-pub async fn send_sms(state: &AppState, user: &UserRow, id: &str) -> Result<(), AppError> {
+pub async fn send_sms(
+    state: &AppState,
+    caller: &Caller,
+    user: &UserRow,
+    id: &str,
+) -> Result<(), AppError> {
     let payment = owned(state, user, id).await?;
     still_pending(&payment)?;
     let authy_id = user.authy_id.ok_or(AppError::PhoneNotVerified)?;
@@ -48,6 +54,7 @@ pub async fn send_sms(state: &AppState, user: &UserRow, id: &str) -> Result<(), 
     code_limits::send_code(
         state,
         CodeSend {
+            client: caller.client,
             user_id: Some(&user.id),
             phone_e164: &user.phone_e164,
             payment_id: Some(&payment.id),
@@ -67,6 +74,7 @@ pub async fn send_sms(state: &AppState, user: &UserRow, id: &str) -> Result<(), 
 /// fails it for good.
 pub async fn verify_sms(
     state: &AppState,
+    caller: &Caller,
     user: &UserRow,
     id: &str,
     code: &str,
@@ -92,6 +100,7 @@ pub async fn verify_sms(
         Ok(()) => {
             audit::log(
                 state,
+                caller.client,
                 Some(&user.id),
                 Some(&payment.id),
                 "code",
@@ -99,7 +108,8 @@ pub async fn verify_sms(
                 "",
             )
             .await;
-            let decided = decide(state, &payment, PaymentEvent::Approve, "sms").await?;
+            let decided =
+                decide(state, caller.client, &payment, PaymentEvent::Approve, "sms").await?;
             decided
                 .status(PaymentEvent::Approve)
                 .ok_or(AppError::Internal)
@@ -107,6 +117,7 @@ pub async fn verify_sms(
         Err(ProviderError::WrongCode) => {
             audit::log(
                 state,
+                caller.client,
                 Some(&user.id),
                 Some(&payment.id),
                 "code",
@@ -114,13 +125,17 @@ pub async fn verify_sms(
                 "",
             )
             .await;
-            wrong_code(state, &payment.id).await
+            wrong_code(state, caller, &payment.id).await
         }
         Err(e) => Err(provider_error("verify payment SMS", e)),
     }
 }
 
-async fn wrong_code(state: &AppState, id: &str) -> Result<PaymentStatus, AppError> {
+async fn wrong_code(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<PaymentStatus, AppError> {
     let Some(failures) = db::payments::count_wrong_code(&state.db, id)
         .await
         .map_err(|e| internal("count wrong code", e))?
@@ -138,6 +153,7 @@ async fn wrong_code(state: &AppState, id: &str) -> Result<PaymentStatus, AppErro
         if failed {
             audit::log(
                 state,
+                caller.client,
                 None,
                 Some(id),
                 "decision",
