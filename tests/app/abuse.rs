@@ -423,8 +423,14 @@ async fn twenty_parallel_registrations_to_one_number_send_at_most_the_limit() {
     }
     let sent = messages_to(&app, "+12015550199").await;
     assert!(sent <= 5, "{sent} codes sent to one number");
-    assert!(statuses.contains(&429), "{statuses:?}");
-    assert!(statuses.iter().all(|s| *s < 500), "{statuses:?}");
+    // Refused by the limit (429), or, on a loaded machine, before hashing the password
+    // because every hashing slot stayed busy (503): either way no code went out.
+    let refused = statuses.iter().filter(|s| **s == 429 || **s == 503).count();
+    assert!(refused >= 15, "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s < 500 || *s == 503),
+        "{statuses:?}"
+    );
 }
 
 #[tokio::test]

@@ -99,18 +99,50 @@ async fn answers_on_a_reused_connection_do_not_wait_for_delayed_acks() {
     let app = spawn_app().await;
     let addr = app.base_url.trim_start_matches("http://").to_string();
     let request = format!("GET /login HTTP/1.1\r\nHost: {addr}\r\nAccept: */*\r\n\r\n");
-    // One answer, read as curl reads it: until the chunked body's last chunk.
+    // One whole answer (headers, then a Content-Length or chunked body), read as curl
+    // reads it; never waits more than 10 s.
     async fn answer(stream: &mut tokio::net::TcpStream, request: &str) -> std::time::Duration {
         let started = std::time::Instant::now();
         stream.write_all(request.as_bytes()).await.expect("write");
         let mut seen = Vec::new();
         let mut buf = [0u8; 16 * 1024];
-        while !seen.ends_with(b"0\r\n\r\n") {
-            let n = stream.read(&mut buf).await.expect("read");
-            assert!(n > 0, "connection closed");
+        let complete = |seen: &[u8]| -> bool {
+            let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") else {
+                return false;
+            };
+            let head = String::from_utf8_lossy(&seen[..end]).to_ascii_lowercase();
+            let body = &seen[end + 4..];
+            match head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+            {
+                Some(length) => body.len() >= length,
+                None => body.ends_with(b"0\r\n\r\n"),
+            }
+        };
+        while !complete(&seen) {
+            let read =
+                tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut buf));
+            let Ok(n) = read.await else {
+                panic!(
+                    "no whole answer within 10 s; got {:?}",
+                    String::from_utf8_lossy(&seen)
+                );
+            };
+            let n = n.expect("read");
+            assert!(
+                n > 0,
+                "connection closed after {:?}",
+                String::from_utf8_lossy(&seen)
+            );
             seen.extend_from_slice(&buf[..n]);
         }
-        assert!(seen.starts_with(b"HTTP/1.1 200"));
+        assert!(
+            seen.starts_with(b"HTTP/1.1 200"),
+            "{}",
+            String::from_utf8_lossy(&seen[..seen.len().min(300)])
+        );
         started.elapsed()
     }
     let slow = std::time::Duration::from_millis(40);
