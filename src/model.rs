@@ -37,6 +37,34 @@ impl Via {
     }
 }
 
+/// How the owner decided a payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DecidedVia {
+    /// On the phone, answering the push request.
+    Push,
+    /// With the SMS code bound to the payment.
+    Sms,
+}
+
+impl DecidedVia {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecidedVia::Push => "push",
+            DecidedVia::Sms => "sms",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<DecidedVia> {
+        match s {
+            "push" => Some(DecidedVia::Push),
+            "sms" => Some(DecidedVia::Sms),
+            _ => None,
+        }
+    }
+}
+
 /// Countries offered in the phone number form: ISO region code and name.
 pub const PHONE_COUNTRIES: &[(&str, &str)] = &[
     ("US", "United States (+1)"),

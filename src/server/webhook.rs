@@ -7,6 +7,7 @@
 //! minute. Refusals of correctly signed callbacks (replays, unknown requests) are rare and
 //! each is recorded.
 
+use crate::model::DecidedVia;
 use crate::server::clock;
 use std::{
     collections::BTreeMap,
@@ -252,7 +253,7 @@ pub async fn payment_callback(
         format!("push {}", callback.status.as_str()),
     )
     .await;
-    match payments::decide(&state, None, &payment, decision, "push").await {
+    match payments::decide(&state, None, &payment, decision, DecidedVia::Push).await {
         Ok(Decided::Now) => {
             tracing::info!(payment = %payment.id, status = callback.status.as_str(), "payment decided by push");
             reply(StatusCode::OK, "ok")

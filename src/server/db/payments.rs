@@ -189,15 +189,23 @@ pub async fn decide(
     Ok(updated == 1)
 }
 
-/// Fails a pending payment with a reason.
-pub async fn fail(db: &AnyPool, id: &str, reason: &str, now: i64) -> sqlx::Result<bool> {
+/// Fails a pending payment with a reason; `failed` is the status the transition rule
+/// gives (`payments::status_after`).
+pub async fn fail(
+    db: &AnyPool,
+    id: &str,
+    failed: PaymentStatus,
+    reason: &str,
+    now: i64,
+) -> sqlx::Result<bool> {
     let updated = sqlx::query(
-        "UPDATE payments SET status = 'failed', failure_reason = $1, decided_at = $2 \
+        "UPDATE payments SET status = $4, failure_reason = $1, decided_at = $2 \
          WHERE id = $3 AND status = 'pending'",
     )
     .bind(reason)
     .bind(now)
     .bind(id)
+    .bind(failed.as_str())
     .execute(db)
     .await?
     .rows_affected();
@@ -226,12 +234,17 @@ pub async fn count_wrong_code(db: &AnyPool, id: &str) -> sqlx::Result<Option<i64
 }
 
 /// Stores the expiry of every pending payment past its time; returns their ids and owners.
-pub async fn expire_due(db: &AnyPool, now: i64) -> sqlx::Result<Vec<(String, String)>> {
+pub async fn expire_due(
+    db: &AnyPool,
+    expired: PaymentStatus,
+    now: i64,
+) -> sqlx::Result<Vec<(String, String)>> {
     sqlx::query_as(
-        "UPDATE payments SET status = 'expired', decided_at = expires_at \
+        "UPDATE payments SET status = $2, decided_at = expires_at \
          WHERE status = 'pending' AND expires_at < $1 RETURNING id, user_id",
     )
     .bind(now)
+    .bind(expired.as_str())
     .fetch_all(db)
     .await
 }

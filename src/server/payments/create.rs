@@ -3,10 +3,10 @@
 use crate::server::clock;
 use std::{collections::BTreeMap, net::IpAddr};
 
-use super::parse_payee;
+use super::{parse_payee, status_after};
 use crate::{
     error::AppError,
-    model::{format_amount, parse_amount},
+    model::{format_amount, parse_amount, PaymentEvent},
     server::{
         audit,
         db::{self, users::UserRow},
@@ -122,9 +122,15 @@ pub async fn create(
         }
         Err(e) => {
             let reason = format!("The approval request could not be sent to your phone ({e}).");
-            db::payments::fail(&state.db, &id, &reason, clock::now())
-                .await
-                .map_err(|e| internal("fail payment", e))?;
+            db::payments::fail(
+                &state.db,
+                &id,
+                status_after(PaymentEvent::Fail),
+                &reason,
+                clock::now(),
+            )
+            .await
+            .map_err(|e| internal("fail payment", e))?;
             audit::log(
                 state,
                 client_ip,

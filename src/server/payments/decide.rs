@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use crate::{
     error::AppError,
-    model::{PaymentEvent, PaymentStatus},
+    model::{DecidedVia, PaymentEvent, PaymentStatus},
     server::{
         audit,
         db::{self, payments::PaymentRow},
@@ -33,7 +33,7 @@ pub async fn decide(
     client: Option<IpAddr>,
     payment: &PaymentRow,
     event: PaymentEvent,
-    via: &str,
+    via: DecidedVia,
 ) -> Result<Decided, AppError> {
     let current = payment.status();
     // What the event means for a payment still waiting; the same rule for every caller.
@@ -41,7 +41,7 @@ pub async fn decide(
         return Ok(Decided::Conflict(current));
     };
     if current.apply(event).is_some()
-        && db::payments::decide(&state.db, &payment.id, status, via, clock::now())
+        && db::payments::decide(&state.db, &payment.id, status, via.as_str(), clock::now())
             .await
             .map_err(|e| internal("decide payment", e))?
     {
@@ -52,7 +52,7 @@ pub async fn decide(
             Some(&payment.id),
             "decision",
             status.as_str(),
-            format!("by {via}"),
+            format!("by {}", via.as_str()),
         )
         .await;
         return Ok(Decided::Now);
@@ -81,11 +81,41 @@ impl Decided {
     }
 }
 
+/// The status an event gives a payment that is still pending: the one transition rule
+/// ([`PaymentStatus::apply`]), for the updates that only ever touch pending payments
+/// (failure, expiry).
+pub fn status_after(event: PaymentEvent) -> PaymentStatus {
+    PaymentStatus::Pending
+        .apply(event)
+        .unwrap_or(PaymentStatus::Pending)
+}
+
 /// The decision a push request's status means; pending and expired decide nothing.
 pub fn event_for(status: ApprovalStatus) -> Option<PaymentEvent> {
     match status {
         ApprovalStatus::Approved => Some(PaymentEvent::Approve),
         ApprovalStatus::Denied => Some(PaymentEvent::Deny),
         ApprovalStatus::Pending | ApprovalStatus::Expired => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_and_expiry_take_the_status_the_transition_rule_gives() {
+        assert_eq!(status_after(PaymentEvent::Fail), PaymentStatus::Failed);
+        assert_eq!(status_after(PaymentEvent::Expire), PaymentStatus::Expired);
+        assert_eq!(status_after(PaymentEvent::Approve), PaymentStatus::Approved);
+        assert_eq!(status_after(PaymentEvent::Deny), PaymentStatus::Denied);
+    }
+
+    #[test]
+    fn decided_via_round_trips_through_its_stored_name() {
+        for via in [DecidedVia::Push, DecidedVia::Sms] {
+            assert_eq!(DecidedVia::parse(via.as_str()), Some(via));
+        }
+        assert_eq!(DecidedVia::parse("carrier pigeon"), None);
     }
 }

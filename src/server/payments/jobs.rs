@@ -1,13 +1,16 @@
 //! Background jobs over payments: storing expiries, asking the provider about lost
 //! callbacks.
 
-use super::{decide, event_for};
+use super::{decide, event_for, status_after};
+use crate::model::{DecidedVia, PaymentEvent};
 use crate::server::clock;
 use crate::server::{audit, db, AppState};
 
 /// Stores the expiry of payments nobody answered in time.
 pub async fn expire_due(state: &AppState) {
-    match db::payments::expire_due(&state.db, clock::now()).await {
+    match db::payments::expire_due(&state.db, status_after(PaymentEvent::Expire), clock::now())
+        .await
+    {
         Ok(expired) => {
             for (id, user_id) in expired {
                 audit::log(
@@ -51,7 +54,7 @@ pub async fn reconcile(state: &AppState) {
                 continue;
             }
         };
-        if let Err(e) = decide(state, None, &payment, decision, "push").await {
+        if let Err(e) = decide(state, None, &payment, decision, DecidedVia::Push).await {
             tracing::warn!(error = %e, payment = %payment.id, "reconciliation: cannot decide");
         }
     }

@@ -8,7 +8,7 @@ mod jobs;
 mod sms;
 
 pub use create::create;
-pub use decide::{decide, event_for, Decided};
+pub use decide::{decide, event_for, status_after, Decided};
 pub use jobs::{expire_due, reconcile};
 pub use sms::{send_sms, sms_action, verify_sms};
 

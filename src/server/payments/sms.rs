@@ -1,10 +1,10 @@
 //! The SMS code that stands in for a push approval, bound to exactly one payment.
 
-use super::{decide, owned};
+use super::{decide, owned, status_after};
 use crate::server::clock;
 use crate::{
     error::AppError,
-    model::{format_amount, PaymentEvent, PaymentStatus, MAX_SMS_ATTEMPTS},
+    model::{format_amount, DecidedVia, PaymentEvent, PaymentStatus, MAX_SMS_ATTEMPTS},
     server::{
         audit,
         auth::Caller,
@@ -108,8 +108,14 @@ pub async fn verify_sms(
                 "",
             )
             .await;
-            let decided =
-                decide(state, caller.client, &payment, PaymentEvent::Approve, "sms").await?;
+            let decided = decide(
+                state,
+                caller.client,
+                &payment,
+                PaymentEvent::Approve,
+                DecidedVia::Sms,
+            )
+            .await?;
             decided
                 .status(PaymentEvent::Approve)
                 .ok_or(AppError::Internal)
@@ -147,9 +153,15 @@ async fn wrong_code(
     };
     let left = i64::from(MAX_SMS_ATTEMPTS) - failures;
     if left <= 0 {
-        let failed = db::payments::fail(&state.db, id, "Too many wrong SMS codes.", clock::now())
-            .await
-            .map_err(|e| internal("fail payment", e))?;
+        let failed = db::payments::fail(
+            &state.db,
+            id,
+            status_after(PaymentEvent::Fail),
+            "Too many wrong SMS codes.",
+            clock::now(),
+        )
+        .await
+        .map_err(|e| internal("fail payment", e))?;
         if failed {
             audit::log(
                 state,
