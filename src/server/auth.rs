@@ -61,6 +61,8 @@ pub const HASH_SLOT_WAIT: Duration = Duration::from_secs(2);
 /// same single verification whether or not the email has an account.
 pub struct Passwords {
     slots: Semaphore,
+    /// How many slots there are (one per core).
+    slot_count: usize,
     /// The hash of a random password, made once at start-up: unknown emails verify
     /// against it, so they cost exactly what a known email costs.
     decoy: String,
@@ -75,6 +77,7 @@ impl Passwords {
         let decoy = hash_password(Secret::random(32).expose().to_string()).await?;
         Ok(Passwords {
             slots: Semaphore::new(cores),
+            slot_count: cores,
             decoy,
             verifications: AtomicU64::new(0),
         })
@@ -82,7 +85,7 @@ impl Passwords {
 
     /// Hashing slots in all.
     pub fn slots(&self) -> usize {
-        std::thread::available_parallelism().map_or(2, usize::from)
+        self.slot_count
     }
 
     /// Verifications run since start-up.

@@ -55,14 +55,23 @@ struct Bucket {
 /// The buckets of one app instance.
 pub struct ClientLimiter {
     limits: ClientLimits,
-    buckets: Mutex<HashMap<(Action, IpAddr), Bucket>>,
+    buckets: Mutex<Buckets>,
+}
+
+/// The buckets, and when a full table was last cleaned on the request path.
+struct Buckets {
+    map: HashMap<(Action, IpAddr), Bucket>,
+    pruned: Option<Instant>,
 }
 
 impl ClientLimiter {
     pub fn new(limits: ClientLimits) -> Self {
         ClientLimiter {
             limits,
-            buckets: Mutex::new(HashMap::new()),
+            buckets: Mutex::new(Buckets {
+                map: HashMap::new(),
+                pruned: None,
+            }),
         }
     }
 
@@ -75,11 +84,19 @@ impl ClientLimiter {
         let Ok(mut buckets) = self.buckets.lock() else {
             return Ok(()); // a poisoned lock must not lock everyone out
         };
-        if buckets.len() >= MAX_BUCKETS {
+        // A table at its size cap is cleaned of full buckets, at most once a second: a
+        // flood from many addresses must not turn every request into a scan.
+        let due = buckets
+            .pruned
+            .is_none_or(|at| now.saturating_duration_since(at).as_secs() >= 1);
+        if buckets.map.len() >= MAX_BUCKETS && due {
             let limits = self.limits;
-            buckets.retain(|(a, _), b| !is_full(b, a.rate(&limits), now));
+            buckets
+                .map
+                .retain(|(a, _), b| !is_full(b, a.rate(&limits), now));
+            buckets.pruned = Some(now);
         }
-        let bucket = buckets.entry((action, client)).or_insert(Bucket {
+        let bucket = buckets.map.entry((action, client)).or_insert(Bucket {
             tokens: burst,
             updated: now,
         });
@@ -98,13 +115,15 @@ impl ClientLimiter {
     pub fn forget_full(&self, now: Instant) {
         if let Ok(mut buckets) = self.buckets.lock() {
             let limits = self.limits;
-            buckets.retain(|(a, _), b| !is_full(b, a.rate(&limits), now));
+            buckets
+                .map
+                .retain(|(a, _), b| !is_full(b, a.rate(&limits), now));
         }
     }
 
     /// How many clients have a bucket (for tests and figures).
     pub fn tracked(&self) -> usize {
-        self.buckets.lock().map(|b| b.len()).unwrap_or_default()
+        self.buckets.lock().map(|b| b.map.len()).unwrap_or_default()
     }
 }
 
