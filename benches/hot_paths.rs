@@ -152,7 +152,8 @@ async fn sign_in_flood(http: &reqwest::Client, base: &str) {
 
 use leptos::server_fn::ServerFn;
 use payfriend::api::{accounts::LogIn, payments::GetPayment};
-use payfriend::server::{authy::signature, db, AppState};
+use payfriend::model::{PaymentId, UserId};
+use payfriend::server::{authy::signature, AppState};
 use tokio::sync::Semaphore;
 
 /// The integration tests' support module: the same way to start the app and seed it.
@@ -225,29 +226,9 @@ where
     }
 }
 
-async fn seed_payment(state: &AppState, user_id: &str, n: usize) -> (String, String) {
-    let id = uuid::Uuid::new_v4().to_string();
-    let key = uuid::Uuid::new_v4().to_string();
-    let now = clock::now();
-    db::payments::insert_once(
-        &state.db,
-        &db::payments::NewPayment {
-            id: &id,
-            user_id,
-            idempotency_key: &key,
-            payee: "Neville",
-            amount_cents: 100 + n as i64,
-            currency: "USD",
-            expires_at: now + 3600,
-        },
-        now,
-    )
-    .await
-    .expect("payment");
+async fn seed_payment(state: &AppState, user_id: &UserId, n: usize) -> (PaymentId, String) {
     let uuid = uuid::Uuid::new_v4().to_string();
-    db::payments::set_approval_uuid(&state.db, &id, &uuid)
-        .await
-        .expect("uuid");
+    let id = common::insert_pending_payment(state, user_id, 100 + n as i64, &uuid).await;
     (id, uuid)
 }
 

@@ -17,7 +17,7 @@ pub async fn current_user() -> Result<Option<SessionUser>, AppError> {
     let user = auth::current_user(&state, &caller).await?;
     Ok(user.map(|u| SessionUser {
         phone_verified: u.is_verified(),
-        email: u.email,
+        email: u.email.to_string(),
         phone: u.phone_e164,
     }))
 }

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{PaymentList, PaymentStatus, PaymentView, TimelineEntry};
+use crate::model::{PaymentId, PaymentList, PaymentStatus, PaymentView, TimelineEntry};
 
 /// Creates a payment and sends the push request, then goes to its waiting page.
 /// `idempotency_key` comes from the form, so a double submit makes one payment.
@@ -12,7 +12,7 @@ pub async fn send_payment(
     payee: String,
     amount: String,
     idempotency_key: String,
-) -> Result<String, AppError> {
+) -> Result<PaymentId, AppError> {
     use crate::server::{auth, client_limits::Action, payments, request};
     let state = request::state()?;
     let caller = request::caller(&state);
@@ -39,7 +39,7 @@ pub async fn get_payment(id: String) -> Result<PaymentView, AppError> {
     let caller = request::caller(&state);
     // The page asks every 3 seconds on its own: not the person's activity.
     let user = auth::require_verified_user_polling(&state, &caller).await?;
-    let payment = payments::owned(&state, &user, &id).await?;
+    let payment = payments::owned(&state, &user, &payments::parse_id(&id)?).await?;
     Ok(payments::view(&payment))
 }
 
@@ -51,7 +51,7 @@ pub async fn send_payment_sms(id: String) -> Result<(), AppError> {
     let caller = request::caller(&state);
     request::limit(&state, &caller, Action::PaymentCode)?;
     let user = auth::require_verified_user(&state, &caller).await?;
-    payments::send_sms(&state, &caller, &user, &id).await
+    payments::send_sms(&state, &caller, &user, &payments::parse_id(&id)?).await
 }
 
 /// Checks the SMS code for this payment; a valid code approves it.
@@ -62,7 +62,7 @@ pub async fn verify_payment_sms(id: String, code: String) -> Result<PaymentStatu
     let caller = request::caller(&state);
     request::limit(&state, &caller, Action::PaymentCode)?;
     let user = auth::require_verified_user(&state, &caller).await?;
-    payments::verify_sms(&state, &caller, &user, &id, &code).await
+    payments::verify_sms(&state, &caller, &user, &payments::parse_id(&id)?, &code).await
 }
 
 /// A page (from 1) of the caller's payments, newest first.
@@ -82,5 +82,5 @@ pub async fn payment_timeline(id: String) -> Result<Vec<TimelineEntry>, AppError
     let state = request::state()?;
     let caller = request::caller(&state);
     let user = auth::require_verified_user(&state, &caller).await?;
-    payments::timeline(&state, &user, &id).await
+    payments::timeline(&state, &user, &payments::parse_id(&id)?).await
 }

@@ -17,7 +17,7 @@ use crate::components::{
     timers::{use_after, use_interval, use_mounted},
 };
 use crate::error::AppError;
-use crate::model::{format_time, PaymentStatus, PaymentView};
+use crate::model::{format_time, DecidedVia, PaymentStatus, PaymentView};
 
 /// How often the page asks for the payment's status.
 pub const POLL_EVERY: Duration = Duration::from_secs(3);
@@ -115,7 +115,7 @@ fn Timeline(id: Signal<String>, status: Memo<Option<PaymentStatus>>) -> impl Int
                                             <li>
                                                 <time>{format_time(e.at)}</time>
                                                 " "
-                                                <strong>{e.event.replace('_', " ")}</strong>
+                                                <strong>{e.event.as_str().replace('_', " ")}</strong>
                                                 " · "
                                                 {e.outcome}
                                                 {(!e.detail.is_empty()).then(|| format!(" · {}", e.detail))}
@@ -154,7 +154,7 @@ fn summary(p: PaymentView, elapsed: RwSignal<u64>) -> impl IntoView {
         .into_any(),
         PaymentStatus::Approved => view! {
             <p class="notice ok" role="status">
-                {if p.decided_via.as_deref() == Some("sms") { "Approved with your SMS code." } else { "Approved on your phone." }}
+                {if p.decided_via == Some(DecidedVia::Sms) { "Approved with your SMS code." } else { "Approved on your phone." }}
             </p>
         }
         .into_any(),
@@ -180,7 +180,7 @@ fn summary(p: PaymentView, elapsed: RwSignal<u64>) -> impl IntoView {
     };
     view! {
         <p class="muted">"Payment to"</p>
-        <h1 class="payee">{p.payee}</h1>
+        <h1 class="payee">{p.payee.to_string()}</h1>
         <p class="amount" data-testid="amount">{p.amount}</p>
         <p><StatusBadge status=p.status/></p>
         {outcome}

@@ -89,12 +89,12 @@ fn PaymentList() -> impl IntoView {
 
 fn row(p: PaymentView) -> impl IntoView {
     let href = format!("/payments/{}", p.id);
-    let short_id = p.id.chars().take(8).collect::<String>();
+    let short_id = p.id.as_str().chars().take(8).collect::<String>();
     view! {
-        <tr data-testid="payment-row" data-payment-id=p.id.clone()>
+        <tr data-testid="payment-row" data-payment-id=p.id.to_string()>
             <td>{format_time(p.created_at)}</td>
             <td class="mono"><A href=href>{short_id}</A></td>
-            <td>{p.payee}</td>
+            <td>{p.payee.to_string()}</td>
             <td class="amount">{p.amount}</td>
             <td><StatusBadge status=p.status/></td>
         </tr>

@@ -10,7 +10,10 @@ use super::{
     provider_error, AppState,
 };
 use crate::server::clock;
-use crate::{error::AppError, model::Via};
+use crate::{
+    error::AppError,
+    model::{AuditKind, Email, UserId, Via},
+};
 
 /// What the registration form sends.
 #[derive(Debug, Clone)]
@@ -23,27 +26,8 @@ pub struct Registration {
 }
 
 /// Normalises an email address, or says what is wrong with it.
-pub fn parse_email(input: &str) -> Result<String, AppError> {
-    let email = input.trim().to_lowercase();
-    let bad = || {
-        AppError::field(
-            "email",
-            "Enter a valid email address, like name@example.com.",
-        )
-    };
-    let (local, domain) = email.split_once('@').ok_or_else(bad)?;
-    let valid = !local.is_empty()
-        && email.len() <= 254
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !domain.contains('@')
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-    if valid {
-        Ok(email)
-    } else {
-        Err(bad())
-    }
+pub fn parse_email(input: &str) -> Result<Email, AppError> {
+    Email::parse(input).map_err(|e| AppError::field("email", e.to_string()))
 }
 
 /// Checks the password rules: at least 8 characters (and not absurdly long).
@@ -110,7 +94,7 @@ pub async fn register(
             user_id: None,
             phone_e164: &phone.e164,
             payment_id: None,
-            event: "verification_sent",
+            event: AuditKind::VerificationSent,
             detail: format!("registration code by {} to {}", via.as_str(), phone.e164),
         },
         state
@@ -125,7 +109,7 @@ pub async fn register(
     )
     .await?;
 
-    let user_id = uuid::Uuid::new_v4().to_string();
+    let user_id = UserId::random();
     let inserted = db::users::insert(
         &state.db,
         &db::users::NewUser {
@@ -161,7 +145,7 @@ pub async fn resend_code(state: &AppState, caller: &Caller) -> Result<(), AppErr
             user_id: Some(&user.id),
             phone_e164: &user.phone_e164,
             payment_id: None,
-            event: "verification_sent",
+            event: AuditKind::VerificationSent,
             detail: format!("new code by {}", via.as_str()),
         },
         state
@@ -227,7 +211,7 @@ pub async fn verify_phone(state: &AppState, caller: &Caller, code: &str) -> Resu
         caller.client,
         Some(&user.id),
         None,
-        "verification_checked",
+        AuditKind::VerificationChecked,
         if checked.is_ok() {
             "accepted"
         } else {
@@ -253,7 +237,11 @@ pub async fn verify_phone(state: &AppState, caller: &Caller, code: &str) -> Resu
     })?;
     let authy_id = state
         .provider
-        .register_user(&user.email, &user.national_number, &user.country_code)
+        .register_user(
+            user.email.as_str(),
+            &user.national_number,
+            &user.country_code,
+        )
         .await
         .map_err(|e| provider_error("register user with provider", e))?;
     db::users::mark_verified(&state.db, &user.id, authy_id, clock::now())
@@ -272,12 +260,12 @@ pub async fn log_in(
     email: &str,
     password: &str,
 ) -> Result<bool, AppError> {
-    let email = email.trim().to_lowercase();
-    if email.is_empty() || email.len() > 254 {
+    // No account has an address that is not one: nothing to count or check.
+    let Ok(email) = Email::parse(email) else {
         return Err(AppError::BadCredentials {
             attempts_left: None,
         });
-    }
+    };
     let config = &state.config;
     let max = config.login_max_failures as i64;
     let lock = config.login_lock_secs;
@@ -317,7 +305,7 @@ pub async fn log_in(
         caller.client,
         Some(&user.id),
         None,
-        "sign_in",
+        AuditKind::SignIn,
         "success",
         "",
     )
@@ -326,7 +314,7 @@ pub async fn log_in(
 }
 
 /// The answer while sign-in for `email` is locked (nothing was evaluated).
-async fn locked(state: &AppState, caller: &Caller, email: &str, now: i64) -> AppError {
+async fn locked(state: &AppState, caller: &Caller, email: &Email, now: i64) -> AppError {
     let until = match db::throttle::login_state(&state.db, email).await {
         Ok(Some((_, Some(until)))) => until,
         Ok(_) => now + state.config.login_lock_secs as i64,
@@ -337,7 +325,7 @@ async fn locked(state: &AppState, caller: &Caller, email: &str, now: i64) -> App
         caller.client,
         None,
         None,
-        "sign_in",
+        AuditKind::SignIn,
         "locked",
         format!("refused for {email}"),
     )
@@ -348,7 +336,12 @@ async fn locked(state: &AppState, caller: &Caller, email: &str, now: i64) -> App
 }
 
 /// The answer to a wrong password, the `attempt`-th in a row.
-async fn failed_sign_in(state: &AppState, caller: &Caller, email: &str, attempt: i64) -> AppError {
+async fn failed_sign_in(
+    state: &AppState,
+    caller: &Caller,
+    email: &Email,
+    attempt: i64,
+) -> AppError {
     let max = state.config.login_max_failures as i64;
     if attempt >= max {
         audit::log(
@@ -356,7 +349,7 @@ async fn failed_sign_in(state: &AppState, caller: &Caller, email: &str, attempt:
             caller.client,
             None,
             None,
-            "sign_in",
+            AuditKind::SignIn,
             "locked",
             format!("{attempt} failures for {email}"),
         )
@@ -370,7 +363,7 @@ async fn failed_sign_in(state: &AppState, caller: &Caller, email: &str, attempt:
         caller.client,
         None,
         None,
-        "sign_in",
+        AuditKind::SignIn,
         "failure",
         format!("for {email}"),
     )
@@ -387,7 +380,7 @@ mod tests {
     #[test]
     fn emails_are_normalised_and_checked() {
         assert_eq!(
-            parse_email("  Ada@Example.COM ").expect("valid"),
+            parse_email("  Ada@Example.COM ").expect("valid").as_str(),
             "ada@example.com"
         );
         for bad in [

@@ -8,12 +8,15 @@ use super::{
     db::{self, audit::AuditEvent},
     AppState,
 };
-use crate::server::clock;
+use crate::{
+    model::{AuditKind, PaymentId, UserId},
+    server::clock,
+};
 
 /// Records an event.
 pub async fn record(state: &AppState, event: AuditEvent<'_>) {
     if let Err(e) = db::audit::insert_event(&state.db, &event, clock::now()).await {
-        tracing::error!(error = %e, event = event.event, "cannot record audit event");
+        tracing::error!(error = %e, event = event.event.as_str(), "cannot record audit event");
     }
 }
 
@@ -22,9 +25,9 @@ pub async fn record(state: &AppState, event: AuditEvent<'_>) {
 pub async fn log(
     state: &AppState,
     client: Option<IpAddr>,
-    user_id: Option<&str>,
-    payment_id: Option<&str>,
-    event: &str,
+    user_id: Option<&UserId>,
+    payment_id: Option<&PaymentId>,
+    event: AuditKind,
     outcome: &str,
     detail: impl Into<String>,
 ) {

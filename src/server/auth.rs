@@ -20,7 +20,7 @@ use sha2::Sha256;
 use tokio::sync::Semaphore;
 
 use super::{config::Secret, db, db::users::UserRow, internal, AppState};
-use crate::error::AppError;
+use crate::{error::AppError, model::UserId};
 
 /// The session cookie's name over plain http (development).
 pub const SESSION_COOKIE: &str = "payfriend_session";
@@ -223,7 +223,7 @@ pub async fn start_session(
     state: &AppState,
     caller: &Caller,
     jar: &mut CookieJar,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<(), AppError> {
     // Whatever session the browser had before is over.
     end_session(state, caller, jar).await?;

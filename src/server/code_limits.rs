@@ -13,17 +13,20 @@ use super::{
     provider::ProviderError,
     AppState,
 };
-use crate::error::AppError;
+use crate::{
+    error::AppError,
+    model::{AuditKind, PaymentId, UserId},
+};
 
 /// A code about to be sent: to whom, and how the audit trail should call it.
 pub struct CodeSend<'a> {
     /// Who asked for it (for the audit trail).
     pub client: Option<std::net::IpAddr>,
-    pub user_id: Option<&'a str>,
+    pub user_id: Option<&'a UserId>,
     pub phone_e164: &'a str,
-    pub payment_id: Option<&'a str>,
-    /// The audit event (`verification_sent`, `sms_sent`).
-    pub event: &'a str,
+    pub payment_id: Option<&'a PaymentId>,
+    /// The audit event (`VerificationSent`, `SmsSent`).
+    pub event: AuditKind,
     pub detail: String,
 }
 

@@ -2,24 +2,24 @@
 //! start-up, the routes, the middlewares and the background jobs have files of their own.
 
 pub mod accounts;
-pub mod audit;
+pub(crate) mod audit;
 pub mod auth;
 pub mod authy;
-pub mod client_limits;
+pub(crate) mod client_limits;
 pub mod clock;
-pub mod code_limits;
+pub(crate) mod code_limits;
 pub mod config;
 pub mod db;
-pub mod jobs;
+pub(crate) mod jobs;
 mod middleware;
 pub mod payments;
-pub mod phone_number;
+pub(crate) mod phone_number;
 pub mod provider;
-pub mod request;
-pub mod routes;
-pub mod startup;
+pub(crate) mod request;
+pub(crate) mod routes;
+pub(crate) mod startup;
 pub mod telemetry;
-pub mod web_guard;
+pub(crate) mod web_guard;
 pub mod webhook;
 
 use std::{fmt, sync::Arc};

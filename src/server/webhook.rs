@@ -7,7 +7,7 @@
 //! minute. Refusals of correctly signed callbacks (replays, unknown requests) are rare and
 //! each is recorded.
 
-use crate::model::DecidedVia;
+use crate::model::{AuditKind, DecidedVia};
 use crate::server::clock;
 use std::{
     collections::BTreeMap,
@@ -46,8 +46,22 @@ fn reply(status: StatusCode, message: &str) -> Response {
 /// Refuses a correctly signed callback: logged, recorded in the audit trail, answered.
 async fn refuse(state: &AppState, status: StatusCode, reason: &str) -> Response {
     tracing::warn!(reason, "callback refused");
-    audit::log(state, None, None, None, "callback", "rejected", reason).await;
+    record_refusal(state, reason).await;
     reply(status, reason)
+}
+
+/// The audit row of refused callbacks (not tied to a user or payment).
+async fn record_refusal(state: &AppState, detail: impl Into<String>) {
+    audit::log(
+        state,
+        None,
+        None,
+        None,
+        AuditKind::Callback,
+        "rejected",
+        detail,
+    )
+    .await;
 }
 
 /// Refuses a callback whose signature is not (yet) known to be good: counted per reason
@@ -148,13 +162,8 @@ pub async fn write_refusals(state: &AppState, finished: Vec<RefusalCount>) {
             minute = c.minute,
             "callbacks refused in one minute"
         );
-        audit::log(
+        record_refusal(
             state,
-            None,
-            None,
-            None,
-            "callback",
-            "rejected",
             format!("{} in the minute from {}: {}", c.count, c.minute, c.reason),
         )
         .await;
@@ -248,7 +257,7 @@ pub async fn payment_callback(
         None,
         Some(&payment.user_id),
         Some(&payment.id),
-        "callback",
+        AuditKind::Callback,
         "accepted",
         format!("push {}", callback.status.as_str()),
     )

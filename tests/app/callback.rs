@@ -1,17 +1,17 @@
 //! `POST /payments/callback`: signature, replay and time window checks, and the rule that
 //! a payment is decided once.
-use crate::common::{spawn_app, verified_user, TestApp};
+use crate::common::{insert_pending_payment, spawn_app, verified_user, TestApp};
+use payfriend::model::PaymentId;
 use payfriend::server::clock;
 use payfriend::server::{
     authy::signature,
-    db,
     provider::{Logo, NewApprovalRequest},
 };
 use serde_json::json;
 
 /// A verified user with one pending payment whose push request went to the sandbox.
 struct Pending {
-    payment_id: String,
+    payment_id: PaymentId,
     approval_uuid: String,
     authy_id: i64,
 }
@@ -24,23 +24,6 @@ async fn pending_payment(app: &TestApp) -> Pending {
         .fetch_one(&app.state.db)
         .await
         .expect("authy id");
-    let payment_id = uuid::Uuid::new_v4().to_string();
-    let key = uuid::Uuid::new_v4().to_string();
-    db::payments::insert_once(
-        &app.state.db,
-        &db::payments::NewPayment {
-            id: &payment_id,
-            user_id: &user_id,
-            idempotency_key: &key,
-            payee: "Neville",
-            amount_cents: 2000,
-            currency: "USD",
-            expires_at: clock::now() + 300,
-        },
-        clock::now(),
-    )
-    .await
-    .expect("payment");
     let approval_uuid = authy
         .create_approval_request(
             authy_id,
@@ -57,9 +40,7 @@ async fn pending_payment(app: &TestApp) -> Pending {
         )
         .await
         .expect("approval request");
-    db::payments::set_approval_uuid(&app.state.db, &payment_id, &approval_uuid)
-        .await
-        .expect("store uuid");
+    let payment_id = insert_pending_payment(&app.state, &user_id, 2000, &approval_uuid).await;
     Pending {
         payment_id,
         approval_uuid,
@@ -85,7 +66,7 @@ async fn send_signed(app: &TestApp, body: &str, nonce: &str) -> reqwest::Respons
     app.send_signed_callback(body, nonce).await
 }
 
-async fn status_of(app: &TestApp, payment_id: &str) -> (String, Option<String>) {
+async fn status_of(app: &TestApp, payment_id: &PaymentId) -> (String, Option<String>) {
     sqlx::query_as("SELECT status, decided_via FROM payments WHERE id = $1")
         .bind(payment_id)
         .fetch_one(&app.state.db)

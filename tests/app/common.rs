@@ -8,6 +8,7 @@ use payfriend::api::{
     accounts::{LogIn, Register},
     payments::SendPayment,
 };
+use payfriend::model::{Email, Payee, PaymentId, UserId};
 use payfriend::sandbox::service::{store, Sandbox};
 use payfriend::server::{
     self, auth,
@@ -212,7 +213,7 @@ pub async fn send_payment(app: &TestApp, cookie: &str) -> reqwest::Response {
 }
 
 /// The id of the newest payment of `user_id`.
-pub async fn newest_payment(app: &TestApp, user_id: &str) -> String {
+pub async fn newest_payment(app: &TestApp, user_id: &UserId) -> String {
     sqlx::query_scalar("SELECT id FROM payments WHERE user_id = $1 ORDER BY created_at DESC")
         .bind(user_id)
         .fetch_one(&app.state.db)
@@ -226,14 +227,14 @@ pub async fn spawn_app() -> TestApp {
 }
 
 /// Creates a verified user directly in the database; returns (user id, email).
-pub async fn verified_user(app: &TestApp, password: &str) -> (String, String) {
-    let id = uuid::Uuid::new_v4().to_string();
-    let email = format!("{id}@example.com");
+pub async fn verified_user(app: &TestApp, password: &str) -> (UserId, String) {
+    let id = UserId::random();
+    let email = Email::parse(&format!("{id}@example.com")).expect("an address");
     let digits = format!("201555{:04}", uuid::Uuid::new_v4().as_u128() % 10_000);
     let authy_id = app
         .state
         .provider
-        .register_user(&email, &digits, "1")
+        .register_user(email.as_str(), &digits, "1")
         .await
         .expect("provider user");
     let hash = auth::hash_password(password.to_string())
@@ -257,7 +258,38 @@ pub async fn verified_user(app: &TestApp, password: &str) -> (String, String) {
     db::users::mark_verified(&app.state.db, &id, authy_id, clock::now())
         .await
         .expect("verified");
-    (id, email)
+    (id, email.to_string())
+}
+
+/// Stores a pending payment of `amount_cents` for `user_id` whose push request has the
+/// provider id `approval_uuid`, without asking the provider; returns its id.
+pub async fn insert_pending_payment(
+    state: &AppState,
+    user_id: &UserId,
+    amount_cents: i64,
+    approval_uuid: &str,
+) -> PaymentId {
+    let id = PaymentId::random();
+    let now = clock::now();
+    db::payments::insert_once(
+        &state.db,
+        &db::payments::NewPayment {
+            id: &id,
+            user_id,
+            idempotency_key: &uuid::Uuid::new_v4().to_string(),
+            payee: &Payee::parse("Neville").expect("a payee"),
+            amount_cents,
+            currency: "USD",
+            expires_at: now + 300,
+        },
+        now,
+    )
+    .await
+    .expect("payment");
+    db::payments::set_approval_uuid(&state.db, &id, approval_uuid)
+        .await
+        .expect("store uuid");
+    id
 }
 
 /// Signs in through the server function; returns the session cookie.

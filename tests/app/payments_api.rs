@@ -27,7 +27,7 @@ async fn get_payment(app: &TestApp, cookie: &str, id: &str) -> reqwest::Response
         .expect("request")
 }
 
-async fn only_payment_id(app: &TestApp, user_id: &str) -> String {
+async fn only_payment_id(app: &TestApp, user_id: &payfriend::model::UserId) -> String {
     sqlx::query_scalar("SELECT id FROM payments WHERE user_id = $1")
         .bind(user_id)
         .fetch_one(&app.state.db)

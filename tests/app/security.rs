@@ -13,7 +13,7 @@ use payfriend::sandbox::service::handset as phone;
 use payfriend::server::clock;
 use payfriend::server::{authy::signature, db, payments};
 
-async fn payment_statuses(app: &TestApp, user_id: &str) -> Vec<String> {
+async fn payment_statuses(app: &TestApp, user_id: &payfriend::model::UserId) -> Vec<String> {
     sqlx::query_scalar("SELECT status FROM payments WHERE user_id = $1")
         .bind(user_id)
         .fetch_all(&app.state.db)

@@ -9,7 +9,7 @@ use payfriend::api::payments::{SendPaymentSms, VerifyPaymentSms};
 
 struct Payer {
     cookie: String,
-    user_id: String,
+    user_id: payfriend::model::UserId,
 }
 
 async fn payer(app: &TestApp) -> Payer {

@@ -2,13 +2,15 @@
 
 use sqlx::AnyPool;
 
+use crate::model::{AuditKind, PaymentId, UserId};
+
 /// One security-relevant event.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AuditEvent<'a> {
-    pub user_id: Option<&'a str>,
-    pub payment_id: Option<&'a str>,
+    pub user_id: Option<&'a UserId>,
+    pub payment_id: Option<&'a PaymentId>,
     pub ip: Option<String>,
-    pub event: &'a str,
+    pub event: AuditKind,
     pub outcome: &'a str,
     pub detail: String,
 }
@@ -33,7 +35,7 @@ pub async fn insert_event(db: &AnyPool, e: &AuditEvent<'_>, now: i64) -> sqlx::R
     .bind(e.user_id)
     .bind(e.payment_id)
     .bind(e.ip.as_deref())
-    .bind(e.event)
+    .bind(e.event.as_str())
     .bind(e.outcome)
     .bind(&e.detail)
     .execute(db)
@@ -44,7 +46,7 @@ pub async fn insert_event(db: &AnyPool, e: &AuditEvent<'_>, now: i64) -> sqlx::R
 /// A payment's events, oldest first: (time, event, outcome, detail).
 pub async fn payment_events(
     db: &AnyPool,
-    payment_id: &str,
+    payment_id: &PaymentId,
 ) -> sqlx::Result<Vec<(i64, String, String, String)>> {
     sqlx::query_as(
         "SELECT at, event, outcome, detail FROM audit_events WHERE payment_id = $1 \

@@ -6,14 +6,14 @@
 
 use sqlx::AnyPool;
 
-use crate::model::PaymentStatus;
+use crate::model::{DecidedVia, Money, Payee, PaymentId, PaymentStatus, UserId};
 
 /// A payment as stored (the status already accounts for expiry at read time).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PaymentRow {
-    pub id: String,
-    pub user_id: String,
-    pub payee: String,
+    pub id: PaymentId,
+    pub user_id: UserId,
+    pub payee: Payee,
     pub amount_cents: i64,
     pub currency: String,
     pub status: String,
@@ -31,6 +31,19 @@ impl PaymentRow {
     pub fn status(&self) -> PaymentStatus {
         PaymentStatus::parse(&self.status).unwrap_or(PaymentStatus::Failed)
     }
+
+    /// How its owner decided it (`None` while pending, or for an unknown stored value).
+    pub fn decided_via(&self) -> Option<DecidedVia> {
+        self.decided_via.as_deref().and_then(DecidedVia::parse)
+    }
+
+    /// The amount and its currency.
+    pub fn amount(&self) -> Money {
+        Money {
+            minor_units: self.amount_cents,
+            currency: self.currency.clone(),
+        }
+    }
 }
 
 /// Columns of [`PaymentRow`]; `$1` must be "now" so that expiry is evaluated on read.
@@ -41,10 +54,10 @@ const COLUMNS: &str = "id, user_id, payee, amount_cents, currency, \
 /// A payment to create.
 #[derive(Debug)]
 pub struct NewPayment<'a> {
-    pub id: &'a str,
-    pub user_id: &'a str,
+    pub id: &'a PaymentId,
+    pub user_id: &'a UserId,
     pub idempotency_key: &'a str,
-    pub payee: &'a str,
+    pub payee: &'a Payee,
     pub amount_cents: i64,
     pub currency: &'a str,
     pub expires_at: i64,
@@ -56,7 +69,7 @@ pub async fn insert_once(
     db: &AnyPool,
     p: &NewPayment<'_>,
     now: i64,
-) -> sqlx::Result<(String, bool)> {
+) -> sqlx::Result<(PaymentId, bool)> {
     let inserted = sqlx::query(
         "INSERT INTO payments (id, user_id, idempotency_key, payee, amount_cents, currency, status, \
          sms_failed_attempts, expires_at, created_at) \
@@ -75,9 +88,9 @@ pub async fn insert_once(
     .await?
     .rows_affected();
     if inserted == 1 {
-        return Ok((p.id.to_string(), true));
+        return Ok((p.id.clone(), true));
     }
-    let id: String =
+    let id: PaymentId =
         sqlx::query_scalar("SELECT id FROM payments WHERE user_id = $1 AND idempotency_key = $2")
             .bind(p.user_id)
             .bind(p.idempotency_key)
@@ -87,7 +100,7 @@ pub async fn insert_once(
 }
 
 /// Stores the provider's approval request uuid for a payment.
-pub async fn set_approval_uuid(db: &AnyPool, id: &str, uuid: &str) -> sqlx::Result<()> {
+pub async fn set_approval_uuid(db: &AnyPool, id: &PaymentId, uuid: &str) -> sqlx::Result<()> {
     sqlx::query("UPDATE payments SET approval_uuid = $1 WHERE id = $2")
         .bind(uuid)
         .bind(id)
@@ -99,8 +112,8 @@ pub async fn set_approval_uuid(db: &AnyPool, id: &str, uuid: &str) -> sqlx::Resu
 /// A user's own payment; `None` for another user's payment or an unknown id alike.
 pub async fn owned(
     db: &AnyPool,
-    user_id: &str,
-    id: &str,
+    user_id: &UserId,
+    id: &PaymentId,
     now: i64,
 ) -> sqlx::Result<Option<PaymentRow>> {
     sqlx::query_as(&format!(
@@ -131,7 +144,7 @@ pub async fn by_approval_uuid(
 /// One page of a user's payments, newest first (`limit + 1` rows tell if there are more).
 pub async fn list(
     db: &AnyPool,
-    user_id: &str,
+    user_id: &UserId,
     limit: i64,
     offset: i64,
     now: i64,
@@ -170,9 +183,9 @@ pub async fn pending_with_approval(
 /// `false` when it was not pending any more: the caller reads what it is now.
 pub async fn decide(
     db: &AnyPool,
-    id: &str,
+    id: &PaymentId,
     status: PaymentStatus,
-    via: &str,
+    via: DecidedVia,
     now: i64,
 ) -> sqlx::Result<bool> {
     let updated = sqlx::query(
@@ -180,7 +193,7 @@ pub async fn decide(
          WHERE id = $4 AND status = 'pending' AND expires_at >= $3",
     )
     .bind(status.as_str())
-    .bind(via)
+    .bind(via.as_str())
     .bind(now)
     .bind(id)
     .execute(db)
@@ -193,7 +206,7 @@ pub async fn decide(
 /// gives (`payments::status_after`).
 pub async fn fail(
     db: &AnyPool,
-    id: &str,
+    id: &PaymentId,
     failed: PaymentStatus,
     reason: &str,
     now: i64,
@@ -213,7 +226,7 @@ pub async fn fail(
 }
 
 /// Records that an SMS code was sent for a pending payment.
-pub async fn mark_sms_sent(db: &AnyPool, id: &str, now: i64) -> sqlx::Result<()> {
+pub async fn mark_sms_sent(db: &AnyPool, id: &PaymentId, now: i64) -> sqlx::Result<()> {
     sqlx::query("UPDATE payments SET sms_sent_at = $1 WHERE id = $2 AND status = 'pending'")
         .bind(now)
         .bind(id)
@@ -223,7 +236,7 @@ pub async fn mark_sms_sent(db: &AnyPool, id: &str, now: i64) -> sqlx::Result<()>
 }
 
 /// Counts one more wrong SMS code; returns the new count (`None` if no longer pending).
-pub async fn count_wrong_code(db: &AnyPool, id: &str) -> sqlx::Result<Option<i64>> {
+pub async fn count_wrong_code(db: &AnyPool, id: &PaymentId) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar(
         "UPDATE payments SET sms_failed_attempts = sms_failed_attempts + 1 \
          WHERE id = $1 AND status = 'pending' RETURNING sms_failed_attempts",
@@ -238,7 +251,7 @@ pub async fn expire_due(
     db: &AnyPool,
     expired: PaymentStatus,
     now: i64,
-) -> sqlx::Result<Vec<(String, String)>> {
+) -> sqlx::Result<Vec<(PaymentId, UserId)>> {
     sqlx::query_as(
         "UPDATE payments SET status = $2, decided_at = expires_at \
          WHERE status = 'pending' AND expires_at < $1 RETURNING id, user_id",

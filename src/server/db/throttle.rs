@@ -2,8 +2,10 @@
 
 use sqlx::AnyPool;
 
+use crate::model::{Email, UserId};
+
 /// The lock on an email's sign-in, if any: (attempts so far, locked until).
-pub async fn login_state(db: &AnyPool, email: &str) -> sqlx::Result<Option<(i64, Option<i64>)>> {
+pub async fn login_state(db: &AnyPool, email: &Email) -> sqlx::Result<Option<(i64, Option<i64>)>> {
     sqlx::query_as("SELECT failures, locked_until FROM login_throttle WHERE email = $1")
         .bind(email)
         .fetch_optional(db)
@@ -17,7 +19,7 @@ pub async fn login_state(db: &AnyPool, email: &str) -> sqlx::Result<Option<(i64,
 /// the lock (`lock_until`); a success clears it with [`clear_login_failures`].
 pub async fn take_login_attempt(
     db: &AnyPool,
-    email: &str,
+    email: &Email,
     max: i64,
     now: i64,
     lock_until: i64,
@@ -50,7 +52,7 @@ pub async fn take_login_attempt(
 
 /// Gives back an attempt that was counted but not evaluated (no hashing slot); the lock
 /// it set, if it was the one that reached `max`, goes with it.
-pub async fn return_login_attempt(db: &AnyPool, email: &str, max: i64) -> sqlx::Result<()> {
+pub async fn return_login_attempt(db: &AnyPool, email: &Email, max: i64) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE login_throttle SET failures = failures - 1, \
            locked_until = CASE WHEN failures = $2 THEN NULL ELSE locked_until END \
@@ -64,7 +66,7 @@ pub async fn return_login_attempt(db: &AnyPool, email: &str, max: i64) -> sqlx::
 }
 
 /// Forgets failures (and any lock) after a successful sign-in.
-pub async fn clear_login_failures(db: &AnyPool, email: &str) -> sqlx::Result<()> {
+pub async fn clear_login_failures(db: &AnyPool, email: &Email) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM login_throttle WHERE email = $1")
         .bind(email)
         .execute(db)
@@ -74,7 +76,7 @@ pub async fn clear_login_failures(db: &AnyPool, email: &str) -> sqlx::Result<()>
 
 /// A code about to be sent, and the limits it must fit in.
 pub struct CodeSendLimits<'a> {
-    pub user_id: Option<&'a str>,
+    pub user_id: Option<&'a UserId>,
     pub phone_e164: &'a str,
     /// Codes per phone and per user since `window_start`.
     pub per_recipient: i64,

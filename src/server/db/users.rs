@@ -2,11 +2,13 @@
 
 use sqlx::AnyPool;
 
+use crate::model::{Email, UserId};
+
 /// A user as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UserRow {
-    pub id: String,
-    pub email: String,
+    pub id: UserId,
+    pub email: Email,
     pub password_hash: String,
     pub phone_e164: String,
     pub country_code: String,
@@ -29,8 +31,8 @@ const USER_COLUMNS: &str = "id, email, password_hash, phone_e164, country_code, 
 /// A user to create.
 #[derive(Debug)]
 pub struct NewUser<'a> {
-    pub id: &'a str,
-    pub email: &'a str,
+    pub id: &'a UserId,
+    pub email: &'a Email,
     pub password_hash: &'a str,
     pub phone_e164: &'a str,
     pub country_code: &'a str,
@@ -46,14 +48,14 @@ pub enum Taken {
 }
 
 /// Whether the email or the phone already belongs to an account.
-pub async fn taken(db: &AnyPool, email: &str, phone_e164: &str) -> sqlx::Result<Option<Taken>> {
+pub async fn taken(db: &AnyPool, email: &Email, phone_e164: &str) -> sqlx::Result<Option<Taken>> {
     let rows: Vec<(String, String)> =
         sqlx::query_as("SELECT email, phone_e164 FROM users WHERE email = $1 OR phone_e164 = $2")
             .bind(email)
             .bind(phone_e164)
             .fetch_all(db)
             .await?;
-    Ok(if rows.iter().any(|(e, _)| e == email) {
+    Ok(if rows.iter().any(|(e, _)| e == email.as_str()) {
         Some(Taken::Email)
     } else if rows.is_empty() {
         None
@@ -83,7 +85,7 @@ pub async fn insert(db: &AnyPool, user: &NewUser<'_>, now: i64) -> sqlx::Result<
 }
 
 /// Finds a user by (normalised) email.
-pub async fn by_email(db: &AnyPool, email: &str) -> sqlx::Result<Option<UserRow>> {
+pub async fn by_email(db: &AnyPool, email: &Email) -> sqlx::Result<Option<UserRow>> {
     sqlx::query_as(&format!(
         "SELECT {USER_COLUMNS} FROM users WHERE email = $1"
     ))
@@ -95,7 +97,7 @@ pub async fn by_email(db: &AnyPool, email: &str) -> sqlx::Result<Option<UserRow>
 /// Marks the phone verified and stores the provider's id for the user.
 pub async fn mark_verified(
     db: &AnyPool,
-    user_id: &str,
+    user_id: &UserId,
     authy_id: i64,
     now: i64,
 ) -> sqlx::Result<()> {
@@ -112,7 +114,7 @@ pub async fn mark_verified(
 pub async fn insert_session(
     db: &AnyPool,
     session_id: &str,
-    user_id: &str,
+    user_id: &UserId,
     now: i64,
 ) -> sqlx::Result<()> {
     sqlx::query(
@@ -165,7 +167,7 @@ pub async fn delete_unverified_before(db: &AnyPool, before: i64) -> sqlx::Result
 
 /// Takes one of the `max` checks allowed for the user's current verification code;
 /// `false` when they are used up.
-pub async fn take_verify_attempt(db: &AnyPool, user_id: &str, max: i64) -> sqlx::Result<bool> {
+pub async fn take_verify_attempt(db: &AnyPool, user_id: &UserId, max: i64) -> sqlx::Result<bool> {
     sqlx::query("UPDATE users SET verify_attempts = verify_attempts + 1 WHERE id = $1 AND verify_attempts < $2")
         .bind(user_id)
         .bind(max)
@@ -175,7 +177,7 @@ pub async fn take_verify_attempt(db: &AnyPool, user_id: &str, max: i64) -> sqlx:
 }
 
 /// Gives back a check that could not be made (the provider did not answer).
-pub async fn return_verify_attempt(db: &AnyPool, user_id: &str) -> sqlx::Result<()> {
+pub async fn return_verify_attempt(db: &AnyPool, user_id: &UserId) -> sqlx::Result<()> {
     sqlx::query("UPDATE users SET verify_attempts = verify_attempts - 1 WHERE id = $1 AND verify_attempts > 0")
         .bind(user_id)
         .execute(db)
@@ -184,7 +186,7 @@ pub async fn return_verify_attempt(db: &AnyPool, user_id: &str) -> sqlx::Result<
 }
 
 /// A new code was sent to the user's phone: its checks start from zero.
-pub async fn reset_verify_attempts(db: &AnyPool, user_id: &str) -> sqlx::Result<()> {
+pub async fn reset_verify_attempts(db: &AnyPool, user_id: &UserId) -> sqlx::Result<()> {
     sqlx::query("UPDATE users SET verify_attempts = 0 WHERE id = $1")
         .bind(user_id)
         .execute(db)

@@ -3,10 +3,10 @@
 use crate::server::clock;
 use std::{collections::BTreeMap, net::IpAddr};
 
-use super::{parse_payee, status_after};
+use super::status_after;
 use crate::{
     error::AppError,
-    model::{format_amount, parse_amount, PaymentEvent},
+    model::{AuditKind, Money, Payee, PaymentEvent, PaymentId},
     server::{
         audit,
         db::{self, users::UserRow},
@@ -25,10 +25,11 @@ pub async fn create(
     amount: &str,
     idempotency_key: &str,
     client_ip: Option<IpAddr>,
-) -> Result<String, AppError> {
-    let payee = parse_payee(payee)?;
-    let amount_cents =
-        parse_amount(amount).map_err(|e| AppError::field("amount", e.to_string()))?;
+) -> Result<PaymentId, AppError> {
+    let config = &state.config;
+    let payee = Payee::parse(payee).map_err(|e| AppError::field("payee", e.to_string()))?;
+    let amount = Money::parse(amount, &config.currency)
+        .map_err(|e| AppError::field("amount", e.to_string()))?;
     let key = uuid::Uuid::parse_str(idempotency_key.trim())
         .map_err(|_| {
             AppError::field(
@@ -40,8 +41,7 @@ pub async fn create(
     let authy_id = user.authy_id.ok_or(AppError::PhoneNotVerified)?;
 
     let now = clock::now();
-    let config = &state.config;
-    let new_id = uuid::Uuid::new_v4().to_string();
+    let new_id = PaymentId::random();
     let (id, created) = db::payments::insert_once(
         &state.db,
         &db::payments::NewPayment {
@@ -49,8 +49,8 @@ pub async fn create(
             user_id: &user.id,
             idempotency_key: &key,
             payee: &payee,
-            amount_cents,
-            currency: &config.currency,
+            amount_cents: amount.minor_units,
+            currency: &amount.currency,
             expires_at: now + config.approval_seconds_to_expire as i64,
         },
         now,
@@ -66,28 +66,24 @@ pub async fn create(
         client_ip,
         Some(&user.id),
         Some(&id),
-        "payment_created",
+        AuditKind::PaymentCreated,
         "ok",
-        format!(
-            "{} to {payee}",
-            format_amount(amount_cents, &config.currency)
-        ),
+        format!("{amount} to {payee}"),
     )
     .await;
 
-    let amount_text = format_amount(amount_cents, &config.currency);
     let request = NewApprovalRequest {
         message: format!("Please authorize payment to {payee}"),
         details: BTreeMap::from([
-            ("Sending to".to_string(), payee.clone()),
-            ("Transaction amount".to_string(), amount_text),
+            ("Sending to".to_string(), payee.to_string()),
+            ("Transaction amount".to_string(), amount.to_string()),
         ]),
         hidden_details: BTreeMap::from([
             (
                 "user_ip_address".to_string(),
                 client_ip.map(|ip| ip.to_string()).unwrap_or_default(),
             ),
-            ("requester_user_id".to_string(), user.id.clone()),
+            ("requester_user_id".to_string(), user.id.to_string()),
         ]),
         logos: vec![Logo {
             res: "default".to_string(),
@@ -113,7 +109,7 @@ pub async fn create(
                 client_ip,
                 Some(&user.id),
                 Some(&id),
-                "push_sent",
+                AuditKind::PushSent,
                 "ok",
                 "",
             )
@@ -136,7 +132,7 @@ pub async fn create(
                 client_ip,
                 Some(&user.id),
                 Some(&id),
-                "push_sent",
+                AuditKind::PushSent,
                 "failed",
                 reason,
             )

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use crate::{
     error::AppError,
-    model::{DecidedVia, PaymentEvent, PaymentStatus},
+    model::{AuditKind, DecidedVia, PaymentEvent, PaymentStatus},
     server::{
         audit,
         db::{self, payments::PaymentRow},
@@ -41,7 +41,7 @@ pub async fn decide(
         return Ok(Decided::Conflict(current));
     };
     if current.apply(event).is_some()
-        && db::payments::decide(&state.db, &payment.id, status, via.as_str(), clock::now())
+        && db::payments::decide(&state.db, &payment.id, status, via, clock::now())
             .await
             .map_err(|e| internal("decide payment", e))?
     {
@@ -50,7 +50,7 @@ pub async fn decide(
             client,
             Some(&payment.user_id),
             Some(&payment.id),
-            "decision",
+            AuditKind::Decision,
             status.as_str(),
             format!("by {}", via.as_str()),
         )

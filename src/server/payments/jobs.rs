@@ -2,7 +2,7 @@
 //! callbacks.
 
 use super::{decide, event_for, status_after};
-use crate::model::{DecidedVia, PaymentEvent};
+use crate::model::{AuditKind, DecidedVia, PaymentEvent};
 use crate::server::clock;
 use crate::server::{audit, db, AppState};
 
@@ -18,7 +18,7 @@ pub async fn expire_due(state: &AppState) {
                     None,
                     Some(&user_id),
                     Some(&id),
-                    "expiry",
+                    AuditKind::Expiry,
                     "expired",
                     "no answer in time",
                 )

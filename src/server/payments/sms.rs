@@ -4,7 +4,7 @@ use super::{decide, owned, status_after};
 use crate::server::clock;
 use crate::{
     error::AppError,
-    model::{format_amount, DecidedVia, PaymentEvent, PaymentStatus, MAX_SMS_ATTEMPTS},
+    model::{AuditKind, DecidedVia, PaymentEvent, PaymentId, PaymentStatus, MAX_SMS_ATTEMPTS},
     server::{
         audit,
         auth::Caller,
@@ -40,7 +40,7 @@ pub async fn send_sms(
     state: &AppState,
     caller: &Caller,
     user: &UserRow,
-    id: &str,
+    id: &PaymentId,
 ) -> Result<(), AppError> {
     let payment = owned(state, user, id).await?;
     still_pending(&payment)?;
@@ -48,7 +48,7 @@ pub async fn send_sms(
     let message = format!(
         "Verify payment to {} for {}",
         payment.payee,
-        format_amount(payment.amount_cents, &payment.currency)
+        payment.amount()
     );
     let action = sms_action(&payment);
     code_limits::send_code(
@@ -58,7 +58,7 @@ pub async fn send_sms(
             user_id: Some(&user.id),
             phone_e164: &user.phone_e164,
             payment_id: Some(&payment.id),
-            event: "sms_sent",
+            event: AuditKind::SmsSent,
             detail: String::new(),
         },
         state.provider.send_sms_token(authy_id, &action, &message),
@@ -76,7 +76,7 @@ pub async fn verify_sms(
     state: &AppState,
     caller: &Caller,
     user: &UserRow,
-    id: &str,
+    id: &PaymentId,
     code: &str,
 ) -> Result<PaymentStatus, AppError> {
     let payment = owned(state, user, id).await?;
@@ -103,7 +103,7 @@ pub async fn verify_sms(
                 caller.client,
                 Some(&user.id),
                 Some(&payment.id),
-                "code",
+                AuditKind::Code,
                 "accepted",
                 "",
             )
@@ -126,7 +126,7 @@ pub async fn verify_sms(
                 caller.client,
                 Some(&user.id),
                 Some(&payment.id),
-                "code",
+                AuditKind::Code,
                 "rejected",
                 "",
             )
@@ -140,7 +140,7 @@ pub async fn verify_sms(
 async fn wrong_code(
     state: &AppState,
     caller: &Caller,
-    id: &str,
+    id: &PaymentId,
 ) -> Result<PaymentStatus, AppError> {
     let Some(failures) = db::payments::count_wrong_code(&state.db, id)
         .await
@@ -168,7 +168,7 @@ async fn wrong_code(
                 caller.client,
                 None,
                 Some(id),
-                "decision",
+                AuditKind::Decision,
                 "failed",
                 "too many wrong SMS codes",
             )

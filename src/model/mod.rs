@@ -1,0 +1,21 @@
+//! Wire types and domain newtypes shared by the server and the Wasm client.
+//!
+//! Text from outside (forms, URLs, the database) is parsed into these types once, at the
+//! edge; past it the compiler refuses a user id where a payment id belongs.
+
+mod account;
+mod audit;
+mod ids;
+mod money;
+mod payment;
+mod time;
+
+pub use account::{Email, InvalidEmail, SessionUser, Via, PHONE_COUNTRIES};
+pub use audit::AuditKind;
+pub use ids::{PaymentId, UserId};
+pub use money::{format_amount, parse_amount, AmountError, Money, MAX_AMOUNT_CENTS};
+pub use payment::{
+    is_format_char, DecidedVia, Payee, PayeeError, PaymentEvent, PaymentList, PaymentStatus,
+    PaymentView, TimelineEntry, MAX_SMS_ATTEMPTS,
+};
+pub use time::format_time;
