@@ -122,6 +122,14 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// `LIMIT_*`: per-client-address limits.
     pub client_limits: ClientLimits,
+    /// `DATABASE_MAX_CONNECTIONS`: the pool's size (default: by the database and the
+    /// machine's cores).
+    pub database_max_connections: Option<u32>,
+    /// `DATABASE_STATEMENT_TIMEOUT_SECS`: the longest one statement may run (PostgreSQL)
+    /// or wait for the write lock (SQLite).
+    pub database_statement_timeout_secs: u64,
+    /// `SWEEP_INTERVAL_SECS`: how often the background sweep runs on this instance.
+    pub sweep_interval_secs: u64,
 }
 
 /// A token bucket's shape: `burst` requests at once, refilled at `burst` per `per_secs`.
@@ -373,6 +381,20 @@ impl Config {
                 send_payment: rate(&get, "LIMIT_SEND_PAYMENT", 20, 60)?,
                 payment_code: rate(&get, "LIMIT_PAYMENT_CODE", 10, 60)?,
             },
+            database_max_connections: match get("DATABASE_MAX_CONNECTIONS") {
+                None => None,
+                Some(_) => Some(
+                    u32::try_from(number(&get, "DATABASE_MAX_CONNECTIONS", 0, 1)?)
+                        .map_err(|_| bad("DATABASE_MAX_CONNECTIONS", "too large"))?,
+                ),
+            },
+            database_statement_timeout_secs: number(
+                &get,
+                "DATABASE_STATEMENT_TIMEOUT_SECS",
+                10,
+                1,
+            )?,
+            sweep_interval_secs: number(&get, "SWEEP_INTERVAL_SECS", 5, 1)?,
         })
     }
 

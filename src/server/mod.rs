@@ -32,7 +32,7 @@ use crate::error::AppError;
 use config::Config;
 use provider::{Provider, ProviderError};
 
-pub use jobs::sweep;
+pub use jobs::{holds_lease, sweep};
 pub use request::state;
 pub use routes::router;
 pub use startup::{prepare, run, serve, without_delay, Services};
@@ -51,6 +51,8 @@ pub struct AppState {
     pub client_limiter: Arc<client_limits::ClientLimiter>,
     /// Callbacks refused before their signature was checked, counted per minute.
     pub callback_refusals: Arc<webhook::RefusalCounter>,
+    /// This instance's name among several on one database (for job leases).
+    pub instance: Arc<str>,
 }
 
 /// Logs an internal failure with its context and returns the error the browser may see.

@@ -22,12 +22,19 @@ pub struct Services {
 
 /// Connects to the database, applies migrations and returns what the router needs.
 pub async fn prepare(config: Config) -> anyhow::Result<Services> {
-    let db = db::connect(&config.database_url).await.with_context(|| {
-        format!(
-            "cannot open the database ({})",
-            config.database_url_for_logs()
-        )
-    })?;
+    let mut pool = db::PoolSettings::default_for(&config.database_url);
+    if let Some(n) = config.database_max_connections {
+        pool.max_connections = n;
+    }
+    pool.statement_timeout = Duration::from_secs(config.database_statement_timeout_secs);
+    let db = db::connect_with(&config.database_url, pool)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the database ({})",
+                config.database_url_for_logs()
+            )
+        })?;
     db::migrate(&db)
         .await
         .context("cannot apply database migrations")?;
@@ -51,6 +58,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<Services> {
         passwords: Arc::new(passwords),
         client_limiter: Arc::new(client_limiter),
         callback_refusals: webhook::RefusalCounter::shared(),
+        instance: uuid::Uuid::new_v4().to_string().into(),
         leptos_options: config.leptos_options.clone(),
         db,
         config: Arc::new(config),

@@ -9,6 +9,7 @@ mod authy_sandbox;
 mod bad_input;
 mod callback;
 mod health;
+mod instances;
 mod payments_api;
 mod process;
 mod properties;

@@ -2,6 +2,7 @@
 //! and PostgreSQL: `$n` placeholders, text UUIDs, BIGINT money and Unix-second timestamps.
 
 pub mod audit;
+pub mod leases;
 pub mod payments;
 pub mod throttle;
 pub mod users;
@@ -13,10 +14,44 @@ use sqlx::{
     AnyPool, Executor,
 };
 
-/// Opens a connection pool. A SQLite file is created if missing and runs in WAL mode.
+/// How the pool is sized and how long a statement may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    pub statement_timeout: Duration,
+}
+
+impl PoolSettings {
+    /// The defaults for `database_url` on this machine: SQLite writes one at a time, so a
+    /// few connections serve its readers; PostgreSQL gets four per core (at most 32, so
+    /// that several instances stay within the server's `max_connections`).
+    pub fn default_for(database_url: &str) -> PoolSettings {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get() as u32);
+        PoolSettings {
+            max_connections: if database_url.starts_with("sqlite:") {
+                8
+            } else {
+                (cores * 4).clamp(4, 32)
+            },
+            statement_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Opens a connection pool with the default settings.
 pub async fn connect(database_url: &str) -> Result<AnyPool, sqlx::Error> {
+    connect_with(database_url, PoolSettings::default_for(database_url)).await
+}
+
+/// Opens a connection pool. A SQLite file is created if missing and runs in WAL mode;
+/// every PostgreSQL connection has the statement timeout set.
+pub async fn connect_with(
+    database_url: &str,
+    settings: PoolSettings,
+) -> Result<AnyPool, sqlx::Error> {
     install_default_drivers();
     let is_sqlite = database_url.starts_with("sqlite:");
+    let timeout_ms = settings.statement_timeout.as_millis();
     let url = if is_sqlite && !database_url.contains("mode=") {
         let sep = if database_url.contains('?') { '&' } else { '?' };
         format!("{database_url}{sep}mode=rwc")
@@ -24,16 +59,22 @@ pub async fn connect(database_url: &str) -> Result<AnyPool, sqlx::Error> {
         database_url.to_string()
     };
     AnyPoolOptions::new()
-        .max_connections(if is_sqlite { 8 } else { 16 })
+        .max_connections(settings.max_connections)
         .acquire_timeout(Duration::from_secs(10))
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 if is_sqlite {
                     conn.execute(
-                        "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
-                         PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                        format!(
+                            "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = {timeout_ms}; \
+                             PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
+                        )
+                        .as_str(),
                     )
                     .await?;
+                } else {
+                    conn.execute(format!("SET statement_timeout = {timeout_ms}").as_str())
+                        .await?;
                 }
                 Ok(())
             })

@@ -161,20 +161,29 @@ pub async fn list(
     .await
 }
 
-/// Pending, unexpired payments with a push request made before `created_before`.
-pub async fn pending_with_approval(
+/// Claims up to `limit` pending, unexpired payments with a push request made before
+/// `created_before` that nobody claimed since `now`, until `claimed_until`: the caller asks
+/// the provider about them. The claim is in the UPDATE's own condition, so of several
+/// instances claiming at once each payment goes to one (PostgreSQL re-checks the condition
+/// on a row another transaction just claimed; SQLite runs one writer at a time).
+pub async fn claim_for_reconcile(
     db: &AnyPool,
     created_before: i64,
     limit: i64,
     now: i64,
+    claimed_until: i64,
 ) -> sqlx::Result<Vec<PaymentRow>> {
+    const DUE: &str = "status = 'pending' AND expires_at >= $1 AND approval_uuid IS NOT NULL \
+        AND created_at < $2 AND reconcile_after <= $1";
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM payments WHERE status = 'pending' AND expires_at >= $1 \
-         AND approval_uuid IS NOT NULL AND created_at < $2 ORDER BY created_at LIMIT $3"
+        "UPDATE payments SET reconcile_after = $4 WHERE {DUE} AND id IN \
+         (SELECT id FROM payments WHERE {DUE} ORDER BY created_at LIMIT $3) \
+         RETURNING {COLUMNS}"
     ))
     .bind(now)
     .bind(created_before)
     .bind(limit)
+    .bind(claimed_until)
     .fetch_all(db)
     .await
 }

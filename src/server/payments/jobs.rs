@@ -29,11 +29,19 @@ pub async fn expire_due(state: &AppState) {
     }
 }
 
+/// How long a payment claimed for reconciliation is left to the instance that claimed it.
+pub const RECONCILE_EVERY_SECS: i64 = 15;
+
 /// Asks the provider about pending payments whose callback has not come (a dropped or
-/// lost callback must not leave a decision unrecorded).
+/// lost callback must not leave a decision unrecorded). Each payment is claimed first, so
+/// with several instances on one database one of them asks, once per
+/// [`RECONCILE_EVERY_SECS`].
 pub async fn reconcile(state: &AppState) {
     let now = clock::now();
-    let waiting = match db::payments::pending_with_approval(&state.db, now - 10, 20, now).await {
+    let claimed =
+        db::payments::claim_for_reconcile(&state.db, now - 10, 20, now, now + RECONCILE_EVERY_SECS)
+            .await;
+    let waiting = match claimed {
         Ok(rows) => rows,
         Err(e) => {
             tracing::warn!(error = %e, "reconciliation: cannot list pending payments");
