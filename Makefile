@@ -18,6 +18,9 @@ test: setup
 release: setup
 	PATH="$(CURDIR)/end2end/node_modules/.bin:$$PATH" cargo leptos build --release
 
-# Throughput and latency of the status poll and the callback (prints figures).
-bench:
-	cargo bench --no-default-features --features ssr --bench hot_paths
+# Throughput and latency of the status poll and the callback on SQLite and on the local
+# PostgreSQL (started by scripts/postgres.sh), then refusals and floods (prints figures).
+bench: setup
+	bash scripts/postgres.sh
+	PAYFRIEND_TEST_POSTGRES=postgres://payfriend:payfriend@127.0.0.1/postgres \
+	  cargo bench --no-default-features --features ssr --bench hot_paths

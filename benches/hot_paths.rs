@@ -232,15 +232,19 @@ async fn seed_payment(state: &AppState, user_id: &UserId, n: usize) -> (PaymentI
     (id, uuid)
 }
 
-#[tokio::main]
-async fn main() {
-    let app = common::spawn_app_with(&[("LIMIT_SIGN_IN", "1000000/1")]).await;
+/// The status poll and the signed callback against a fresh app on the database
+/// `database_url` (`None`: the test support's choice, PostgreSQL when
+/// `PAYFRIEND_TEST_POSTGRES` is set); the app, for further measurements.
+async fn hot_paths(database_url: Option<&str>) -> (common::TestApp, Figures, Figures) {
+    let mut extra = vec![("LIMIT_SIGN_IN", "1000000/1")];
+    if let Some(url) = database_url {
+        extra.push(("DATABASE_URL", url));
+    }
+    let app = common::spawn_app_with(&extra).await;
     let (state, base, http) = (app.state.clone(), app.base_url.clone(), app.client.clone());
     let (user_id, email) = common::verified_user(&app, "bench password").await;
     let cookie = common::log_in(&app, &email, "bench password").await;
     let (polled, _) = seed_payment(&state, &user_id, 0).await;
-
-    println!("Payfriend hot paths: {REQUESTS} requests each, {CONCURRENCY} in flight, SQLite");
 
     let polls = (0..REQUESTS)
         .map(|_| {
@@ -249,9 +253,7 @@ async fn main() {
                 .form(&[("id", polled.as_str())])
         })
         .collect();
-    run("status poll (get_payment)", polls, |s| s.is_success())
-        .await
-        .print();
+    let poll = run("status poll (get_payment)", polls, |s| s.is_success()).await;
 
     let callback_url = state.config.authy_callback_url.to_string();
     let key = state.config.authy_api_key.expose().to_string();
@@ -268,9 +270,35 @@ async fn main() {
                 .body(body),
         );
     }
-    run("callback (approve, signed)", callbacks, |s| s.is_success())
-        .await
-        .print();
+    let callback = run("callback (approve, signed)", callbacks, |s| s.is_success()).await;
+    (app, poll, callback)
+}
+
+#[tokio::main]
+async fn main() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let sqlite_url = format!("sqlite:{}", dir.path().join("bench.db").display());
+    let (app, poll, callback) = hot_paths(Some(&sqlite_url)).await;
+    let postgres = match std::env::var(common::TEST_POSTGRES) {
+        Ok(url) if !url.is_empty() => Some(hot_paths(None).await),
+        _ => None,
+    };
+    let (base, http) = (app.base_url.clone(), app.client.clone());
+    let callback_url = app.state.config.authy_callback_url.to_string();
+
+    println!("Payfriend hot paths: {REQUESTS} requests each, {CONCURRENCY} in flight");
+    println!("SQLite:");
+    poll.print();
+    callback.print();
+    match postgres {
+        Some((_, poll, callback)) => {
+            println!("PostgreSQL (local, same machine):");
+            poll.print();
+            callback.print();
+        }
+        None => println!("PostgreSQL: not measured (set {})", common::TEST_POSTGRES),
+    }
+    println!("SQLite, refusals and floods:");
 
     let forged = (0..REQUESTS)
         .map(|n| {

@@ -6,6 +6,23 @@ const port = Number(process.env.E2E_PORT ?? 3100);
 const baseURL = `http://127.0.0.1:${port}`;
 /** A second server whose sessions end after 10 idle seconds (tests of session expiry). */
 const idlePort = port + 1;
+/**
+ * E2E_DATABASE_URL (make test: PostgreSQL) runs the main server on that database, with a
+ * second instance on the same database that receives the provider's callbacks: the
+ * sandbox on the page's instance sends them there, as a load balancer could.
+ */
+const callbackPort = port + 2;
+const shared: Record<string, string> = process.env.E2E_DATABASE_URL
+  ? {
+      DATABASE_URL: process.env.E2E_DATABASE_URL,
+      AUTHY_API_KEY: 'e2e-shared-api-key-0123456789abcdef',
+      AUTHY_CALLBACK_URL: `http://127.0.0.1:${callbackPort}/payments/callback`,
+      SESSION_SECRET: 'e2e-shared-session-secret-0123456789abcdef',
+      // No background reconciliation: a decision reaches the page only through the
+      // callback to the other instance (or the SMS code), so the run proves that path.
+      SWEEP_INTERVAL_SECS: '3600',
+    }
+  : {};
 
 function server(listen: number, extraEnv: Record<string, string>) {
   const db = `target/e2e-${listen}.db`;
@@ -63,8 +80,8 @@ export default defineConfig({
     },
   },
   webServer: [
-    // E2E_DATABASE_URL runs the main server on another database (make test: PostgreSQL too).
-    server(port, process.env.E2E_DATABASE_URL ? { DATABASE_URL: process.env.E2E_DATABASE_URL } : {}),
+    server(port, shared),
     server(idlePort, { SESSION_IDLE_SECS: '10' }),
+    ...(process.env.E2E_DATABASE_URL ? [server(callbackPort, shared)] : []),
   ],
 });

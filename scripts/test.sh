@@ -21,9 +21,10 @@ step "clippy (Wasm client build)"
 cargo clippy --no-default-features --features hydrate --lib --target wasm32-unknown-unknown -- -D warnings
 
 step "Rust unit and integration tests (SQLite)"
-cargo test --no-default-features --features ssr
+# The multi-instance tests need PostgreSQL: they run in the next step.
+cargo test --no-default-features --features ssr -- --skip multi_instance::
 
-step "Rust integration tests on PostgreSQL (a fresh database per test app)"
+step "Rust integration tests on PostgreSQL (a fresh database per test app), with two instances on one database"
 bash scripts/postgres.sh
 # The process tests start the server binary on its own SQLite file, and the connection
 # reuse test is about TCP, not the database: both run once, above.

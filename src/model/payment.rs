@@ -117,6 +117,7 @@ impl DecidedVia {
 
 /// Where a payment is in its life. Only `Pending` ever changes, and only once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum PaymentStatus {
     Pending,
     Approved,

@@ -15,6 +15,7 @@ mod middleware;
 pub mod payments;
 pub(crate) mod phone_number;
 pub mod provider;
+pub mod readiness;
 pub(crate) mod request;
 pub(crate) mod routes;
 pub(crate) mod startup;
@@ -35,7 +36,7 @@ use provider::{Provider, ProviderError};
 pub use jobs::{holds_lease, sweep};
 pub use request::state;
 pub use routes::router;
-pub use startup::{prepare, run, serve, without_delay, Services};
+pub use startup::{prepare, prepare_with, run, serve, serve_with, without_delay, Services};
 
 /// Everything a request handler or server function needs, cloned cheaply per request.
 #[derive(Clone, FromRef)]
@@ -53,6 +54,8 @@ pub struct AppState {
     pub callback_refusals: Arc<webhook::RefusalCounter>,
     /// This instance's name among several on one database (for job leases).
     pub instance: Arc<str>,
+    /// Starting, ready or stopping (`/readyz`).
+    pub readiness: Arc<readiness::Readiness>,
 }
 
 /// Logs an internal failure with its context and returns the error the browser may see.

@@ -29,6 +29,7 @@ pub fn router(services: &Services) -> Router {
     let options = state.leptos_options.clone();
     let mut router = Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/payments/callback", post(webhook::payment_callback));
     if let Some(sandbox) = &services.sandbox {
         router = router.nest("/sandbox/authy", sandbox.router());
@@ -68,6 +69,29 @@ pub fn router(services: &Services) -> Router {
             }),
         )
         .with_state(state)
+}
+
+/// `GET /readyz`: 200 when this instance should be sent requests (started, not shutting
+/// down, database answering), 503 with the reason otherwise.
+async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    if !state.readiness.is_ready() {
+        return (StatusCode::SERVICE_UNAVAILABLE, state.readiness.phase());
+    }
+    match db::ping(&state.db).await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable"),
+    }
+}
+
+/// What every request gets while the instance starts (before the app's routes exist).
+pub fn starting() -> Router {
+    Router::new().fallback(|| async {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(axum::http::header::RETRY_AFTER, "1")],
+            "starting: applying migrations",
+        )
+    })
 }
 
 /// `GET /healthz`: 200 when the database answers, 503 otherwise.

@@ -1,14 +1,18 @@
 //! Start-up and shutdown: connect and migrate, build the state, listen, serve until a
 //! signal, then finish the requests in flight.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
 use anyhow::Context as _;
 use axum::Router;
 use tokio::net::TcpListener;
 
 use super::{
-    auth, authy::AuthyClient, client_limits, config::Config, db, jobs, routes, webhook, AppState,
+    auth, authy::AuthyClient, client_limits, config::Config, db, jobs, readiness::Readiness,
+    routes, webhook, AppState,
 };
 use crate::sandbox::service::Sandbox;
 
@@ -22,11 +26,16 @@ pub struct Services {
 
 /// Connects to the database, applies migrations and returns what the router needs.
 pub async fn prepare(config: Config) -> anyhow::Result<Services> {
+    prepare_with(config, Arc::new(Readiness::starting())).await
+}
+
+/// [`prepare`], marking `readiness` ready when done.
+pub async fn prepare_with(config: Config, readiness: Arc<Readiness>) -> anyhow::Result<Services> {
     let mut pool = db::PoolSettings::default_for(&config.database_url);
     if let Some(n) = config.database_max_connections {
         pool.max_connections = n;
     }
-    pool.statement_timeout = Duration::from_secs(config.database_statement_timeout_secs);
+    pool.statement_timeout = Some(Duration::from_secs(config.database_statement_timeout_secs));
     let db = db::connect_with(&config.database_url, pool)
         .await
         .with_context(|| {
@@ -35,7 +44,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<Services> {
                 config.database_url_for_logs()
             )
         })?;
-    db::migrate(&db)
+    db::migrate_at(&config.database_url)
         .await
         .context("cannot apply database migrations")?;
     let timeout = Duration::from_secs(config.authy_timeout_secs);
@@ -63,26 +72,49 @@ pub async fn prepare(config: Config) -> anyhow::Result<Services> {
         db,
         config: Arc::new(config),
         provider: Arc::new(provider),
+        readiness: readiness.clone(),
     };
     jobs::spawn_background(state.clone());
+    readiness.mark_ready();
     Ok(Services {
         app: state,
         sandbox,
     })
 }
 
-/// Starts the app as configured: the body of `main`.
+/// Starts the app as configured: the body of `main`. It listens at once and answers 503
+/// (`/readyz` included) until migrations are applied and the app's routes exist.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let addr = config.leptos_options.site_addr;
     let public_url = config.public_url.clone();
-    let services = prepare(config).await?;
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
+    let readiness = Arc::new(Readiness::starting());
+    let app: Arc<OnceLock<Router>> = Arc::new(OnceLock::new());
+    let server = tokio::spawn(serve_with(listener, switch(app.clone()), readiness.clone()));
+    let services = match prepare_with(config, readiness).await {
+        Ok(services) => services,
+        Err(e) => {
+            server.abort();
+            return Err(e);
+        }
+    };
+    let _ = app.set(routes::router(&services));
     tracing::info!("Payfriend is running: open {public_url} (listening on {addr})");
-    serve(listener, routes::router(&services)).await?;
+    server.await.context("the server task failed")??;
     tracing::info!("Payfriend stopped");
     Ok(())
+}
+
+/// A router that answers as [`routes::starting`] until `app` is set, then as `app`.
+fn switch(app: Arc<OnceLock<Router>>) -> Router {
+    use tower::ServiceExt as _;
+    let starting = routes::starting();
+    Router::new().fallback_service(tower::service_fn(move |request: axum::extract::Request| {
+        let router = app.get().unwrap_or(&starting).clone();
+        router.oneshot(request)
+    }))
 }
 
 /// Serves `router` on `listener` until SIGINT or SIGTERM, then finishes in-flight requests.
@@ -91,11 +123,23 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 /// otherwise wait for the client's delayed ACK (Nagle's algorithm), about 40 ms for every
 /// answer after the first on a kept-alive connection.
 pub async fn serve(listener: TcpListener, router: Router) -> std::io::Result<()> {
+    serve_with(listener, router, Arc::new(Readiness::starting())).await
+}
+
+/// [`serve`], marking `readiness` stopping as soon as the shutdown signal arrives.
+pub async fn serve_with(
+    listener: TcpListener,
+    router: Router,
+    readiness: Arc<Readiness>,
+) -> std::io::Result<()> {
     axum::serve(
         without_delay(listener),
         router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        readiness.mark_stopping();
+    })
     .await
 }
 

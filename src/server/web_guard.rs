@@ -122,7 +122,7 @@ fn is_public_authority(host: &str, public_url: &Url) -> bool {
 
 /// Paths a load balancer or orchestrator calls by the instance's own address.
 fn probe_route(path: &str) -> bool {
-    path == "/healthz"
+    path == "/healthz" || path == "/readyz"
 }
 
 /// A path as it may be logged: runs of four or more digits (codes, tokens, ids that

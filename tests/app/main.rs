@@ -10,6 +10,7 @@ mod bad_input;
 mod callback;
 mod health;
 mod instances;
+mod multi_instance;
 mod payments_api;
 mod process;
 mod properties;

@@ -52,7 +52,7 @@ async fn only_the_owner_sees_a_payment_and_others_get_the_same_not_found() {
 
     assert_eq!(mine.status(), 200);
     let body = mine.text().await.expect("body");
-    assert!(body.contains("\"Pending\""), "{body}");
+    assert!(body.contains("\"status\":\"pending\""), "{body}");
     assert_eq!(theirs.status(), 404);
     assert_eq!(unknown.status(), 404);
     assert_eq!(

@@ -17,17 +17,17 @@ use payfriend::api::{
 use payfriend::server::{authy::signature, db};
 use sqlx::AnyPool;
 
-const API_KEY: &str = "process-test-api-key-0123456789";
+pub(crate) const API_KEY: &str = "process-test-api-key-0123456789";
 const SESSION_SECRET: &str = "process-test-session-secret-0123456789abcdef";
 
-struct Server {
-    child: Child,
-    base: String,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) base: String,
 }
 
 /// A port outside the kernel's ephemeral range, so that the in-process test apps (which
 /// bind port 0) can never take it between this check and the server's own bind.
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     loop {
         let port = 20_000 + (uuid::Uuid::new_v4().as_u128() % 10_000) as u16;
         if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
@@ -36,7 +36,12 @@ fn free_port() -> u16 {
     }
 }
 
-async fn start(dir: &Path, port: u16, extra: &[(&str, &str)]) -> Server {
+pub(crate) async fn start(dir: &Path, port: u16, extra: &[(&str, &str)]) -> Server {
+    healthy(launch(dir, port, extra)).await
+}
+
+/// Starts the server binary without waiting for it.
+pub(crate) fn launch(dir: &Path, port: u16, extra: &[(&str, &str)]) -> Server {
     let base = format!("http://127.0.0.1:{port}");
     let log = std::fs::OpenOptions::new()
         .create(true)
@@ -60,12 +65,16 @@ async fn start(dir: &Path, port: u16, extra: &[(&str, &str)]) -> Server {
     for (k, v) in extra {
         command.env(k, v);
     }
-    let server = Server {
+    Server {
         child: command.spawn().expect("server starts"),
         base,
-    };
+    }
+}
+
+/// Waits until `server` answers `/healthz` with 200.
+pub(crate) async fn healthy(server: Server) -> Server {
     let client = reqwest::Client::new();
-    for _ in 0..200 {
+    for _ in 0..400 {
         if let Ok(r) = client.get(format!("{}/healthz", server.base)).send().await {
             if r.status() == 200 {
                 return server;
@@ -85,7 +94,7 @@ impl Drop for Server {
 }
 
 /// A client that sends the server's own origin, as its pages do.
-fn client_of(server: &Server) -> reqwest::Client {
+pub(crate) fn client_of(server: &Server) -> reqwest::Client {
     crate::common::browser_like_client(&server.base)
 }
 
@@ -101,7 +110,7 @@ async fn signed_up(server: &Server, db: &AnyPool, password: &str) -> String {
     .await
 }
 
-async fn signed_up_as(
+pub(crate) async fn signed_up_as(
     server: &Server,
     db: &AnyPool,
     password: &str,

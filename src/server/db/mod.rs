@@ -18,7 +18,8 @@ use sqlx::{
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolSettings {
     pub max_connections: u32,
-    pub statement_timeout: Duration,
+    /// `None`: no limit on PostgreSQL; a minute's wait for the lock on SQLite.
+    pub statement_timeout: Option<Duration>,
 }
 
 impl PoolSettings {
@@ -33,7 +34,7 @@ impl PoolSettings {
             } else {
                 (cores * 4).clamp(4, 32)
             },
-            statement_timeout: Duration::from_secs(10),
+            statement_timeout: Some(Duration::from_secs(10)),
         }
     }
 }
@@ -51,7 +52,8 @@ pub async fn connect_with(
 ) -> Result<AnyPool, sqlx::Error> {
     install_default_drivers();
     let is_sqlite = database_url.starts_with("sqlite:");
-    let timeout_ms = settings.statement_timeout.as_millis();
+    let timeout_ms = settings.statement_timeout.map(|t| t.as_millis());
+    let busy_ms = timeout_ms.unwrap_or(60_000);
     let url = if is_sqlite && !database_url.contains("mode=") {
         let sep = if database_url.contains('?') { '&' } else { '?' };
         format!("{database_url}{sep}mode=rwc")
@@ -66,14 +68,14 @@ pub async fn connect_with(
                 if is_sqlite {
                     conn.execute(
                         format!(
-                            "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = {timeout_ms}; \
+                            "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = {busy_ms}; \
                              PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
                         )
                         .as_str(),
                     )
                     .await?;
-                } else {
-                    conn.execute(format!("SET statement_timeout = {timeout_ms}").as_str())
+                } else if let Some(ms) = timeout_ms {
+                    conn.execute(format!("SET statement_timeout = {ms}").as_str())
                         .await?;
                 }
                 Ok(())
@@ -86,6 +88,21 @@ pub async fn connect_with(
 /// Applies the migrations in `migrations/` that have not run yet.
 pub async fn migrate(pool: &AnyPool) -> Result<(), sqlx::migrate::MigrateError> {
     sqlx::migrate!("./migrations").run(pool).await
+}
+
+/// Applies the migrations over a connection of their own, without the statement timeout
+/// (a migration may rightly take longer than any request). Several instances starting at
+/// once take turns: on PostgreSQL the migrator holds an advisory lock, on SQLite the
+/// write lock (waited for up to a minute).
+pub async fn migrate_at(database_url: &str) -> anyhow::Result<()> {
+    let settings = PoolSettings {
+        max_connections: 1,
+        statement_timeout: None,
+    };
+    let pool = connect_with(database_url, settings).await?;
+    let applied = migrate(&pool).await;
+    pool.close().await;
+    Ok(applied?)
 }
 
 /// Checks that the database answers.
