@@ -14,13 +14,16 @@ run: setup
 test: setup
 	@bash scripts/test.sh
 
-# An optimised build: size-optimised Wasm (wasm-opt from end2end's npm packages).
+# An optimised build: size-optimised Wasm (wasm-opt from end2end's npm packages), static
+# files precompressed (.br and .gz beside them, served as the browser accepts).
 release: setup
-	PATH="$(CURDIR)/end2end/node_modules/.bin:$$PATH" cargo leptos build --release
+	PATH="$(CURDIR)/end2end/node_modules/.bin:$$PATH" cargo leptos build --release --precompress
 
 # Throughput and latency of the status poll and the callback on SQLite and on the local
 # PostgreSQL (started by scripts/postgres.sh), then refusals and floods (prints figures).
-bench: setup
+# It builds the release site first (`make release`): run `cargo leptos build` before debug
+# runs and tests again.
+bench: release
 	bash scripts/postgres.sh
 	PAYFRIEND_TEST_POSTGRES=postgres://payfriend:payfriend@127.0.0.1/postgres \
 	  cargo bench --no-default-features --features ssr --bench hot_paths

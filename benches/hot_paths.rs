@@ -172,6 +172,22 @@ struct Figures {
 }
 
 impl Figures {
+    fn rate(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// Prints the figures with their share of the ceiling's rate.
+    fn print_against(self, ceiling: f64) {
+        let share = self.rate() / ceiling;
+        let name = self.name;
+        self.print();
+        println!(
+            "{:<28} {:>8.0} % of the ceiling",
+            format!("  ({name})"),
+            share * 100.0
+        );
+    }
+
     fn print(mut self) {
         self.latencies.sort();
         let pct = |p: f64| {
@@ -274,6 +290,145 @@ async fn hot_paths(database_url: Option<&str>) -> (common::TestApp, Figures, Fig
     (app, poll, callback)
 }
 
+/// A bare axum route in this process: the ceiling the hot paths are measured against.
+async fn ceiling(http: &reqwest::Client) -> Figures {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let router = axum::Router::new().route("/", axum::routing::get(|| async { "ok" }));
+    tokio::spawn(payfriend::server::serve(listener, router));
+    let requests = (0..REQUESTS)
+        .map(|_| http.get(format!("{base}/")))
+        .collect();
+    run("ceiling (bare axum route)", requests, |s| s.is_success()).await
+}
+
+/// Server-rendered pages, signed in: My payments (page 1, with a page of payments) and the
+/// start page.
+async fn pages(app: &common::TestApp, cookie: &str) -> (Figures, Figures) {
+    let http = &app.client;
+    let list = (0..REQUESTS / 4)
+        .map(|_| http.get(app.url("/payments")).header("Cookie", cookie))
+        .collect();
+    let list = run("My payments, page 1 (SSR)", list, |s| s.is_success()).await;
+    let home = (0..REQUESTS / 4)
+        .map(|_| http.get(app.url("/")).header("Cookie", cookie))
+        .collect();
+    let home = run("start page (SSR)", home, |s| s.is_success()).await;
+    (list, home)
+}
+
+/// Bytes of a body as sent to a browser accepting brotli and gzip.
+async fn sent_bytes(http: &reqwest::Client, url: &str, cookie: &str) -> (usize, String) {
+    let answer = http
+        .get(url)
+        .header("Accept-Encoding", "br, gzip")
+        .header("Cookie", cookie)
+        .send()
+        .await
+        .expect("request");
+    let encoding = answer
+        .headers()
+        .get("content-encoding")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("identity")
+        .to_string();
+    let status = answer.status();
+    let body = answer.bytes().await.expect("body");
+    assert!(status.is_success(), "{url}: {status}");
+    (body.len(), encoding)
+}
+
+/// The built assets a page links to (`/pkg/...`).
+fn linked_assets(html: &str) -> Vec<String> {
+    let mut assets: Vec<String> = html
+        .split('"')
+        .filter(|s| s.starts_with("/pkg/") && !s.contains(' '))
+        .map(str::to_string)
+        .collect();
+    assets.sort();
+    assets.dedup();
+    assets
+}
+
+/// The release server binary, started as in production on a fresh SQLite file: the time to
+/// its first answer, and what a first visit to Send a payment downloads from it (the page's
+/// HTML is measured on the in-process app, signed in; the assets are the release build's).
+async fn release_binary(send_page_html: usize, html_encoding: &str) {
+    let dir = tempfile::tempdir().expect("dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_payfriend"))
+        .env(
+            "DATABASE_URL",
+            format!("sqlite:{}", dir.path().join("cold.db").display()),
+        )
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("PUBLIC_URL", &base)
+        .env(
+            "LEPTOS_SITE_ROOT",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/target/site"),
+        )
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("release binary starts");
+    let http = reqwest::Client::new();
+    let cold = loop {
+        if let Ok(r) = http.get(format!("{base}/healthz")).send().await {
+            if r.status() == 200 {
+                break started.elapsed();
+            }
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("the release binary did not answer");
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    };
+    println!(
+        "cold start to first answer     {:>8.1} ms (fresh SQLite file, migrations included)",
+        cold.as_secs_f64() * 1000.0
+    );
+
+    let home = http
+        .get(format!("{base}/"))
+        .send()
+        .await
+        .expect("home")
+        .text()
+        .await
+        .expect("html");
+    let mut total = send_page_html;
+    let mut parts = vec![format!("HTML {send_page_html} B ({html_encoding})")];
+    for asset in linked_assets(&home) {
+        let (bytes, encoding) = sent_bytes(&http, &format!("{base}{asset}"), "").await;
+        total += bytes;
+        parts.push(format!("{asset} {bytes} B ({encoding})"));
+    }
+    println!(
+        "first load of Send a payment   {:>8.1} KB as sent: {}",
+        total as f64 / 1024.0,
+        parts.join(", ")
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// The process's peak resident memory (VmHWM), in MB.
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
 #[tokio::main]
 async fn main() {
     let dir = tempfile::tempdir().expect("temporary directory");
@@ -286,17 +441,35 @@ async fn main() {
     let (base, http) = (app.base_url.clone(), app.client.clone());
     let callback_url = app.state.config.authy_callback_url.to_string();
 
-    println!("Payfriend hot paths: {REQUESTS} requests each, {CONCURRENCY} in flight");
+    let ceiling = ceiling(&http).await;
+    // A person with more than a page of payments.
+    let (pages_user, pages_email) = common::verified_user(&app, "pages password").await;
+    for n in 0..25 {
+        seed_payment(&app.state, &pages_user, n).await;
+    }
+    let cookie = common::log_in(&app, &pages_email, "pages password").await;
+    let (list, home) = pages(&app, &cookie).await;
+    let (send_html, send_encoding) = sent_bytes(&http, &app.url("/payments/new"), &cookie).await;
+
+    println!("Payfriend hot paths: {REQUESTS} requests each, {CONCURRENCY} in flight, client and server on this machine");
+    let ceiling_rate = ceiling.rate();
+    ceiling.print();
     println!("SQLite:");
-    poll.print();
-    callback.print();
+    poll.print_against(ceiling_rate);
+    callback.print_against(ceiling_rate);
+    list.print_against(ceiling_rate);
+    home.print_against(ceiling_rate);
     match postgres {
         Some((_, poll, callback)) => {
             println!("PostgreSQL (local, same machine):");
-            poll.print();
-            callback.print();
+            poll.print_against(ceiling_rate);
+            callback.print_against(ceiling_rate);
         }
         None => println!("PostgreSQL: not measured (set {})", common::TEST_POSTGRES),
+    }
+    release_binary(send_html, &send_encoding).await;
+    if let Some(mb) = peak_rss_mb() {
+        println!("peak resident memory           {mb:>8.1} MB (this process: the app(s), the client and the data)");
     }
     println!("SQLite, refusals and floods:");
 

@@ -1,7 +1,7 @@
 //! The HTML shell, the application component and its routes.
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     path, SsrMode,
@@ -56,6 +56,10 @@ impl Auth {
 
 /// The document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    let stylesheet = crate::server::assets::stylesheet_href(&options);
+    #[cfg(not(feature = "ssr"))]
+    let stylesheet = "/pkg/payfriend.css";
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -64,6 +68,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light"/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                <link rel="stylesheet" id="leptos" href=stylesheet/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -82,7 +87,6 @@ pub fn App() -> impl IntoView {
     provide_context(Auth::new());
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/payfriend.css"/>
         <Title formatter=|page: String| {
             if page.is_empty() { "Payfriend".to_string() } else { format!("{page} · Payfriend") }
         }/>

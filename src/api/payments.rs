@@ -34,13 +34,11 @@ pub async fn send_payment(
 /// The current state of one of the caller's payments (read from our database only).
 #[server]
 pub async fn get_payment(id: String) -> Result<PaymentView, AppError> {
-    use crate::server::{auth, payments, request};
+    use crate::server::{payments, request};
     let state = request::state()?;
     let caller = request::caller(&state);
     // The page asks every 3 seconds on its own: not the person's activity.
-    let user = auth::require_verified_user_polling(&state, &caller).await?;
-    let payment = payments::owned(&state, &user, &payments::parse_id(&id)?).await?;
-    Ok(payments::view(&payment))
+    payments::poll(&state, &caller, &payments::parse_id(&id)?).await
 }
 
 /// Sends an SMS code bound to this payment.
@@ -65,14 +63,18 @@ pub async fn verify_payment_sms(id: String, code: String) -> Result<PaymentStatu
     payments::verify_sms(&state, &caller, &user, &payments::parse_id(&id)?, &code).await
 }
 
-/// A page (from 1) of the caller's payments, newest first.
+/// A page of the caller's payments, newest first: the newest, or those older (`before`)
+/// or newer (`after`) than a cursor the previous page gave.
 #[server]
-pub async fn list_payments(page: u32) -> Result<PaymentList, AppError> {
+pub async fn list_payments(
+    before: Option<String>,
+    after: Option<String>,
+) -> Result<PaymentList, AppError> {
     use crate::server::{auth, payments, request};
     let state = request::state()?;
     let caller = request::caller(&state);
     let user = auth::require_verified_user(&state, &caller).await?;
-    payments::list(&state, &user, page).await
+    payments::list(&state, &user, before.as_deref(), after.as_deref()).await
 }
 
 /// The audit timeline of one of the caller's payments, oldest first.

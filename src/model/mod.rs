@@ -15,7 +15,7 @@ pub use audit::AuditKind;
 pub use ids::{PaymentId, UserId};
 pub use money::{format_amount, parse_amount, AmountError, Money, MAX_AMOUNT_CENTS};
 pub use payment::{
-    is_format_char, DecidedVia, Payee, PayeeError, PaymentEvent, PaymentList, PaymentStatus,
-    PaymentView, TimelineEntry, MAX_SMS_ATTEMPTS,
+    is_format_char, list_cursor, parse_list_cursor, DecidedVia, Payee, PayeeError, PaymentEvent,
+    PaymentList, PaymentStatus, PaymentView, TimelineEntry, MAX_SMS_ATTEMPTS,
 };
 pub use time::format_time;

@@ -204,12 +204,25 @@ pub struct TimelineEntry {
     pub detail: String,
 }
 
-/// One page of the payments list, newest first.
+/// One page of the payments list, newest first, with where the pages beside it start.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentList {
     pub items: Vec<PaymentView>,
-    pub page: u32,
-    pub has_more: bool,
+    /// The cursor of the page of newer payments, if there are any.
+    pub newer: Option<String>,
+    /// The cursor of the page of older payments, if there are any.
+    pub older: Option<String>,
+}
+
+/// A place in the payments list: a payment's creation time and id (`1764140001.<uuid>`).
+pub fn list_cursor(p: &PaymentView) -> String {
+    format!("{}.{}", p.created_at, p.id)
+}
+
+/// Parses a cursor made by [`list_cursor`].
+pub fn parse_list_cursor(s: &str) -> Option<(i64, PaymentId)> {
+    let (at, id) = s.split_once('.')?;
+    Some((at.parse().ok()?, PaymentId::parse(id)?))
 }
 
 /// Wrong SMS codes allowed for one payment before it fails (PSD2 RTS 4(3)(b)).
@@ -218,6 +231,27 @@ pub const MAX_SMS_ATTEMPTS: u32 = 5;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn list_cursors_round_trip_and_refuse_garbage() {
+        let view = PaymentView {
+            id: PaymentId::random(),
+            payee: Payee::parse("Neville").expect("payee"),
+            amount: "$1.00".into(),
+            status: PaymentStatus::Pending,
+            created_at: 1_764_140_001,
+            decided_via: None,
+            failure_reason: None,
+            sms_sent: false,
+        };
+        assert_eq!(
+            parse_list_cursor(&list_cursor(&view)),
+            Some((view.created_at, view.id.clone()))
+        );
+        for bad in ["", "1", "x.y", "1.not-a-uuid", "-.-"] {
+            assert_eq!(parse_list_cursor(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn payee_names_are_trimmed_and_limited() {

@@ -11,7 +11,7 @@ use crate::components::{
 };
 use crate::model::{format_time, PaymentView};
 
-/// `/payments?page=N`
+/// `/payments`, `/payments?before=CURSOR` (older), `/payments?after=CURSOR` (newer)
 #[component]
 pub fn PaymentsPage() -> impl IntoView {
     view! {
@@ -23,16 +23,12 @@ pub fn PaymentsPage() -> impl IntoView {
 #[component]
 fn PaymentList() -> impl IntoView {
     let query = use_query_map();
-    let page = move || {
-        query
-            .read()
-            .get("page")
-            .and_then(|p| p.parse::<u32>().ok())
-            .unwrap_or(1)
-            .max(1)
+    let position = move || {
+        let query = query.read();
+        (query.get("before"), query.get("after"))
     };
     let approved = move || query.read().get("notice").as_deref() == Some("approved");
-    let list = Resource::new(page, list_payments);
+    let list = Resource::new(position, |(before, after)| list_payments(before, after));
 
     view! {
         <section>
@@ -46,12 +42,12 @@ fn PaymentList() -> impl IntoView {
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match list.await {
-                        Ok(list) if list.items.is_empty() && list.page == 1 => view! {
+                        Ok(list) if list.items.is_empty() && list.newer.is_none() => view! {
                             <p class="muted">"No payments yet."</p>
                         }
                         .into_any(),
                         Ok(list) => {
-                            let page = list.page;
+                            let (newer, older) = (list.newer.clone(), list.older.clone());
                             view! {
                                 <div class="table-wrap">
                                     <table class="list">
@@ -68,12 +64,11 @@ fn PaymentList() -> impl IntoView {
                                     </table>
                                 </div>
                                 <nav class="pager" aria-label="Pages">
-                                    {(page > 1).then(|| view! {
-                                        <A href=format!("/payments?page={}", page - 1)>"← Newer"</A>
+                                    {newer.map(|c| view! {
+                                        <A href=format!("/payments?after={c}")>"← Newer"</A>
                                     })}
-                                    <span class="muted">"Page " {page}</span>
-                                    {list.has_more.then(|| view! {
-                                        <A href=format!("/payments?page={}", page + 1)>"Older →"</A>
+                                    {older.map(|c| view! {
+                                        <A href=format!("/payments?before={c}")>"Older →"</A>
                                     })}
                                 </nav>
                             }

@@ -147,16 +147,42 @@ impl HashSlot<'_> {
 
 /// The stored id of a session token (HMAC accepts keys of any length, so this is always
 /// `Some`; the type keeps the request path free of panics all the same).
-fn session_id(secret: &Secret, token: &str) -> Option<String> {
+pub(crate) fn session_id(secret: &Secret, token: &str) -> Option<String> {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.expose().as_bytes()).ok()?;
     mac.update(token.as_bytes());
-    Some(
-        mac.finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
-    )
+    let mut id = String::with_capacity(64);
+    for b in mac.finalize().into_bytes() {
+        id.push(char::from(HEX[usize::from(b >> 4)]));
+        id.push(char::from(HEX[usize::from(b & 0x0f)]));
+    }
+    Some(id)
+}
+
+/// The stored id of the caller's session, if the request carried a session cookie.
+pub(crate) fn caller_session_id(state: &AppState, caller: &Caller) -> Option<String> {
+    caller
+        .session_token
+        .as_deref()
+        .and_then(|t| session_id(&state.config.session_secret, t))
+}
+
+/// `SessionExpired` for a session idle too long (PSD2 RTS 4(3)(d)) or signed in longer
+/// ago than `SESSION_MAX_SECS`.
+pub(crate) fn check_session_times(
+    state: &AppState,
+    created_at: i64,
+    last_seen_at: i64,
+    now: i64,
+) -> Result<(), AppError> {
+    let idle = state.config.session_idle_secs as i64;
+    let max_age = state.config.session_max_secs as i64;
+    if now - last_seen_at > idle || now - created_at > max_age {
+        // The session is over; it stays (unusable) so that every page can say why, until
+        // the next sign-in replaces it or the sweeper removes it.
+        return Err(AppError::SessionExpired);
+    }
+    Ok(())
 }
 
 /// Who is asking, as the server-function layer read it from the request: the domain
@@ -273,11 +299,7 @@ pub async fn session_user(
     caller: &Caller,
     activity: Activity,
 ) -> Result<Option<UserRow>, AppError> {
-    let Some(id) = caller
-        .session_token
-        .as_deref()
-        .and_then(|t| session_id(&state.config.session_secret, t))
-    else {
+    let Some(id) = caller_session_id(state, caller) else {
         return Ok(None);
     };
     let Some(session) = db::users::session_user(&state.db, &id)
@@ -287,13 +309,7 @@ pub async fn session_user(
         return Ok(None);
     };
     let now = clock::now();
-    let idle = state.config.session_idle_secs as i64;
-    let max_age = state.config.session_max_secs as i64;
-    if now - session.last_seen_at > idle || now - session.created_at > max_age {
-        // The session is over; it stays (unusable) so that every page can say why, until
-        // the next sign-in replaces it or the sweeper removes it.
-        return Err(AppError::SessionExpired);
-    }
+    check_session_times(state, session.created_at, session.last_seen_at, now)?;
     // One write every few seconds is enough to keep the idle clock right.
     if activity == Activity::Person && now - session.last_seen_at >= 5 {
         db::users::touch_session(&state.db, &id, now)

@@ -235,6 +235,12 @@ impl Config {
         if let Some(root) = get("LEPTOS_SITE_ROOT") {
             leptos_options.site_root = root.into();
         }
+        // cargo-leptos sets LEPTOS_HASH_FILES when it runs the server; a binary started on
+        // its own finds the build's hashed file names beside itself.
+        leptos_options.hash_files = match get("LEPTOS_HASH_FILES") {
+            Some(v) => v.trim() == "true",
+            None => super::assets::built_with_hashes(&leptos_options),
+        };
         if leptos_options.output_name.is_empty() {
             leptos_options.output_name = env!("CARGO_PKG_NAME").into();
         }

@@ -2,6 +2,7 @@
 //! start-up, the routes, the middlewares and the background jobs have files of their own.
 
 pub mod accounts;
+pub(crate) mod assets;
 pub(crate) mod audit;
 pub mod auth;
 pub mod authy;

@@ -12,7 +12,15 @@ use axum::{
 };
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use sqlx::AnyPool;
-use tower_http::{limit::RequestBodyLimitLayer, timeout::TimeoutLayer, trace::TraceLayer};
+use tower_http::{
+    compression::{
+        predicate::{DefaultPredicate, Predicate as _, SizeAbove},
+        CompressionLayer,
+    },
+    limit::RequestBodyLimitLayer,
+    timeout::TimeoutLayer,
+    trace::TraceLayer,
+};
 
 use super::{
     db,
@@ -21,6 +29,9 @@ use super::{
     web_guard, webhook, AppState,
 };
 use crate::app::{shell, App};
+
+/// Answers smaller than this go uncompressed.
+const COMPRESS_ABOVE_BYTES: u16 = 1024;
 
 /// The whole HTTP surface of the app: pages, server functions, plain routes, static files.
 pub fn router(services: &Services) -> Router {
@@ -60,6 +71,13 @@ pub fn router(services: &Services) -> Router {
             state.clone(),
             web_guard::guard,
         ))
+        // Pages and larger answers compressed (brotli or gzip, as the browser accepts);
+        // small ones such as the status poll's are not worth the time. Static files are
+        // precompressed by `make release` and served as they are.
+        .layer(
+            CompressionLayer::new()
+                .compress_when(DefaultPredicate::new().and(SizeAbove::new(COMPRESS_ABOVE_BYTES))),
+        )
         // Paths only, with digit runs that could be codes masked: query strings and the
         // provider API's paths can carry codes, which never go to the logs.
         .layer(

@@ -201,8 +201,21 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
             .get(header::COOKIE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|c| c.contains(super::auth::SESSION_COOKIE));
+    let built_asset = request.uri().path().starts_with("/pkg/");
     let mut response = next.run(request).await;
     add_headers(response.headers_mut(), https);
+    if built_asset && response.status() == StatusCode::OK {
+        // Hashed names change with the content: keep them for good. Plain names: ask
+        // each time (answered 304 when unchanged).
+        let policy = if state.leptos_options.hash_files {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        };
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    }
     if personal || is_html(response.headers()) {
         // Signed-in pages and server-function answers are for this person only: no copy
         // in the browser's cache or a shared one.

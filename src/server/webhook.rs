@@ -7,7 +7,7 @@
 //! minute. Refusals of correctly signed callbacks (replays, unknown requests) are rare and
 //! each is recorded.
 
-use crate::model::{AuditKind, DecidedVia};
+use crate::model::{AuditKind, PaymentStatus};
 use crate::server::clock;
 use std::{
     collections::BTreeMap,
@@ -28,9 +28,8 @@ use super::{
         client::approval_status,
         signature::{self, SignatureError, SignedRequest},
     },
-    db,
-    payments::{self, Decided},
-    AppState,
+    db::{self, payments::PushOutcome},
+    payments, AppState,
 };
 
 #[derive(Deserialize)]
@@ -217,22 +216,6 @@ pub async fn payment_callback(
     let (Some(nonce), Some(sig)) = (request.nonce, request.signature) else {
         return refuse(&state, StatusCode::UNAUTHORIZED, "invalid signature").await;
     };
-    match db::payments::remember_nonce(&state.db, nonce.trim(), sig.trim(), now).await {
-        Ok(true) => {}
-        Ok(false) => {
-            return refuse(
-                &state,
-                StatusCode::UNAUTHORIZED,
-                "replayed nonce and signature",
-            )
-            .await
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "callback: cannot record nonce");
-            return reply(StatusCode::SERVICE_UNAVAILABLE, "try again");
-        }
-    }
-
     let Ok(callback) = serde_json::from_str::<Callback>(text) else {
         return refuse(
             &state,
@@ -244,34 +227,47 @@ pub async fn payment_callback(
     let Some(decision) = approval_status(&callback.status).and_then(payments::event_for) else {
         return refuse(&state, StatusCode::BAD_REQUEST, "unknown status").await;
     };
-    let payment = match db::payments::by_approval_uuid(&state.db, &callback.uuid, now).await {
-        Ok(Some(p)) => p,
-        Ok(None) => return refuse(&state, StatusCode::NOT_FOUND, "unknown approval request").await,
-        Err(e) => {
-            tracing::error!(error = %e, "callback: cannot read payment");
-            return reply(StatusCode::SERVICE_UNAVAILABLE, "try again");
-        }
+    // What the decision makes of a pending payment (the one transition rule).
+    let Some(status) = PaymentStatus::Pending.apply(decision) else {
+        return refuse(&state, StatusCode::BAD_REQUEST, "unknown status").await;
     };
-    audit::log(
-        &state,
-        None,
-        Some(&payment.user_id),
-        Some(&payment.id),
-        AuditKind::Callback,
-        "accepted",
-        format!("push {}", callback.status.as_str()),
+    let asked = callback.status.as_str();
+    let recorded = db::payments::record_push_callback(
+        &state.db,
+        nonce.trim(),
+        sig.trim(),
+        &callback.uuid,
+        status,
+        &format!("push {asked}"),
+        now,
     )
     .await;
-    match payments::decide(&state, None, &payment, decision, DecidedVia::Push).await {
-        Ok(Decided::Now) => {
-            tracing::info!(payment = %payment.id, status = callback.status.as_str(), "payment decided by push");
+    match recorded {
+        Ok(PushOutcome::Decided(id, _)) => {
+            tracing::info!(payment = %id, status = asked, "payment decided by push");
             reply(StatusCode::OK, "ok")
         }
-        Ok(Decided::Already) => reply(StatusCode::OK, "already decided"),
-        Ok(Decided::Conflict(current)) => {
-            tracing::warn!(payment = %payment.id, current = current.as_str(), asked = callback.status.as_str(), "callback conflicts with the payment's decision");
+        Ok(PushOutcome::AlreadyDecided(p)) if p.status() == status => {
+            reply(StatusCode::OK, "already decided")
+        }
+        Ok(PushOutcome::AlreadyDecided(p)) => {
+            tracing::warn!(payment = %p.id, current = p.status().as_str(), asked, "callback conflicts with the payment's decision");
             reply(StatusCode::CONFLICT, "payment already decided")
         }
-        Err(_) => reply(StatusCode::SERVICE_UNAVAILABLE, "try again"),
+        Ok(PushOutcome::Replay) => {
+            refuse(
+                &state,
+                StatusCode::UNAUTHORIZED,
+                "replayed nonce and signature",
+            )
+            .await
+        }
+        Ok(PushOutcome::Unknown) => {
+            refuse(&state, StatusCode::NOT_FOUND, "unknown approval request").await
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "callback: cannot record it");
+            reply(StatusCode::SERVICE_UNAVAILABLE, "try again")
+        }
     }
 }

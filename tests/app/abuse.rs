@@ -5,8 +5,8 @@ use payfriend::server::clock;
 use std::sync::Arc;
 
 use crate::common::{
-    log_in, messages_to, newest_payment, register, send_payment, session_cookie, spawn_app,
-    spawn_app_with, verification_code, verified_user, TestApp,
+    log_in, messages_to, register, send_payment_id, session_cookie, spawn_app, spawn_app_with,
+    verification_code, verified_user, TestApp,
 };
 use leptos::server_fn::ServerFn;
 use payfriend::api::{
@@ -683,10 +683,9 @@ async fn a_session_ends_twelve_hours_after_sign_in_whatever_the_activity() {
 #[tokio::test]
 async fn status_polls_do_not_keep_the_session_alive() {
     let app = spawn_app().await;
-    let (user_id, email) = verified_user(&app, "a password").await;
+    let (_, email) = verified_user(&app, "a password").await;
     let cookie = log_in(&app, &email, "a password").await;
-    send_payment(&app, &cookie).await;
-    let id = newest_payment(&app, &user_id).await;
+    let id = send_payment_id(&app, &cookie).await;
     let poll = || {
         app.client
             .post(app.url(GetPayment::PATH))

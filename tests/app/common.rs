@@ -212,13 +212,16 @@ pub async fn send_payment(app: &TestApp, cookie: &str) -> reqwest::Response {
         .expect("request")
 }
 
-/// The id of the newest payment of `user_id`.
-pub async fn newest_payment(app: &TestApp, user_id: &UserId) -> String {
-    sqlx::query_scalar("SELECT id FROM payments WHERE user_id = $1 ORDER BY created_at DESC")
-        .bind(user_id)
-        .fetch_one(&app.state.db)
-        .await
-        .expect("a payment")
+/// Sends a payment through the server function; the id of the payment it made (from the
+/// redirect to its waiting page: several made in one second cannot be told apart by time).
+pub async fn send_payment_id(app: &TestApp, cookie: &str) -> String {
+    let sent = send_payment(app, cookie).await;
+    sent.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|l| l.strip_prefix("/payments/"))
+        .expect("redirected to the payment's waiting page")
+        .to_string()
 }
 
 /// Starts an app with the default configuration.

@@ -8,6 +8,7 @@ mod abuse;
 mod authy_sandbox;
 mod bad_input;
 mod callback;
+mod delivery;
 mod health;
 mod instances;
 mod multi_instance;

@@ -1,7 +1,7 @@
 //! The payment server functions over HTTP: only the owner sees a payment's status.
-use crate::common::{log_in, spawn_app, verified_user, TestApp};
+use crate::common::{insert_pending_payment, log_in, spawn_app, verified_user, TestApp};
 use leptos::server_fn::ServerFn;
-use payfriend::api::payments::{GetPayment, SendPayment};
+use payfriend::api::payments::{GetPayment, ListPayments, SendPayment};
 
 async fn send_payment(app: &TestApp, cookie: &str, key: &str) -> reqwest::Response {
     app.client
@@ -147,4 +147,113 @@ async fn a_provider_failure_fails_the_payment_with_its_reason() {
             .expect("payment");
     assert_eq!(status, "failed");
     assert!(reason.is_some_and(|r| !r.is_empty()));
+}
+
+/// Every page of the list, following the cursors from `start` in one direction.
+async fn walk(
+    app: &TestApp,
+    cookie: &str,
+    start: payfriend::model::PaymentList,
+    older: bool,
+) -> Vec<Vec<String>> {
+    let mut pages = vec![start];
+    loop {
+        let last = pages.last().expect("a page");
+        let (field, cursor) = if older {
+            ("before", last.older.clone())
+        } else {
+            ("after", last.newer.clone())
+        };
+        let Some(cursor) = cursor else { break };
+        let next = app
+            .client
+            .post(app.url(ListPayments::PATH))
+            .header("Cookie", cookie)
+            .form(&[(field, cursor.as_str())])
+            .send()
+            .await
+            .expect("page");
+        assert_eq!(next.status(), 200);
+        pages.push(next.json().await.expect("list"));
+        assert!(pages.len() < 10, "the walk ends");
+    }
+    pages
+        .into_iter()
+        .map(|p| p.items.into_iter().map(|v| v.id.to_string()).collect())
+        .collect()
+}
+
+#[tokio::test]
+async fn my_payments_pages_follow_cursors_both_ways_without_gaps_or_repeats() {
+    let app = spawn_app().await;
+    let (user_id, email) = verified_user(&app, "a password").await;
+    let cookie = log_in(&app, &email, "a password").await;
+    // 45 payments, many created in the same second: the id breaks the ties.
+    for n in 0..45 {
+        insert_pending_payment(
+            &app.state,
+            &user_id,
+            100 + n,
+            &uuid::Uuid::new_v4().to_string(),
+        )
+        .await;
+    }
+    sqlx::query(
+        "UPDATE payments SET created_at = created_at - (amount_cents % 3) WHERE user_id = $1",
+    )
+    .bind(&user_id)
+    .execute(&app.state.db)
+    .await
+    .expect("spread the times");
+    let expected: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM payments WHERE user_id = $1 ORDER BY created_at DESC, id DESC",
+    )
+    .bind(&user_id)
+    .fetch_all(&app.state.db)
+    .await
+    .expect("ids");
+
+    let first = app
+        .client
+        .post(app.url(ListPayments::PATH))
+        .header("Cookie", &cookie)
+        .form(&[("before", "")])
+        .send()
+        .await
+        .expect("first page");
+    assert_eq!(first.status(), 200);
+    let first: payfriend::model::PaymentList = first.json().await.expect("list");
+    assert_eq!(first.newer, None, "nothing is newer than the newest page");
+    let older_pages = walk(&app, &cookie, first, true).await;
+    assert_eq!(
+        older_pages.iter().map(Vec::len).collect::<Vec<_>>(),
+        vec![20, 20, 5]
+    );
+    assert_eq!(
+        older_pages.concat(),
+        expected,
+        "every payment once, newest first"
+    );
+
+    // And back from the oldest page: the same pages, newest first within each.
+    let last_cursor = older_pages[1].last().expect("page 2 has items");
+    let at: i64 = sqlx::query_scalar("SELECT created_at FROM payments WHERE id = $1")
+        .bind(last_cursor)
+        .fetch_one(&app.state.db)
+        .await
+        .expect("time");
+    let oldest = app
+        .client
+        .post(app.url(ListPayments::PATH))
+        .header("Cookie", &cookie)
+        .form(&[("before", format!("{at}.{last_cursor}"))])
+        .send()
+        .await
+        .expect("oldest page");
+    let oldest: payfriend::model::PaymentList = oldest.json().await.expect("list");
+    assert_eq!(oldest.older, None);
+    let newer_pages = walk(&app, &cookie, oldest, false).await;
+    let mut back: Vec<Vec<String>> = newer_pages;
+    back.reverse();
+    assert_eq!(back.concat(), expected);
 }

@@ -1,26 +1,23 @@
 //! The SMS code that stands in for the push approval: bound to one payment, usable once,
 //! only while the payment waits, and sent within limits.
 use crate::common::{
-    log_in, newest_payment, payment_codes, send_payment, spawn_app, spawn_app_with, verified_user,
-    TestApp,
+    log_in, payment_codes, send_payment_id, spawn_app, spawn_app_with, verified_user, TestApp,
 };
 use leptos::server_fn::ServerFn;
 use payfriend::api::payments::{SendPaymentSms, VerifyPaymentSms};
 
 struct Payer {
     cookie: String,
-    user_id: payfriend::model::UserId,
 }
 
 async fn payer(app: &TestApp) -> Payer {
-    let (user_id, email) = verified_user(app, "a password").await;
+    let (_, email) = verified_user(app, "a password").await;
     let cookie = log_in(app, &email, "a password").await;
-    Payer { cookie, user_id }
+    Payer { cookie }
 }
 
 async fn new_payment(app: &TestApp, payer: &Payer) -> String {
-    send_payment(app, &payer.cookie).await;
-    newest_payment(app, &payer.user_id).await
+    send_payment_id(app, &payer.cookie).await
 }
 
 async fn ask_for_code(app: &TestApp, payer: &Payer, id: &str) -> reqwest::Response {

@@ -1,6 +1,6 @@
 //! The audit trail.
 
-use sqlx::AnyPool;
+use sqlx::{Any, AnyPool, Executor};
 
 use crate::model::{AuditKind, PaymentId, UserId};
 
@@ -24,8 +24,11 @@ fn ordered_id() -> String {
     format!("{micros:020}-{}", uuid::Uuid::new_v4().simple())
 }
 
-/// Appends an event to the audit trail.
-pub async fn insert_event(db: &AnyPool, e: &AuditEvent<'_>, now: i64) -> sqlx::Result<()> {
+/// Appends an event to the audit trail (on the pool, or inside a caller's transaction).
+pub async fn insert_event<'c, E>(db: E, e: &AuditEvent<'_>, now: i64) -> sqlx::Result<()>
+where
+    E: Executor<'c, Database = Any>,
+{
     sqlx::query(
         "INSERT INTO audit_events (id, at, user_id, payment_id, ip, event, outcome, detail) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",

@@ -6,7 +6,8 @@
 
 use sqlx::AnyPool;
 
-use crate::model::{DecidedVia, Money, Payee, PaymentId, PaymentStatus, UserId};
+use super::audit::{insert_event, AuditEvent};
+use crate::model::{AuditKind, DecidedVia, Money, Payee, PaymentId, PaymentStatus, UserId};
 
 /// A payment as stored (the status already accounts for expiry at read time).
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -126,39 +127,86 @@ pub async fn owned(
     .await
 }
 
-/// The payment a push approval request was made for.
-pub async fn by_approval_uuid(
+/// A payment with the times of the session that asks for it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct PolledPayment {
+    #[sqlx(flatten)]
+    pub payment: PaymentRow,
+    pub session_created_at: i64,
+    pub session_last_seen_at: i64,
+}
+
+/// The status poll's one read: payment `id` if it belongs to the verified user of session
+/// `session_id`, with that session's times. `None` says only that something is missing
+/// (the caller finds out what).
+pub async fn polled(
     db: &AnyPool,
-    uuid: &str,
+    session_id: &str,
+    id: &PaymentId,
     now: i64,
-) -> sqlx::Result<Option<PaymentRow>> {
+) -> sqlx::Result<Option<PolledPayment>> {
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM payments WHERE approval_uuid = $2"
+        "SELECT {COLUMNS}, session_created_at, session_last_seen_at FROM \
+         (SELECT p.*, s.created_at AS session_created_at, s.last_seen_at AS session_last_seen_at \
+          FROM payments p JOIN sessions s ON s.user_id = p.user_id \
+          JOIN users u ON u.id = p.user_id \
+          WHERE p.id = $2 AND s.id = $3 \
+          AND u.phone_verified_at IS NOT NULL AND u.authy_id IS NOT NULL) polled"
     ))
     .bind(now)
-    .bind(uuid)
+    .bind(id)
+    .bind(session_id)
     .fetch_optional(db)
     .await
 }
 
-/// One page of a user's payments, newest first (`limit + 1` rows tell if there are more).
+/// Where a page of a user's payments starts: after or before one payment's position
+/// (`created_at`, `id`) in the newest-first list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position<'a> {
+    /// The newest payments.
+    Newest,
+    /// Payments older than this one.
+    Before(i64, &'a PaymentId),
+    /// Payments newer than this one.
+    After(i64, &'a PaymentId),
+}
+
+/// Up to `limit` of a user's payments from `position`, newest first: one index range scan
+/// on (user_id, created_at, id), however many payments there are.
 pub async fn list(
     db: &AnyPool,
     user_id: &UserId,
+    position: Position<'_>,
     limit: i64,
-    offset: i64,
     now: i64,
 ) -> sqlx::Result<Vec<PaymentRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM payments WHERE user_id = $2 \
-         ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
-    ))
-    .bind(now)
-    .bind(user_id)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(db)
-    .await
+    let (condition, order) = match position {
+        Position::Newest => ("", "DESC"),
+        Position::Before(..) => (
+            "AND (created_at < $4 OR (created_at = $4 AND id < $5))",
+            "DESC",
+        ),
+        Position::After(..) => (
+            "AND (created_at > $4 OR (created_at = $4 AND id > $5))",
+            "ASC",
+        ),
+    };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM payments WHERE user_id = $2 {condition} \
+         ORDER BY created_at {order}, id {order} LIMIT $3"
+    );
+    let query = sqlx::query_as(&sql).bind(now).bind(user_id).bind(limit);
+    let mut rows: Vec<PaymentRow> = match position {
+        Position::Newest => query.fetch_all(db).await?,
+        Position::Before(at, id) | Position::After(at, id) => {
+            query.bind(at).bind(id).fetch_all(db).await?
+        }
+    };
+    if matches!(position, Position::After(..)) {
+        rows.reverse();
+    }
+    Ok(rows)
 }
 
 /// Claims up to `limit` pending, unexpired payments with a push request made before
@@ -269,6 +317,105 @@ pub async fn expire_due(
     .bind(expired.as_str())
     .fetch_all(db)
     .await
+}
+
+/// What became of a signed push callback.
+#[derive(Debug)]
+pub enum PushOutcome {
+    /// This nonce and signature were accepted before: nothing was done.
+    Replay,
+    /// No payment has this approval request.
+    Unknown,
+    /// The payment was pending (and not past its expiry): decided now.
+    Decided(PaymentId, UserId),
+    /// The payment was decided before (or has expired): as it is now.
+    AlreadyDecided(Box<PaymentRow>),
+}
+
+/// Records a signed push callback in one transaction: its nonce (refusing a replay), the
+/// decision of the pending payment whose request `approval_uuid` names (the conditional
+/// UPDATE says which payment and whose), and its audit rows: the callback accepted (with
+/// `detail`) for a known payment, and the decision when it made one. Nothing is kept
+/// unless all of it is.
+pub async fn record_push_callback(
+    db: &AnyPool,
+    nonce: &str,
+    signature: &str,
+    approval_uuid: &str,
+    status: PaymentStatus,
+    detail: &str,
+    now: i64,
+) -> sqlx::Result<PushOutcome> {
+    let mut tx = db.begin().await?;
+    let fresh = sqlx::query(
+        "INSERT INTO callback_nonces (nonce, signature, received_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (nonce, signature) DO NOTHING",
+    )
+    .bind(nonce)
+    .bind(signature)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !fresh {
+        tx.rollback().await?;
+        return Ok(PushOutcome::Replay);
+    }
+    let decided: Option<(PaymentId, UserId)> = sqlx::query_as(
+        "UPDATE payments SET status = $1, decided_via = $2, decided_at = $3 \
+         WHERE approval_uuid = $4 AND status = 'pending' AND expires_at >= $3 \
+         RETURNING id, user_id",
+    )
+    .bind(status.as_str())
+    .bind(DecidedVia::Push.as_str())
+    .bind(now)
+    .bind(approval_uuid)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let outcome = match decided {
+        Some((id, user_id)) => PushOutcome::Decided(id, user_id),
+        None => {
+            let current: Option<PaymentRow> = sqlx::query_as(&format!(
+                "SELECT {COLUMNS} FROM payments WHERE approval_uuid = $2"
+            ))
+            .bind(now)
+            .bind(approval_uuid)
+            .fetch_optional(&mut *tx)
+            .await?;
+            match current {
+                Some(p) => PushOutcome::AlreadyDecided(Box::new(p)),
+                None => PushOutcome::Unknown,
+            }
+        }
+    };
+    let about = match &outcome {
+        PushOutcome::Decided(id, user) => Some((id, user)),
+        PushOutcome::AlreadyDecided(p) => Some((&p.id, &p.user_id)),
+        PushOutcome::Replay | PushOutcome::Unknown => None,
+    };
+    if let Some((payment, user)) = about {
+        let row = |event, outcome, detail: String| AuditEvent {
+            user_id: Some(user),
+            payment_id: Some(payment),
+            ip: None,
+            event,
+            outcome,
+            detail,
+        };
+        insert_event(
+            &mut *tx,
+            &row(AuditKind::Callback, "accepted", detail.to_string()),
+            now,
+        )
+        .await?;
+        if matches!(outcome, PushOutcome::Decided(..)) {
+            let decision = row(AuditKind::Decision, status.as_str(), "by push".to_string());
+            insert_event(&mut *tx, &decision, now).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(outcome)
 }
 
 /// Remembers an accepted callback nonce + signature; `false` if it was seen before.

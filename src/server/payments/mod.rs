@@ -13,13 +13,17 @@ pub use jobs::{expire_due, reconcile};
 pub use sms::{send_sms, sms_action, verify_sms};
 
 use super::{
+    auth::{self, Caller},
     db::{self, payments::PaymentRow, users::UserRow},
     internal, AppState,
 };
 use crate::server::clock;
 use crate::{
     error::AppError,
-    model::{AuditKind, PaymentId, PaymentList, PaymentView, TimelineEntry},
+    model::{
+        list_cursor, parse_list_cursor, AuditKind, PaymentId, PaymentList, PaymentView,
+        TimelineEntry,
+    },
 };
 
 /// A payment's timeline for its owner, oldest first.
@@ -71,6 +75,29 @@ pub fn parse_id(id: &str) -> Result<PaymentId, AppError> {
     PaymentId::parse(id).ok_or(AppError::NotFound)
 }
 
+/// The status poll: the caller's payment as they see it, in one read when all is well
+/// (a live session of its verified owner). Otherwise the usual checks say what is wrong:
+/// not signed in, session over, phone not verified, or no such payment of theirs. It does
+/// not count as the person's activity.
+pub async fn poll(
+    state: &AppState,
+    caller: &Caller,
+    id: &PaymentId,
+) -> Result<PaymentView, AppError> {
+    let now = clock::now();
+    if let Some(session_id) = auth::caller_session_id(state, caller) {
+        let polled = db::payments::polled(&state.db, &session_id, id, now)
+            .await
+            .map_err(|e| internal("poll payment", e))?;
+        if let Some(p) = polled {
+            auth::check_session_times(state, p.session_created_at, p.session_last_seen_at, now)?;
+            return Ok(view(&p.payment));
+        }
+    }
+    let user = auth::require_verified_user_polling(state, caller).await?;
+    Ok(view(&owned(state, &user, id).await?))
+}
+
 /// The owner's payment; anyone else gets the same `NotFound` as for an unknown id.
 pub async fn owned(
     state: &AppState,
@@ -83,25 +110,46 @@ pub async fn owned(
         .ok_or(AppError::NotFound)
 }
 
-/// A page (from 1) of the user's payments, newest first.
-pub async fn list(state: &AppState, user: &UserRow, page: u32) -> Result<PaymentList, AppError> {
-    let page = page.clamp(1, 100_000);
-    let now = clock::now();
-    let mut rows = db::payments::list(
-        &state.db,
-        &user.id,
-        PAGE_SIZE + 1,
-        i64::from(page - 1) * PAGE_SIZE,
-        now,
-    )
-    .await
-    .map_err(|e| internal("list payments", e))?;
-    let has_more = rows.len() as i64 > PAGE_SIZE;
-    rows.truncate(PAGE_SIZE as usize);
+/// A page of the user's payments, newest first: the newest, or those `before` (older
+/// than) or `after` (newer than) a cursor from an earlier page. A cursor that does not
+/// parse reads as the newest page.
+pub async fn list(
+    state: &AppState,
+    user: &UserRow,
+    before: Option<&str>,
+    after: Option<&str>,
+) -> Result<PaymentList, AppError> {
+    use db::payments::Position;
+    let before = before.and_then(parse_list_cursor);
+    let after = after.and_then(parse_list_cursor);
+    let position = match (&before, &after) {
+        (Some((at, id)), _) => Position::Before(*at, id),
+        (None, Some((at, id))) => Position::After(*at, id),
+        (None, None) => Position::Newest,
+    };
+    let mut rows = db::payments::list(&state.db, &user.id, position, PAGE_SIZE + 1, clock::now())
+        .await
+        .map_err(|e| internal("list payments", e))?;
+    let more = rows.len() as i64 > PAGE_SIZE;
+    // The extra row tells whether there is more in the direction read.
+    match position {
+        Position::After(..) => {
+            if more {
+                rows.remove(0);
+            }
+        }
+        _ => rows.truncate(PAGE_SIZE as usize),
+    }
+    let items: Vec<PaymentView> = rows.iter().map(view).collect();
+    let (newer, older) = match position {
+        Position::Newest => (false, more),
+        Position::Before(..) => (true, more),
+        Position::After(..) => (more, true),
+    };
     Ok(PaymentList {
-        items: rows.iter().map(view).collect(),
-        page,
-        has_more,
+        newer: items.first().filter(|_| newer).map(list_cursor),
+        older: items.last().filter(|_| older).map(list_cursor),
+        items,
     })
 }
 
