@@ -176,3 +176,24 @@ test('when the provider fails the page says so and the payment is failed, not pe
     await expect(phone.getByTestId('fault')).toHaveText('Now: Work normally');
   }
 });
+
+test('a status check that fails keeps the payment on the page, says so, and recovers by itself', async ({ page, context }) => {
+  const user = newUser();
+  await registerVerified(page, context, user);
+  await sendPayment(page, 'Hermione', '42.00');
+
+  // The network drops every status check for a while.
+  await page.route('**/api/get_payment*', (route) => route.abort('connectionreset'));
+  await expect(page.getByTestId('reconnecting')).toBeVisible({ timeout: 15_000 });
+  await expect(page.getByTestId('amount')).toHaveText('$42.00');
+  await expect(page.getByText('Waiting for approval on your phone')).toBeVisible();
+
+  // Meanwhile the person approves on the phone; then the network comes back.
+  const phone = await openPhone(context, user.phone);
+  await pushFor(phone, 'Hermione').getByRole('button', { name: 'Approve' }).click();
+  await expect(phone.getByRole('status')).toContainText('approved');
+  await page.unroute('**/api/get_payment*');
+
+  await expect(page).toHaveURL(/\/payments\?notice=approved$/, { timeout: 40_000 });
+  await expect(page.getByText('Payment approved.')).toBeVisible();
+});

@@ -14,13 +14,15 @@ use crate::api::payments::{get_payment, payment_timeline, SendPaymentSms, Verify
 use crate::components::{
     form::{field_error, Field, FormError},
     status::StatusBadge,
-    timers::{use_after, use_interval, use_mounted},
+    timers::{backoff, use_after, use_interval, use_mounted, use_on_visible},
 };
 use crate::error::AppError;
 use crate::model::{format_time, DecidedVia, PaymentStatus, PaymentView};
 
 /// How often the page asks for the payment's status.
 pub const POLL_EVERY: Duration = Duration::from_secs(3);
+/// The longest wait between status checks while the server does not answer.
+pub const POLL_AT_MOST_EVERY: Duration = Duration::from_secs(30);
 /// How long the push gets before the SMS code is offered.
 pub const SMS_OFFER_AFTER: Duration = Duration::from_secs(15);
 
@@ -42,12 +44,42 @@ pub fn ApprovalPanel(#[prop(into)] id: Signal<String>) -> impl IntoView {
         |(id, _, _, _)| get_payment(id),
     );
 
+    // The last state the server told, kept through failed checks: a network blip must not
+    // take the payment off the page while the person answers on their phone.
+    let last_known = RwSignal::new(None::<PaymentView>);
+    let failures = RwSignal::new(0u32);
+    Effect::new(move |_| match payment.get() {
+        Some(Ok(p)) => {
+            last_known.set(Some(p));
+            failures.set(0);
+        }
+        Some(Err(AppError::SessionExpired | AppError::NotSignedIn)) | None => {}
+        Some(Err(_)) => failures.update(|n| *n += 1),
+    });
+
     // What the parts below react to, changing only when it really changes.
-    let current = Memo::new(move |_| payment.get().and_then(Result::ok));
+    let current = Memo::new(move |_| last_known.get());
     let status = Memo::new(move |_| current.with(|p| p.as_ref().map(|p| p.status)));
     let pending = Signal::derive(move || status.get().is_some_and(|s| !s.is_final()));
+    let reconnecting = Signal::derive(move || failures.get() > 0 && pending.get());
 
-    use_interval(POLL_EVERY, pending, move || poll.update(|n| *n += 1));
+    // The next check is due a period after the last answer, later after failures.
+    Effect::new(
+        move |previous: Option<Option<gloo_timers::callback::Timeout>>| {
+            drop(previous);
+            payment.track();
+            let wait = backoff(POLL_EVERY, failures.get(), POLL_AT_MOST_EVERY);
+            let millis = u32::try_from(wait.as_millis()).unwrap_or(u32::MAX);
+            pending.get().then(|| {
+                gloo_timers::callback::Timeout::new(millis, move || poll.update(|n| *n += 1))
+            })
+        },
+    );
+    use_on_visible(move || {
+        if pending.get_untracked() {
+            poll.update(|n| *n += 1);
+        }
+    });
     let elapsed = RwSignal::new(0u64);
     use_interval(Duration::from_secs(1), pending, move || {
         elapsed.update(|s| *s += 1)
@@ -78,10 +110,18 @@ pub fn ApprovalPanel(#[prop(into)] id: Signal<String>) -> impl IntoView {
                         Err(AppError::SessionExpired | AppError::NotSignedIn) => {
                             view! { <Redirect path="/login?session=expired"/> }.into_any()
                         }
-                        Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Err(e) => match last_known.get_untracked() {
+                            Some(p) => summary(p, elapsed).into_any(),
+                            None => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
+                        },
                     }
                 })}
             </Transition>
+            <Show when=move || reconnecting.get()>
+                <p class="notice warn" data-testid="reconnecting">
+                    "Reconnecting… The last known state is shown; your answer on the phone still counts."
+                </p>
+            </Show>
             // The SMS part lives outside the refetched summary, so a poll never resets
             // what the user is typing. It needs the Wasm client, so it appears after mount.
             <Show when=move || mounted.get() && pending.get()>
