@@ -347,17 +347,7 @@ pub async fn record_push_callback(
     now: i64,
 ) -> sqlx::Result<PushOutcome> {
     let mut tx = db.begin().await?;
-    let fresh = sqlx::query(
-        "INSERT INTO callback_nonces (nonce, signature, received_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (nonce, signature) DO NOTHING",
-    )
-    .bind(nonce)
-    .bind(signature)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
+    let fresh = remember_nonce(&mut *tx, nonce, signature, now).await?;
     if !fresh {
         tx.rollback().await?;
         return Ok(PushOutcome::Replay);
@@ -419,12 +409,15 @@ pub async fn record_push_callback(
 }
 
 /// Remembers an accepted callback nonce + signature; `false` if it was seen before.
-pub async fn remember_nonce(
-    db: &AnyPool,
+pub async fn remember_nonce<'c, E>(
+    db: E,
     nonce: &str,
     signature: &str,
     now: i64,
-) -> sqlx::Result<bool> {
+) -> sqlx::Result<bool>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
     let inserted = sqlx::query(
         "INSERT INTO callback_nonces (nonce, signature, received_at) VALUES ($1, $2, $3) \
          ON CONFLICT (nonce, signature) DO NOTHING",
