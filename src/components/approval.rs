@@ -176,6 +176,12 @@ fn minutes(seconds: u64) -> String {
     format!("{}:{:02}", seconds / 60, seconds % 60)
 }
 
+/// Without the Wasm client the page cannot check by itself: the browser reloads it every
+/// 5 seconds. Given as inner HTML, so that hydration never walks into the `<noscript>`
+/// (whose content a browser running scripts keeps as text).
+const RELOAD_WITHOUT_SCRIPT: &str =
+    r#"<noscript><meta http-equiv="refresh" content="5"></noscript>"#;
+
 fn summary(p: PaymentView, elapsed: RwSignal<u64>) -> impl IntoView {
     let outcome = match p.status {
         PaymentStatus::Pending => view! {
@@ -190,6 +196,10 @@ fn summary(p: PaymentView, elapsed: RwSignal<u64>) -> impl IntoView {
                     </p>
                 </div>
             </div>
+            <p class="muted">
+                <a href=format!("/payments/{}", p.id) data-testid="check-status">"Check status"</a>
+            </p>
+            <div class="reload-without-script" inner_html=RELOAD_WITHOUT_SCRIPT></div>
         }
         .into_any(),
         PaymentStatus::Approved => view! {

@@ -42,7 +42,9 @@ fn send_form(user: SessionUser) -> impl IntoView {
             {move || notice().map(|n| view! { <p class="notice error" role="status">{n}</p> })}
             <p class="muted">"You will approve it on your phone " {user.phone} "."</p>
             <ActionForm action=send attr:class="stack">
-                <input type="hidden" name="idempotency_key" prop:value=key/>
+                // In the server-rendered HTML too: the form works before (and without) the
+                // Wasm client.
+                <input type="hidden" name="idempotency_key" value=key/>
                 <Field label="Send to" name="payee" autocomplete="off" error=field_error(error, "payee")/>
                 <Field
                     label="Amount"
