@@ -236,27 +236,41 @@ pub async fn claim_for_reconcile(
     .await
 }
 
-/// Decides a pending, unexpired payment (`approved` / `denied`, via `push` or `sms`).
-/// `false` when it was not pending any more: the caller reads what it is now.
-pub async fn decide(
-    db: &AnyPool,
-    id: &PaymentId,
+/// Which payment a decision is for: by its id, or by the provider's request it answers.
+#[derive(Debug, Clone, Copy)]
+pub enum DecisionFor<'a> {
+    Payment(&'a PaymentId),
+    ApprovalRequest(&'a str),
+}
+
+/// The one conditional UPDATE that decides a pending, unexpired payment (`approved` /
+/// `denied`, via `push` or `sms`): its id and owner, or `None` when it was not pending any
+/// more (the caller reads what it is now). On the pool or inside a caller's transaction.
+pub async fn decide<'c, E>(
+    db: E,
+    which: DecisionFor<'_>,
     status: PaymentStatus,
     via: DecidedVia,
     now: i64,
-) -> sqlx::Result<bool> {
-    let updated = sqlx::query(
+) -> sqlx::Result<Option<(PaymentId, UserId)>>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    let (column, key) = match which {
+        DecisionFor::Payment(id) => ("id", id.as_str()),
+        DecisionFor::ApprovalRequest(uuid) => ("approval_uuid", uuid),
+    };
+    sqlx::query_as(&format!(
         "UPDATE payments SET status = $1, decided_via = $2, decided_at = $3 \
-         WHERE id = $4 AND status = 'pending' AND expires_at >= $3",
-    )
+         WHERE {column} = $4 AND status = 'pending' AND expires_at >= $3 \
+         RETURNING id, user_id"
+    ))
     .bind(status.as_str())
     .bind(via.as_str())
     .bind(now)
-    .bind(id)
-    .execute(db)
-    .await?
-    .rows_affected();
-    Ok(updated == 1)
+    .bind(key)
+    .fetch_optional(db)
+    .await
 }
 
 /// Fails a pending payment with a reason; `failed` is the status the transition rule
@@ -352,16 +366,13 @@ pub async fn record_push_callback(
         tx.rollback().await?;
         return Ok(PushOutcome::Replay);
     }
-    let decided: Option<(PaymentId, UserId)> = sqlx::query_as(
-        "UPDATE payments SET status = $1, decided_via = $2, decided_at = $3 \
-         WHERE approval_uuid = $4 AND status = 'pending' AND expires_at >= $3 \
-         RETURNING id, user_id",
+    let decided = decide(
+        &mut *tx,
+        DecisionFor::ApprovalRequest(approval_uuid),
+        status,
+        DecidedVia::Push,
+        now,
     )
-    .bind(status.as_str())
-    .bind(DecidedVia::Push.as_str())
-    .bind(now)
-    .bind(approval_uuid)
-    .fetch_optional(&mut *tx)
     .await?;
     let outcome = match decided {
         Some((id, user_id)) => PushOutcome::Decided(id, user_id),

@@ -41,9 +41,16 @@ pub async fn decide(
         return Ok(Decided::Conflict(current));
     };
     if current.apply(event).is_some()
-        && db::payments::decide(&state.db, &payment.id, status, via, clock::now())
-            .await
-            .map_err(|e| internal("decide payment", e))?
+        && db::payments::decide(
+            &state.db,
+            db::payments::DecisionFor::Payment(&payment.id),
+            status,
+            via,
+            clock::now(),
+        )
+        .await
+        .map_err(|e| internal("decide payment", e))?
+        .is_some()
     {
         audit::log(
             state,
