@@ -179,7 +179,6 @@ async fn two_instances_ask_the_provider_once_per_pending_payment() {
 async fn one_instance_at_a_time_holds_the_clean_up() {
     let (a, b) = two_instances().await;
     let now = payfriend::server::clock::now();
-    let holders = Arc::new(AtomicUsize::new(0));
     let handles: Vec<_> = (0..16)
         .map(|n| {
             let state = if n % 2 == 0 {
@@ -187,15 +186,11 @@ async fn one_instance_at_a_time_holds_the_clean_up() {
             } else {
                 b.state.clone()
             };
-            let holders = holders.clone();
+            // Each task asks for the same job's lease at the same moment.
             tokio::spawn(async move {
-                // Two different instances asking: a fresh name per instance pair.
-                if server::holds_lease(&state, "test-job", now, 30).await {
-                    holders.fetch_add(1, Ordering::SeqCst);
-                    Some(state.instance.clone())
-                } else {
-                    None
-                }
+                server::holds_lease(&state, "test-job", now, 30)
+                    .await
+                    .then(|| state.instance.clone())
             })
         })
         .collect();
@@ -216,4 +211,28 @@ async fn one_instance_at_a_time_holds_the_clean_up() {
         server::holds_lease(&loser.state, "test-job", now + 30, 30).await,
         "an expired lease is taken over"
     );
+}
+
+#[tokio::test]
+async fn the_pool_has_the_configured_size_and_statement_timeout() {
+    let app = spawn_app_with(&[
+        ("DATABASE_MAX_CONNECTIONS", "3"),
+        ("DATABASE_STATEMENT_TIMEOUT_SECS", "7"),
+    ])
+    .await;
+    let db = &app.state.db;
+    assert_eq!(db.options().get_max_connections(), 3);
+    if app.state.config.database_url.starts_with("sqlite:") {
+        let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+            .fetch_one(db)
+            .await
+            .expect("busy timeout");
+        assert_eq!(busy, 7000);
+    } else {
+        let timeout: String = sqlx::query_scalar("SHOW statement_timeout")
+            .fetch_one(db)
+            .await
+            .expect("statement timeout");
+        assert_eq!(timeout, "7s");
+    }
 }

@@ -28,6 +28,15 @@ async fn postgres_database(dir: &std::path::Path) -> Option<String> {
 /// balancer (the signature covers it).
 const CALLBACK_URL: &str = "http://payfriend.test/payments/callback";
 
+/// A working directory (and log) for each of two instances.
+fn instance_dirs(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    for d in [&a, &b] {
+        std::fs::create_dir_all(d).expect("instance dir");
+    }
+    (a, b)
+}
+
 fn on(database_url: &str) -> [(&str, &str); 4] {
     [
         ("DATABASE_URL", database_url),
@@ -113,9 +122,7 @@ async fn two_instances_on_one_database_serve_one_user_together() {
     let Some(url) = postgres_database(dir.path()).await else {
         return;
     };
-    let (a_dir, b_dir) = (dir.path().join("a"), dir.path().join("b"));
-    std::fs::create_dir_all(&a_dir).expect("dir");
-    std::fs::create_dir_all(&b_dir).expect("dir");
+    let (a_dir, b_dir) = instance_dirs(dir.path());
     let a = start(&a_dir, free_port(), &on(&url)).await;
     let b = start(&b_dir, free_port(), &on(&url)).await;
     let db = db::connect(&url).await.expect("db");
@@ -190,9 +197,7 @@ async fn two_instances_started_at_once_on_an_empty_database_migrate_it_once() {
     let Some(url) = postgres_database(dir.path()).await else {
         return;
     };
-    let (a_dir, b_dir) = (dir.path().join("a"), dir.path().join("b"));
-    std::fs::create_dir_all(&a_dir).expect("dir");
-    std::fs::create_dir_all(&b_dir).expect("dir");
+    let (a_dir, b_dir) = instance_dirs(dir.path());
     let (a, b) = (
         launch(&a_dir, free_port(), &on(&url)),
         launch(&b_dir, free_port(), &on(&url)),
