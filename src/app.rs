@@ -94,9 +94,12 @@ pub fn App() -> impl IntoView {
             <Nav/>
             <main class="page">
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view=HomePage/>
-                    <Route path=path!("/register") view=RegisterPage/>
-                    <Route path=path!("/login") view=LoginPage/>
+                    // Every page waits for who is signed in before its HTML leaves: streamed
+                    // out of order, the navigation would arrive in a chunk that only a script
+                    // puts in place, and without JavaScript there would be no way to log in.
+                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/verify") view=VerifyPage ssr=SsrMode::Async/>
                     <Route path=path!("/payments/new") view=SendPage ssr=SsrMode::Async/>
                     <Route path=path!("/payments/:id") view=PaymentPage ssr=SsrMode::Async/>

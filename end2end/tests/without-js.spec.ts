@@ -9,7 +9,7 @@ test('with JavaScript off a person registers, verifies, sends a payment and sees
 
   await page.goto('/register');
   // On a narrow screen before any script, the navigation is shown, not behind a menu button.
-  await expect(page.getByRole('link', { name: 'Log in' })).toBeVisible();
+  await expect(page.getByRole('navigation').getByRole('link', { name: 'Log in' })).toBeVisible();
   await expect(page.getByRole('button', { name: 'Menu' })).toBeHidden();
   await page.getByLabel('Email').fill(user.email);
   await page.getByLabel('Password').fill(user.password);

@@ -12,6 +12,7 @@ mod delivery;
 mod health;
 mod instances;
 mod multi_instance;
+mod pages;
 mod payments_api;
 mod process;
 mod properties;
