@@ -6,6 +6,8 @@ use leptos::server_fn::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::model::PaymentStatus;
+
 /// What went wrong, in terms a user can act on. Internal causes are logged on the server
 /// and never sent to the browser.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -50,6 +52,12 @@ pub enum AppError {
     /// The thing asked for does not exist or does not belong to the caller.
     #[error("Not found.")]
     NotFound,
+    /// The payment was decided before this request could change it.
+    #[error("This payment is already {}; nothing changed.", status.as_str())]
+    AlreadyDecided { status: PaymentStatus },
+    /// The payment's push request was sent as many times as it may be.
+    #[error("The request was sent to your phone {max} times, as often as it can be. Answer it there, or use a code by SMS.")]
+    PushLimit { max: u32 },
     /// The approval window passed before the user answered.
     #[error("The approval request expired. Please start again.")]
     ApprovalExpired,
@@ -106,11 +114,13 @@ impl AppError {
             AppError::AccountLocked { .. }
             | AppError::RateLimited { .. }
             | AppError::TooManyRequests { .. }
-            | AppError::SendingPaused { .. } => 429,
+            | AppError::SendingPaused { .. }
+            | AppError::PushLimit { .. } => 429,
             AppError::Busy { .. } => 503,
             AppError::PhoneNotVerified => 403,
             AppError::Field { .. } | AppError::InvalidCode { .. } | AppError::Transport(_) => 400,
             AppError::NotFound => 404,
+            AppError::AlreadyDecided { .. } => 409,
             AppError::ApprovalExpired | AppError::TooManyAttempts => 410,
             AppError::ProviderUnavailable(_) => 503,
             AppError::Internal => 500,

@@ -3,11 +3,12 @@ import { latestCode, newUser, openPhone, pushFor, registerVerified, sendPayment,
 
 const smsCode = /Your Payfriend code is (\d{6,10})$/;
 
-test('a payment approved on the phone shows as approved in My payments', async ({ page, context }) => {
+test('a payment approved on the phone shows its receipt, and as approved in My payments', async ({ page, context }) => {
   const user = newUser();
   await registerVerified(page, context, user);
   const id = await sendPayment(page, 'Neville Longbottom', '1,000.00');
   await expect(page.getByTestId('amount')).toHaveText('$1,000.00');
+  await expect(page).toHaveTitle('Neville Longbottom: Pending · Payfriend');
 
   const phone = await openPhone(context, user.phone);
   const push = pushFor(phone, 'Neville Longbottom');
@@ -16,15 +17,24 @@ test('a payment approved on the phone shows as approved in My payments', async (
   await push.getByRole('button', { name: 'Approve' }).click();
   await expect(phone.getByRole('status')).toContainText('approved');
 
-  await expect(page).toHaveURL(/\/payments\?notice=approved$/);
-  await expect(page.getByText('Payment approved.')).toBeVisible();
+  // The page itself becomes the receipt.
+  const receipt = page.getByTestId('receipt');
+  await expect(receipt).toContainText('Neville Longbottom');
+  await expect(receipt).toContainText('$1,000.00');
+  await expect(receipt.getByTestId('reference')).toHaveText(id);
+  await expect(receipt.getByTestId('approved-with')).toHaveText('The approval request on your phone');
+  await expect(page.getByTestId('announcement')).toHaveText('Payment approved.');
+  await expect(page).toHaveTitle('Neville Longbottom: Approved · Payfriend');
+  await expect(page.getByTestId('timeline')).toContainText('Approved on your phone');
+
+  await page.getByRole('link', { name: 'My payments' }).first().click();
   const row = page.locator(`[data-payment-id="${id}"]`);
   await expect(row).toContainText('Neville Longbottom');
   await expect(row).toContainText('$1,000.00');
   await expect(row.getByTestId('status')).toHaveText('Approved');
 });
 
-test('a payment denied on the phone says so on Send a payment', async ({ page, context }) => {
+test('a payment denied on the phone says so, with what to do if it was not you', async ({ page, context }) => {
   const user = newUser();
   await registerVerified(page, context, user);
   await sendPayment(page, 'Draco', '20');
@@ -32,8 +42,11 @@ test('a payment denied on the phone says so on Send a payment', async ({ page, c
   const phone = await openPhone(context, user.phone);
   await pushFor(phone, 'Draco').getByRole('button', { name: 'Deny' }).click();
 
-  await expect(page).toHaveURL(/\/payments\/new\?notice=denied$/);
-  await expect(page.getByText('The payment was denied on your phone.')).toBeVisible();
+  await expect(page.getByText('You denied this payment on your phone. Nothing was paid.')).toBeVisible();
+  await expect(page.getByTestId('not-you')).toContainText("Didn't ask for this?");
+  // Not styled as the person's error.
+  await expect(page.locator('.notice.error')).toHaveCount(0);
+  await expect(page).toHaveTitle('Draco: Denied · Payfriend');
   await page.goto('/payments');
   await expect(page.getByTestId('payment-row').first().getByTestId('status')).toHaveText('Denied');
 });
@@ -59,7 +72,8 @@ test('without an answer the SMS code is offered after 15 seconds, and the code a
   await page.getByLabel('SMS code').fill(code);
   await page.getByRole('button', { name: 'Approve with this code' }).click();
 
-  await expect(page).toHaveURL(/\/payments\?notice=approved$/);
+  await expect(page.getByTestId('approved-with')).toHaveText('A code sent to your phone by SMS');
+  await page.goto('/payments');
   await expect(page.getByTestId('payment-row').first().getByTestId('status')).toHaveText('Approved');
 });
 
@@ -75,10 +89,13 @@ test('five wrong SMS codes fail the payment for good', async ({ page, context })
   const code = await latestCode(phone, smsCode);
   const wrong = code === '0000000' ? '1111111' : '0000000';
 
+  // The tries are counted from the start, not only after a mistake.
+  await expect(page.getByTestId('tries-left')).toContainText('5 tries left.');
   for (const left of [4, 3, 2, 1]) {
     await page.getByLabel('SMS code').fill(wrong);
     await page.getByRole('button', { name: 'Approve with this code' }).click();
     await expect(page.getByRole('alert')).toContainText(`${left} attempt${left === 1 ? '' : 's'} left`);
+    await expect(page.getByTestId('tries-left')).toContainText(`${left} ${left === 1 ? 'try' : 'tries'} left.`);
   }
   await page.getByLabel('SMS code').fill(wrong);
   await page.getByRole('button', { name: 'Approve with this code' }).click();
@@ -87,8 +104,8 @@ test('five wrong SMS codes fail the payment for good', async ({ page, context })
   await expect(page.getByText('Too many wrong SMS codes.')).toBeVisible();
   await expect(page.getByLabel('SMS code')).toBeHidden();
   const timeline = page.getByTestId('timeline');
-  await expect(timeline).toContainText('code · rejected');
-  await expect(timeline).toContainText('decision · failed');
+  await expect(timeline).toContainText('Wrong SMS code entered');
+  await expect(timeline).toContainText('Failed: too many wrong SMS codes');
 });
 
 test('the waiting page checks the status about every 3 seconds', async ({ page, context }) => {
@@ -194,6 +211,6 @@ test('a status check that fails keeps the payment on the page, says so, and reco
   await expect(phone.getByRole('status')).toContainText('approved');
   await page.unroute('**/api/get_payment*');
 
-  await expect(page).toHaveURL(/\/payments\?notice=approved$/, { timeout: 40_000 });
-  await expect(page.getByText('Payment approved.')).toBeVisible();
+  await expect(page.getByTestId('receipt')).toBeVisible({ timeout: 40_000 });
+  await expect(page.getByTestId('reconnecting')).toBeHidden();
 });

@@ -30,6 +30,10 @@ test('with JavaScript off a person registers, verifies, sends a payment and sees
   await expect(page).toHaveURL(/\/payments\/[0-9a-f-]{36}$/);
   await expect(page.getByText('Waiting for approval on your phone')).toBeVisible();
   await expect(page.getByTestId('amount')).toHaveText('$12.34');
+  // The countdown is in the server-rendered page, from the server's clock.
+  await expect(page.getByTestId('countdown')).toContainText(/expires in (5:00|4:[45]\d)\./);
+  // Cancelling works as a plain form too.
+  await expect(page.getByRole('button', { name: 'Cancel payment' })).toBeVisible();
   // It never sits stale: a link to check, and the page reloads itself.
   const check = page.getByTestId('check-status');
   await expect(check).toHaveAttribute('href', new URL(page.url()).pathname);

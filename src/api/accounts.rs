@@ -19,6 +19,7 @@ pub async fn current_user() -> Result<Option<SessionUser>, AppError> {
         phone_verified: u.is_verified(),
         email: u.email.to_string(),
         phone: u.phone_e164,
+        sandbox: state.config.sandbox_enabled(),
     }))
 }
 

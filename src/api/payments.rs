@@ -63,6 +63,28 @@ pub async fn verify_payment_sms(id: String, code: String) -> Result<PaymentStatu
     payments::verify_sms(&state, &caller, &user, &payments::parse_id(&id)?, &code).await
 }
 
+/// Sends the push request for one of the caller's payments to their phone again; returns
+/// how many more times it can be sent.
+#[server]
+pub async fn resend_push(id: String) -> Result<u32, AppError> {
+    use crate::server::{auth, client_limits::Action, payments, request};
+    let state = request::state()?;
+    let caller = request::caller(&state);
+    request::limit(&state, &caller, Action::PaymentCode)?;
+    let user = auth::require_verified_user(&state, &caller).await?;
+    payments::resend_push(&state, &caller, &user, &payments::parse_id(&id)?).await
+}
+
+/// Cancels one of the caller's payments while it waits for an answer.
+#[server]
+pub async fn cancel_payment(id: String) -> Result<PaymentStatus, AppError> {
+    use crate::server::{auth, payments, request};
+    let state = request::state()?;
+    let caller = request::caller(&state);
+    let user = auth::require_verified_user(&state, &caller).await?;
+    payments::cancel(&state, &caller, &user, &payments::parse_id(&id)?).await
+}
+
 /// A page of the caller's payments, newest first: the newest, or those older (`before`)
 /// or newer (`after`) than a cursor the previous page gave.
 #[server]

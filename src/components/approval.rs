@@ -1,36 +1,43 @@
 //! The approval panel: waits for the decision on the phone, polling the payment's status
-//! every 3 seconds, and after 15 seconds offers a code by SMS bound to this payment.
+//! every 3 seconds, counts down to the request's expiry on the server's clock, offers a
+//! code by SMS bound to this payment 15 seconds after it was created, lets its owner cancel
+//! it, and once decided shows the outcome: a receipt, a denial, or a way to try again.
 
 use std::time::Duration;
 
 use leptos::prelude::*;
-use leptos_router::{
-    components::{Redirect, A},
-    hooks::use_navigate,
-    NavigateOptions,
-};
+use leptos::reactive::computed::ScopedFuture;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
 
-use crate::api::payments::{get_payment, payment_timeline, SendPaymentSms, VerifyPaymentSms};
+use crate::api::payments::{
+    get_payment, payment_timeline, CancelPayment, ResendPush, SendPaymentSms, VerifyPaymentSms,
+};
 use crate::components::{
     form::{field_error, Field, FormError},
-    status::StatusBadge,
-    timers::{backoff, use_after, use_interval, use_mounted, use_on_visible},
+    links::encode_query_value,
+    local_time::LocalTime,
+    status::{status_label, StatusBadge},
+    timeline::timeline_sentence,
+    timers::{backoff, use_interval, use_mounted, use_on_visible},
 };
 use crate::error::AppError;
-use crate::model::{format_time, DecidedVia, PaymentStatus, PaymentView};
+use crate::model::{DecidedVia, PaymentStatus, PaymentView, TimelineEntry};
 
 /// How often the page asks for the payment's status.
 pub const POLL_EVERY: Duration = Duration::from_secs(3);
 /// The longest wait between status checks while the server does not answer.
 pub const POLL_AT_MOST_EVERY: Duration = Duration::from_secs(30);
-/// How long the push gets before the SMS code is offered.
-pub const SMS_OFFER_AFTER: Duration = Duration::from_secs(15);
+/// How long after the payment's creation the SMS code is offered (the push goes first).
+pub const SMS_OFFER_AFTER_SECS: i64 = 15;
 
 /// Follows one payment until it is decided.
 #[component]
 pub fn ApprovalPanel(#[prop(into)] id: Signal<String>) -> impl IntoView {
     let send_sms = ServerAction::<SendPaymentSms>::new();
     let verify_sms = ServerAction::<VerifyPaymentSms>::new();
+    let cancel = ServerAction::<CancelPayment>::new();
+    let resend = ServerAction::<ResendPush>::new();
     let poll = RwSignal::new(0u64);
     let payment = Resource::new(
         move || {
@@ -39,106 +46,451 @@ pub fn ApprovalPanel(#[prop(into)] id: Signal<String>) -> impl IntoView {
                 poll.get(),
                 verify_sms.version().get(),
                 send_sms.version().get(),
+                cancel.version().get(),
+                resend.version().get(),
             )
         },
-        |(id, _, _, _)| get_payment(id),
+        |(id, ..)| get_payment(id),
     );
 
     // The last state the server told, kept through failed checks: a network blip must not
-    // take the payment off the page while the person answers on their phone.
-    let last_known = RwSignal::new(None::<PaymentView>);
+    // take the payment off the page while the person answers on their phone. A memo, so
+    // the server renders it too.
+    let current = Memo::new(
+        move |previous: Option<&Option<PaymentView>>| match payment.get() {
+            Some(Ok(p)) => Some(p),
+            _ => previous.cloned().flatten(),
+        },
+    );
     let failures = RwSignal::new(0u32);
     Effect::new(move |_| match payment.get() {
-        Some(Ok(p)) => {
-            last_known.set(Some(p));
-            failures.set(0);
-        }
+        Some(Ok(_)) => failures.set(0),
         Some(Err(AppError::SessionExpired | AppError::NotSignedIn)) | None => {}
         Some(Err(_)) => failures.update(|n| *n += 1),
     });
+    let problem = Memo::new(move |_| payment.get().and_then(Result::err));
 
-    // What the parts below react to, changing only when it really changes.
-    let current = Memo::new(move |_| last_known.get());
+    // The server's status, and the one shown: a request whose time ran out shows as
+    // expired at once, without waiting for the next check to say so.
+    let clock = ServerClock::new(current);
     let status = Memo::new(move |_| current.with(|p| p.as_ref().map(|p| p.status)));
-    let pending = Signal::derive(move || status.get().is_some_and(|s| !s.is_final()));
-    let reconnecting = Signal::derive(move || failures.get() > 0 && pending.get());
+    let seconds_left = Memo::new(move |_| {
+        let now = clock.now();
+        current.with(|p| p.as_ref().map(|p| p.seconds_left(now)))
+    });
+    let shown = Memo::new(move |_| match (status.get(), seconds_left.get()) {
+        (Some(PaymentStatus::Pending), Some(0)) => Some(PaymentStatus::Expired),
+        (status, _) => status,
+    });
+    let server_pending = Signal::derive(move || status.get() == Some(PaymentStatus::Pending));
+    let reconnecting = Signal::derive(move || failures.get() > 0 && server_pending.get());
 
-    // The next check is due a period after the last answer, later after failures.
+    // The next check is due a period after the last answer, later after failures; checks
+    // go on until the server itself says the payment is decided.
     Effect::new(
         move |previous: Option<Option<gloo_timers::callback::Timeout>>| {
             drop(previous);
             payment.track();
             let wait = backoff(POLL_EVERY, failures.get(), POLL_AT_MOST_EVERY);
             let millis = u32::try_from(wait.as_millis()).unwrap_or(u32::MAX);
-            pending.get().then(|| {
+            server_pending.get().then(|| {
                 gloo_timers::callback::Timeout::new(millis, move || poll.update(|n| *n += 1))
             })
         },
     );
     use_on_visible(move || {
-        if pending.get_untracked() {
+        if server_pending.get_untracked() {
             poll.update(|n| *n += 1);
         }
     });
-    let elapsed = RwSignal::new(0u64);
-    use_interval(Duration::from_secs(1), pending, move || {
-        elapsed.update(|s| *s += 1)
+    use_interval(Duration::from_secs(1), server_pending, move || clock.tick());
+    // At zero, ask the server at once rather than at the next period.
+    Effect::new(move |previous: Option<Option<PaymentStatus>>| {
+        let now = shown.get();
+        if previous.flatten() == Some(PaymentStatus::Pending)
+            && now == Some(PaymentStatus::Expired)
+            && server_pending.get_untracked()
+        {
+            poll.update(|n| *n += 1);
+        }
+        now
     });
-    let offer_sms = use_after(SMS_OFFER_AFTER);
+    let offer_sms = Signal::derive(move || {
+        let now = clock.now();
+        current.with(|p| {
+            p.as_ref()
+                .is_some_and(|p| now - p.created_at >= SMS_OFFER_AFTER_SECS)
+        })
+    });
     let mounted = use_mounted();
 
-    // Decided while this page watched: go where the outcome belongs.
-    let navigate = use_navigate();
-    let saw_pending = StoredValue::new(false);
-    Effect::new(move |_| match status.get() {
-        Some(PaymentStatus::Pending) => saw_pending.set_value(true),
-        Some(PaymentStatus::Approved) if saw_pending.get_value() => {
-            navigate("/payments?notice=approved", NavigateOptions::default())
+    // The timeline is read again whenever the shown status moves or the person acted (in
+    // the browser; the server reads it once). Created here, with the other resources, so that the browser
+    // finds each resource's server-sent answer in the same order.
+    let timeline_version = RwSignal::new(0u32);
+    Effect::new(move |previous: Option<Option<PaymentStatus>>| {
+        let now = shown.get();
+        if previous.is_some_and(|before| before != now) {
+            timeline_version.update(|v| *v += 1);
         }
-        Some(PaymentStatus::Denied) if saw_pending.get_value() => {
-            navigate("/payments/new?notice=denied", NavigateOptions::default())
-        }
-        _ => {}
+        now
     });
+    let events = Resource::new(
+        move || {
+            (
+                id.get(),
+                timeline_version.get(),
+                resend.version().get(),
+                send_sms.version().get(),
+                verify_sms.version().get(),
+            )
+        },
+        |(id, ..)| payment_timeline(id),
+    );
 
+    let parts = Parts {
+        id,
+        current,
+        shown,
+        seconds_left,
+        reconnecting,
+        offer_sms,
+        mounted,
+        clock,
+        send_sms,
+        verify_sms,
+        cancel,
+        resend,
+    };
     view! {
-        <section class="card narrow approval" data-testid="payment">
-            <Transition fallback=|| view! { <p class="muted">"Loading the payment…"</p> }>
-                {move || Suspend::new(async move {
-                    match payment.await {
-                        Ok(p) => summary(p, elapsed).into_any(),
-                        Err(AppError::SessionExpired | AppError::NotSignedIn) => {
-                            view! { <Redirect path="/login?session=expired"/> }.into_any()
-                        }
-                        Err(e) => match last_known.get_untracked() {
-                            Some(p) => summary(p, elapsed).into_any(),
-                            None => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
-                        },
-                    }
-                })}
-            </Transition>
-            <Show when=move || reconnecting.get()>
-                <p class="notice warn" data-testid="reconnecting">
-                    "Reconnecting… The last known state is shown; your answer on the phone still counts."
-                </p>
-            </Show>
-            // The SMS part lives outside the refetched summary, so a poll never resets
-            // what the user is typing. It needs the Wasm client, so it appears after mount.
-            <Show when=move || mounted.get() && pending.get()>
-                <SmsFallback id current offer=offer_sms send_sms verify_sms/>
-            </Show>
-        </section>
-        <Timeline id status/>
+        <Suspense fallback=|| view! { <p class="muted">"Loading the payment…"</p> }>
+            // Waits for the first answer only (untracked): what follows flows through the
+            // signals above, so the page is not rebuilt on every check and the live region
+            // speaks only when its words change. Nothing reads those signals before the
+            // answer is in: a memo that read the resource while its answer was arriving on
+            // another thread of the server could miss it.
+            {move || Suspend::new(async move {
+                ScopedFuture::new_untracked(payment.ready()).await;
+                view! { <PaymentBody parts problem/> }
+            })}
+        </Suspense>
+        <Timeline events/>
     }
 }
 
-/// What happened to the payment, from the audit trail; fetched again when the status moves.
+/// The server's clock as this browser can tell it: the time the last answer carried, plus
+/// what this browser's clock says passed since. On the server, and until the Wasm client
+/// runs, it is the answer's own time, so both render the same countdown.
+#[derive(Clone, Copy)]
+struct ServerClock {
+    current: Memo<Option<PaymentView>>,
+    /// Seconds the server's clock is ahead of this browser's.
+    skew: StoredValue<Option<f64>>,
+    ticked: RwSignal<Option<i64>>,
+}
+
+impl ServerClock {
+    fn new(current: Memo<Option<PaymentView>>) -> Self {
+        let clock = ServerClock {
+            current,
+            skew: StoredValue::new(None),
+            ticked: RwSignal::new(None),
+        };
+        // Each answer sets the clock again (effects run in the browser only).
+        Effect::new(move |_| {
+            if let Some(server_time) = current.with(|p| p.as_ref().map(|p| p.server_time)) {
+                clock
+                    .skew
+                    .set_value(Some(server_time as f64 - browser_seconds()));
+                clock.tick();
+            }
+        });
+        clock
+    }
+
+    fn tick(self) {
+        if let Some(skew) = self.skew.get_value() {
+            self.ticked
+                .set(Some((browser_seconds() + skew).floor() as i64));
+        }
+    }
+
+    /// The server's time now, in Unix seconds.
+    fn now(self) -> i64 {
+        self.ticked.get().unwrap_or_else(|| {
+            self.current
+                .with(|p| p.as_ref().map_or(0, |p| p.server_time))
+        })
+    }
+}
+
+/// This browser's clock, in Unix seconds.
+fn browser_seconds() -> f64 {
+    #[cfg(feature = "hydrate")]
+    {
+        leptos::web_sys::js_sys::Date::now() / 1000.0
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64())
+    }
+}
+
+/// What the body of the panel reads.
+#[derive(Clone, Copy)]
+struct Parts {
+    id: Signal<String>,
+    current: Memo<Option<PaymentView>>,
+    shown: Memo<Option<PaymentStatus>>,
+    seconds_left: Memo<Option<i64>>,
+    reconnecting: Signal<bool>,
+    offer_sms: Signal<bool>,
+    mounted: ReadSignal<bool>,
+    clock: ServerClock,
+    send_sms: ServerAction<SendPaymentSms>,
+    verify_sms: ServerAction<VerifyPaymentSms>,
+    cancel: ServerAction<CancelPayment>,
+    resend: ServerAction<ResendPush>,
+}
+
 #[component]
-fn Timeline(id: Signal<String>, status: Memo<Option<PaymentStatus>>) -> impl IntoView {
-    let events = Resource::new(
-        move || (id.get(), status.get()),
-        |(id, _)| payment_timeline(id),
-    );
+fn PaymentBody(parts: Parts, problem: Memo<Option<AppError>>) -> impl IntoView {
+    let Parts { current, shown, .. } = parts;
+    // What the frame is built from changes rarely: not on every check.
+    let head = Memo::new(move |_| {
+        current.with(|p| p.as_ref().map(|p| (p.payee.to_string(), p.amount.clone())))
+    });
+    let signed_out = Memo::new(move |_| {
+        matches!(
+            problem.get(),
+            Some(AppError::SessionExpired | AppError::NotSignedIn)
+        )
+    });
+    move || {
+        if signed_out.get() {
+            return view! { <Redirect path="/login?session=expired"/> }.into_any();
+        }
+        let Some((payee, amount)) = head.get() else {
+            let message = problem.get().map(|e| e.to_string()).unwrap_or_default();
+            return view! {
+                <section class="card narrow approval" data-testid="payment">
+                    <p class="notice error" role="alert">{message}</p>
+                </section>
+            }
+            .into_any();
+        };
+        view! {
+            <section class="card narrow approval" data-testid="payment">
+                <p class="muted">"Payment to"</p>
+                <h1 class="payee" tabindex="-1">{payee.clone()}</h1>
+                <p class="amount" data-testid="amount">{amount}</p>
+                <p>{move || shown.get().map(|status| view! { <StatusBadge status/> })}</p>
+                // The one live region: it changes only when the status does.
+                <p class="sr-only" role="status" aria-live="polite" data-testid="announcement">
+                    {move || shown.get().map(announcement)}
+                </p>
+                {move || {
+                    let status = shown.get()?;
+                    // Plain text, set again with each status: the head is written after the
+                    // body on the server, when a closure's signals may be gone.
+                    let title = format!("{payee}: {}", status_label(status));
+                    let part = match status {
+                        PaymentStatus::Pending => waiting_view(parts).into_any(),
+                        status => outcome_view(status, current).into_any(),
+                    };
+                    Some(view! { <Title text=title/> {part} })
+                }}
+            </section>
+        }
+        .into_any()
+    }
+}
+
+/// What the live region says when the status changes.
+fn announcement(status: PaymentStatus) -> &'static str {
+    match status {
+        PaymentStatus::Pending => "Waiting for your approval on your phone.",
+        PaymentStatus::Approved => "Payment approved.",
+        PaymentStatus::Denied => "Payment denied. Nothing was paid.",
+        PaymentStatus::Expired => "The request expired. Nothing was paid.",
+        PaymentStatus::Failed => "The payment failed. Nothing was paid.",
+        PaymentStatus::Cancelled => "Payment cancelled. Nothing was paid.",
+    }
+}
+
+fn minutes(seconds: i64) -> String {
+    format!("{}:{:02}", seconds / 60, seconds % 60)
+}
+
+/// Without the Wasm client the page cannot check by itself: the browser reloads it every
+/// 5 seconds. Given as inner HTML, so that hydration never walks into the `<noscript>`
+/// (whose content a browser running scripts keeps as text).
+const RELOAD_WITHOUT_SCRIPT: &str =
+    r#"<noscript><meta http-equiv="refresh" content="5"></noscript>"#;
+
+fn waiting_view(parts: Parts) -> impl IntoView {
+    let Parts {
+        id,
+        current,
+        seconds_left,
+        reconnecting,
+        mounted,
+        cancel,
+        resend,
+        ..
+    } = parts;
+    let cancel_error = Signal::derive(move || cancel.value().get().and_then(Result::err));
+    let resend_error = Signal::derive(move || resend.value().get().and_then(Result::err));
+    let resent = move || matches!(resend.value().get(), Some(Ok(_)));
+    let resends_left =
+        Memo::new(move |_| current.with(|p| p.as_ref().map_or(0, |p| p.resends_left)));
+    view! {
+        <div class="waiting">
+            <span class="pulse" aria-hidden="true"></span>
+            <div>
+                <strong>"Waiting for approval on your phone"</strong>
+                <p class="muted">"Open the request on your phone and approve or deny it."</p>
+                // Outside the live region: a screen reader is not told every second.
+                <p class="countdown" data-testid="countdown">
+                    "The request expires in "
+                    <span class="time">{move || seconds_left.get().map(minutes)}</span>
+                    "."
+                </p>
+            </div>
+        </div>
+        <Show when=move || reconnecting.get()>
+            <p class="notice warn" data-testid="reconnecting">
+                "Reconnecting… The last known state is shown; your answer on the phone still counts."
+            </p>
+        </Show>
+        <div class="row-actions">
+            <a href=move || format!("/payments/{}", id.get()) data-testid="check-status">"Check status"</a>
+            <ActionForm action=resend attr:class="resend-push">
+                <input type="hidden" name="id" value=id/>
+                <button
+                    type="submit"
+                    class="link-button"
+                    aria-describedby="resends-left"
+                    disabled=move || resends_left.get() == 0 || resend.pending().get()
+                >
+                    "Resend to my phone"
+                </button>
+                " "
+                <span class="muted" id="resends-left" data-testid="resends-left">
+                    {move || match resends_left.get() {
+                        0 => "(sent as often as it can be)".to_string(),
+                        1 => "(once more)".to_string(),
+                        n => format!("({n} more times)"),
+                    }}
+                </span>
+            </ActionForm>
+        </div>
+        {move || resent().then(|| view! {
+            <p class="notice ok" data-testid="resent">"Sent again. The earlier request on your phone no longer counts."</p>
+        })}
+        <FormError error=resend_error/>
+        <div class="reload-without-script" inner_html=RELOAD_WITHOUT_SCRIPT></div>
+        // The SMS part needs the Wasm client, so it appears after mount; it is built once,
+        // so a check never resets what the person is typing.
+        <Show when=move || mounted.get()>
+            <SmsFallback parts/>
+        </Show>
+        <ActionForm action=cancel attr:class="cancel-form">
+            <input type="hidden" name="id" value=id/>
+            <FormError error=cancel_error/>
+            <button type="submit" class="secondary" disabled=move || cancel.pending().get()>
+                "Cancel payment"
+            </button>
+        </ActionForm>
+    }
+}
+
+/// "Try again with the same details": Send a payment with payee and amount filled in.
+fn retry_href(p: &PaymentView) -> String {
+    format!(
+        "/payments/new?payee={}&amount={}",
+        encode_query_value(p.payee.as_str()),
+        encode_query_value(&p.amount_typed)
+    )
+}
+
+fn outcome_view(status: PaymentStatus, current: Memo<Option<PaymentView>>) -> impl IntoView {
+    let Some(p) = current.get_untracked() else {
+        return ().into_any();
+    };
+    let decided_at = p.decided_at.map(|unix| view! { <LocalTime unix/> });
+    let try_again = view! {
+        <a href=retry_href(&p) class="button primary" data-testid="try-again">
+            "Try again with the same details"
+        </a>
+    };
+    match status {
+        PaymentStatus::Pending => ().into_any(),
+        PaymentStatus::Approved => view! {
+            <div class="receipt" data-testid="receipt">
+                <h2>"Receipt"</h2>
+                <dl>
+                    <dt>"Paid to"</dt>
+                    <dd>{p.payee.to_string()}</dd>
+                    <dt>"Amount"</dt>
+                    <dd>{p.amount.clone()}</dd>
+                    <dt>"Reference"</dt>
+                    <dd class="mono" data-testid="reference">{p.id.to_string()}</dd>
+                    <dt>"Approved"</dt>
+                    <dd>{decided_at}</dd>
+                    <dt>"Approved with"</dt>
+                    <dd data-testid="approved-with">
+                        {match p.decided_via {
+                            Some(DecidedVia::Sms) => "A code sent to your phone by SMS",
+                            _ => "The approval request on your phone",
+                        }}
+                    </dd>
+                </dl>
+            </div>
+            <a href="/payments" class="button">"My payments"</a>
+        }
+        .into_any(),
+        PaymentStatus::Denied => view! {
+            <p class="notice info">"You denied this payment on your phone. Nothing was paid."</p>
+            <div class="guidance" data-testid="not-you">
+                <h2>"Didn't ask for this?"</h2>
+                <p>
+                    "If you did not start this payment, someone else may know your password. "
+                    "Your phone stopped it: nothing left your account. Log out, choose a new "
+                    "password, and tell your bank."
+                </p>
+            </div>
+        }
+        .into_any(),
+        PaymentStatus::Expired => view! {
+            <p class="notice warn">
+                "The approval request expired before it was answered. Nothing was paid."
+            </p>
+            {try_again}
+        }
+        .into_any(),
+        PaymentStatus::Failed => view! {
+            <p class="notice error">
+                "This payment failed: "
+                {p.failure_reason.clone().unwrap_or_else(|| "no reason recorded.".into())}
+                " Nothing was paid."
+            </p>
+            {try_again}
+        }
+        .into_any(),
+        PaymentStatus::Cancelled => view! {
+            <p class="notice info">"You cancelled this payment. Nothing was paid."</p>
+            {try_again}
+        }
+        .into_any(),
+    }
+}
+
+/// What happened to the payment, from the audit trail.
+#[component]
+fn Timeline(events: Resource<Result<Vec<TimelineEntry>, AppError>>) -> impl IntoView {
     view! {
         <section class="card narrow timeline" aria-label="Timeline">
             <h2>"Timeline"</h2>
@@ -153,12 +505,9 @@ fn Timeline(id: Signal<String>, status: Memo<Option<PaymentStatus>>) -> impl Int
                                         .into_iter()
                                         .map(|e| view! {
                                             <li>
-                                                <time>{format_time(e.at)}</time>
+                                                <LocalTime unix=e.at/>
                                                 " "
-                                                <strong>{e.event.as_str().replace('_', " ")}</strong>
-                                                " · "
-                                                {e.outcome}
-                                                {(!e.detail.is_empty()).then(|| format!(" · {}", e.detail))}
+                                                {timeline_sentence(&e)}
                                             </li>
                                         })
                                         .collect_view()}
@@ -172,86 +521,31 @@ fn Timeline(id: Signal<String>, status: Memo<Option<PaymentStatus>>) -> impl Int
     }
 }
 
-fn minutes(seconds: u64) -> String {
-    format!("{}:{:02}", seconds / 60, seconds % 60)
-}
-
-/// Without the Wasm client the page cannot check by itself: the browser reloads it every
-/// 5 seconds. Given as inner HTML, so that hydration never walks into the `<noscript>`
-/// (whose content a browser running scripts keeps as text).
-const RELOAD_WITHOUT_SCRIPT: &str =
-    r#"<noscript><meta http-equiv="refresh" content="5"></noscript>"#;
-
-fn summary(p: PaymentView, elapsed: RwSignal<u64>) -> impl IntoView {
-    let outcome = match p.status {
-        PaymentStatus::Pending => view! {
-            <div class="waiting" role="status">
-                <span class="pulse" aria-hidden="true"></span>
-                <div>
-                    <strong>"Waiting for approval on your phone"</strong>
-                    <p class="muted">
-                        "Open the request on your phone and approve or deny it. Waiting "
-                        <span data-testid="elapsed">{move || minutes(elapsed.get())}</span>
-                        "."
-                    </p>
-                </div>
-            </div>
-            <p class="muted">
-                <a href=format!("/payments/{}", p.id) data-testid="check-status">"Check status"</a>
-            </p>
-            <div class="reload-without-script" inner_html=RELOAD_WITHOUT_SCRIPT></div>
-        }
-        .into_any(),
-        PaymentStatus::Approved => view! {
-            <p class="notice ok" role="status">
-                {if p.decided_via == Some(DecidedVia::Sms) { "Approved with your SMS code." } else { "Approved on your phone." }}
-            </p>
-        }
-        .into_any(),
-        PaymentStatus::Denied => view! {
-            <p class="notice error" role="status">"You denied this payment. Nothing was paid."</p>
-        }
-        .into_any(),
-        PaymentStatus::Expired => view! {
-            <p class="notice warn" role="status">
-                "The approval request expired before it was answered. Nothing was paid."
-            </p>
-            <A href="/payments/new" attr:class="button primary">"Start again"</A>
-        }
-        .into_any(),
-        PaymentStatus::Failed => view! {
-            <p class="notice error" role="status">
-                "This payment failed: "
-                {p.failure_reason.clone().unwrap_or_else(|| "no reason recorded.".into())}
-            </p>
-            <A href="/payments/new" attr:class="button primary">"Start again"</A>
-        }
-        .into_any(),
-    };
-    view! {
-        <p class="muted">"Payment to"</p>
-        <h1 class="payee">{p.payee.to_string()}</h1>
-        <p class="amount" data-testid="amount">{p.amount}</p>
-        <p><StatusBadge status=p.status/></p>
-        {outcome}
-    }
-}
-
 /// "Having trouble?": sends an SMS code for this payment, then takes the code.
 #[component]
-fn SmsFallback(
-    id: Signal<String>,
-    current: Memo<Option<PaymentView>>,
-    offer: ReadSignal<bool>,
-    send_sms: ServerAction<SendPaymentSms>,
-    verify_sms: ServerAction<VerifyPaymentSms>,
-) -> impl IntoView {
-    let sms_sent = Memo::new(move |_| current.with(|p| p.as_ref().is_some_and(|p| p.sms_sent)));
+fn SmsFallback(parts: Parts) -> impl IntoView {
+    let Parts {
+        id,
+        current,
+        offer_sms,
+        clock,
+        send_sms,
+        verify_sms,
+        ..
+    } = parts;
+    let sms_sent =
+        Memo::new(move |_| current.with(|p| p.as_ref().is_some_and(|p| p.sms_sent_at.is_some())));
+    let next_code_in = Memo::new(move |_| {
+        let now = clock.now();
+        current.with(|p| p.as_ref().map_or(0, |p| p.next_code_in(now)))
+    });
+    let tries_left =
+        Memo::new(move |_| current.with(|p| p.as_ref().map_or(0, |p| p.sms_tries_left)));
     let send_error = Signal::derive(move || send_sms.value().get().and_then(Result::err));
     let verify_error = Signal::derive(move || verify_sms.value().get().and_then(Result::err));
 
     view! {
-        <Show when=move || sms_sent.get() || offer.get()>
+        <Show when=move || sms_sent.get() || offer_sms.get()>
             <div class="sms-fallback">
                 <Show
                     when=move || sms_sent.get()
@@ -267,7 +561,13 @@ fn SmsFallback(
                 >
                     <ActionForm action=verify_sms attr:class="stack">
                         <input type="hidden" name="id" value=id/>
-                        <p class="muted">"We sent a code by SMS for this payment. Enter it here."</p>
+                        <p class="muted" id="code-hint" data-testid="tries-left">
+                            "We sent a code by SMS for this payment. Enter it here. "
+                            {move || match tries_left.get() {
+                                1 => "1 try left.".to_string(),
+                                n => format!("{n} tries left."),
+                            }}
+                        </p>
                         <Field
                             label="SMS code"
                             name="code"
@@ -279,6 +579,23 @@ fn SmsFallback(
                         <button type="submit" class="primary" disabled=move || verify_sms.pending().get()>
                             "Approve with this code"
                         </button>
+                    </ActionForm>
+                    <ActionForm action=send_sms attr:class="new-code">
+                        <input type="hidden" name="id" value=id/>
+                        <FormError error=send_error/>
+                        <button
+                            type="submit"
+                            class="link-button"
+                            disabled=move || { next_code_in.get() != 0 || send_sms.pending().get() }
+                        >
+                            "Send a new code"
+                        </button>
+                        <span class="muted" data-testid="next-code">
+                            {move || match next_code_in.get() {
+                                0 => String::new(),
+                                wait => format!(" You can ask for a new one in {}.", minutes(wait)),
+                            }}
+                        </span>
                     </ActionForm>
                 </Show>
             </div>

@@ -18,6 +18,9 @@ pub fn Field(
     #[prop(optional)] autocomplete: Option<&'static str>,
     #[prop(optional)] inputmode: Option<&'static str>,
     #[prop(optional)] hint: Option<&'static str>,
+    /// What the field starts with (a form filled in again).
+    #[prop(default = None)]
+    value: Option<String>,
     #[prop(into)] error: Signal<Option<String>>,
 ) -> impl IntoView {
     let error_id = format!("{name}-error");
@@ -32,6 +35,7 @@ pub fn Field(
                 autocomplete=autocomplete
                 inputmode=inputmode
                 required=true
+                value=value
                 aria-invalid=move || error.get().is_some().to_string()
                 aria-describedby=described_by
             />

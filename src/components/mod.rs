@@ -3,6 +3,9 @@
 pub mod approval;
 pub mod form;
 pub mod guard;
+pub mod links;
+pub mod local_time;
 pub mod nav;
 pub mod status;
+pub mod timeline;
 pub mod timers;

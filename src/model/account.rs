@@ -11,6 +11,9 @@ pub struct SessionUser {
     /// The phone number in E.164 form (`+15555550123`).
     pub phone: String,
     pub phone_verified: bool,
+    /// Whether Payfriend's built-in sandbox stands in for the phone service, so that the
+    /// pages can point at the sandbox phone where codes and requests arrive.
+    pub sandbox: bool,
 }
 
 /// How a phone verification code is delivered.

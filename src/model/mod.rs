@@ -16,6 +16,7 @@ pub use ids::{PaymentId, UserId};
 pub use money::{format_amount, parse_amount, AmountError, Money, MAX_AMOUNT_CENTS};
 pub use payment::{
     is_format_char, list_cursor, parse_list_cursor, DecidedVia, Payee, PayeeError, PaymentEvent,
-    PaymentList, PaymentStatus, PaymentView, TimelineEntry, MAX_SMS_ATTEMPTS,
+    PaymentList, PaymentStatus, PaymentView, TimelineEntry, MAX_PUSH_REQUESTS, MAX_SMS_ATTEMPTS,
+    SMS_RESEND_AFTER_SECS,
 };
-pub use time::format_time;
+pub use time::{format_time, iso_time};

@@ -22,6 +22,15 @@ impl Money {
     }
 }
 
+impl Money {
+    /// The amount as a person would type it, without symbol or separators (`1000.00`).
+    pub fn typed(&self) -> String {
+        let sign = if self.minor_units < 0 { "-" } else { "" };
+        let abs = self.minor_units.unsigned_abs();
+        format!("{sign}{}.{:02}", abs / 100, abs % 100)
+    }
+}
+
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&format_amount(self.minor_units, &self.currency))
@@ -187,6 +196,11 @@ mod tests {
         for cents in [1, 99, 100, 2050, 100_000, 99_999_999] {
             let text = format_amount(cents, "USD");
             assert_eq!(parse_amount(text.trim_start_matches('$')), Ok(cents));
+            let money = Money {
+                minor_units: cents,
+                currency: "USD".into(),
+            };
+            assert_eq!(parse_amount(&money.typed()), Ok(cents));
         }
     }
 }

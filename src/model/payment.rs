@@ -94,6 +94,8 @@ pub enum DecidedVia {
     Push,
     /// With the SMS code bound to the payment.
     Sms,
+    /// By its owner on the payment page (cancelling it).
+    Owner,
 }
 
 impl DecidedVia {
@@ -102,6 +104,7 @@ impl DecidedVia {
         match self {
             DecidedVia::Push => "push",
             DecidedVia::Sms => "sms",
+            DecidedVia::Owner => "owner",
         }
     }
 
@@ -110,6 +113,7 @@ impl DecidedVia {
         match s {
             "push" => Some(DecidedVia::Push),
             "sms" => Some(DecidedVia::Sms),
+            "owner" => Some(DecidedVia::Owner),
             _ => None,
         }
     }
@@ -124,6 +128,8 @@ pub enum PaymentStatus {
     Denied,
     Expired,
     Failed,
+    /// Withdrawn by its owner before anyone answered.
+    Cancelled,
 }
 
 /// Something that can happen to a payment.
@@ -133,6 +139,7 @@ pub enum PaymentEvent {
     Deny,
     Expire,
     Fail,
+    Cancel,
 }
 
 impl PaymentStatus {
@@ -144,6 +151,7 @@ impl PaymentStatus {
             PaymentStatus::Denied => "denied",
             PaymentStatus::Expired => "expired",
             PaymentStatus::Failed => "failed",
+            PaymentStatus::Cancelled => "cancelled",
         }
     }
 
@@ -155,6 +163,7 @@ impl PaymentStatus {
             "denied" => PaymentStatus::Denied,
             "expired" => PaymentStatus::Expired,
             "failed" => PaymentStatus::Failed,
+            "cancelled" => PaymentStatus::Cancelled,
             _ => return None,
         })
     }
@@ -172,6 +181,7 @@ impl PaymentStatus {
             (PaymentStatus::Pending, PaymentEvent::Deny) => Some(PaymentStatus::Denied),
             (PaymentStatus::Pending, PaymentEvent::Expire) => Some(PaymentStatus::Expired),
             (PaymentStatus::Pending, PaymentEvent::Fail) => Some(PaymentStatus::Failed),
+            (PaymentStatus::Pending, PaymentEvent::Cancel) => Some(PaymentStatus::Cancelled),
             _ => None,
         }
     }
@@ -184,14 +194,40 @@ pub struct PaymentView {
     pub payee: Payee,
     /// Formatted for display, e.g. `$20.00`.
     pub amount: String,
+    /// As a person would type it (`1000.00`), to fill the form again.
+    pub amount_typed: String,
     pub status: PaymentStatus,
     /// Unix seconds.
     pub created_at: i64,
+    /// Until when (Unix seconds) the approval request can be answered.
+    pub expires_at: i64,
+    /// When it was decided (Unix seconds): for an expired payment, when it expired.
+    pub decided_at: Option<i64>,
     /// How the owner decided it, once they did.
     pub decided_via: Option<DecidedVia>,
     pub failure_reason: Option<String>,
-    /// Whether an SMS code was sent for it.
-    pub sms_sent: bool,
+    /// When the last SMS code was sent for it (Unix seconds), if one was.
+    pub sms_sent_at: Option<i64>,
+    /// Wrong SMS codes the payment can still take before it fails.
+    pub sms_tries_left: u32,
+    /// Push requests that can still be sent again for it.
+    pub resends_left: u32,
+    /// The server's clock (Unix seconds) when this view was made: a countdown runs on it,
+    /// not on the browser's clock.
+    pub server_time: i64,
+}
+
+impl PaymentView {
+    /// Seconds left to answer at `now` (server time); zero once it is over.
+    pub fn seconds_left(&self, now: i64) -> i64 {
+        (self.expires_at - now).max(0)
+    }
+
+    /// Seconds until another SMS code may be sent at `now` (server time); zero when it may.
+    pub fn next_code_in(&self, now: i64) -> i64 {
+        self.sms_sent_at
+            .map_or(0, |sent| (sent + SMS_RESEND_AFTER_SECS - now).max(0))
+    }
 }
 
 /// One event in a payment's audit timeline.
@@ -228,6 +264,12 @@ pub fn parse_list_cursor(s: &str) -> Option<(i64, PaymentId)> {
 /// Wrong SMS codes allowed for one payment before it fails (PSD2 RTS 4(3)(b)).
 pub const MAX_SMS_ATTEMPTS: u32 = 5;
 
+/// Push approval requests one payment may have: the first and two more ("Resend").
+pub const MAX_PUSH_REQUESTS: u32 = 3;
+
+/// Seconds between two SMS codes for the same payment.
+pub const SMS_RESEND_AFTER_SECS: i64 = 30;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,11 +280,17 @@ mod tests {
             id: PaymentId::random(),
             payee: Payee::parse("Neville").expect("payee"),
             amount: "$1.00".into(),
+            amount_typed: "1.00".into(),
             status: PaymentStatus::Pending,
             created_at: 1_764_140_001,
+            expires_at: 1_764_140_301,
+            decided_at: None,
             decided_via: None,
             failure_reason: None,
-            sms_sent: false,
+            sms_sent_at: None,
+            sms_tries_left: MAX_SMS_ATTEMPTS,
+            resends_left: MAX_PUSH_REQUESTS - 1,
+            server_time: 1_764_140_002,
         };
         assert_eq!(
             parse_list_cursor(&list_cursor(&view)),
@@ -299,9 +347,10 @@ mod tests {
         assert_eq!(Pending.apply(Deny), Some(Denied));
         assert_eq!(Pending.apply(Expire), Some(Expired));
         assert_eq!(Pending.apply(Fail), Some(Failed));
-        for decided in [Approved, Denied, Expired, Failed] {
+        assert_eq!(Pending.apply(Cancel), Some(Cancelled));
+        for decided in [Approved, Denied, Expired, Failed, Cancelled] {
             assert!(decided.is_final());
-            for event in [Approve, Deny, Expire, Fail] {
+            for event in [Approve, Deny, Expire, Fail, Cancel] {
                 assert_eq!(decided.apply(event), None, "{decided:?} + {event:?}");
             }
         }
@@ -311,7 +360,7 @@ mod tests {
     #[test]
     fn statuses_round_trip_through_their_names() {
         use PaymentStatus::*;
-        for s in [Pending, Approved, Denied, Expired, Failed] {
+        for s in [Pending, Approved, Denied, Expired, Failed, Cancelled] {
             assert_eq!(PaymentStatus::parse(s.as_str()), Some(s));
         }
         assert_eq!(PaymentStatus::parse("approved; DROP TABLE"), None);

@@ -7,6 +7,7 @@ use leptos_router::hooks::use_params_map;
 use crate::components::{
     approval::ApprovalPanel,
     guard::{Guarded, Require},
+    links::SandboxPhoneBanner,
 };
 
 /// `/payments/:id`
@@ -14,7 +15,10 @@ use crate::components::{
 pub fn PaymentPage() -> impl IntoView {
     view! {
         <Title text="Payment"/>
-        <Guarded require=Require::VerifiedUser page=|_| view! { <PaymentDetail/> }/>
+        <Guarded require=Require::VerifiedUser page=|user| view! {
+            <SandboxPhoneBanner user/>
+            <PaymentDetail/>
+        }/>
     }
 }
 

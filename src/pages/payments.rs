@@ -7,9 +7,10 @@ use leptos_router::{components::A, hooks::use_query_map};
 use crate::api::payments::list_payments;
 use crate::components::{
     guard::{Guarded, Require},
+    local_time::LocalTime,
     status::StatusBadge,
 };
-use crate::model::{format_time, PaymentView};
+use crate::model::PaymentView;
 
 /// `/payments`, `/payments?before=CURSOR` (older), `/payments?after=CURSOR` (newer)
 #[component]
@@ -27,7 +28,6 @@ fn PaymentList() -> impl IntoView {
         let query = query.read();
         (query.get("before"), query.get("after"))
     };
-    let approved = move || query.read().get("notice").as_deref() == Some("approved");
     let list = Resource::new(position, |(before, after)| list_payments(before, after));
 
     view! {
@@ -36,9 +36,6 @@ fn PaymentList() -> impl IntoView {
                 <h1>"My payments"</h1>
                 <A href="/payments/new" attr:class="button primary">"Send a payment"</A>
             </div>
-            {move || approved().then(|| view! {
-                <p class="notice ok" role="status">"Payment approved. It is on its way."</p>
-            })}
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match list.await {
@@ -87,7 +84,7 @@ fn row(p: PaymentView) -> impl IntoView {
     let short_id = p.id.as_str().chars().take(8).collect::<String>();
     view! {
         <tr data-testid="payment-row" data-payment-id=p.id.to_string()>
-            <td>{format_time(p.created_at)}</td>
+            <td><LocalTime unix=p.created_at/></td>
             <td class="mono"><A href=href>{short_id}</A></td>
             <td>{p.payee.to_string()}</td>
             <td class="amount">{p.amount}</td>

@@ -30,28 +30,32 @@ fn send_form(user: SessionUser) -> impl IntoView {
             key.set(uuid::Uuid::new_v4().to_string());
         }
     });
+    // "Try again with the same details" from a payment that did not go through.
     let query = use_query_map();
-    let notice = move || match query.read().get("notice").as_deref() {
-        Some("denied") => Some("The payment was denied on your phone. Nothing was paid."),
-        _ => None,
-    };
+    let again = query.with_untracked(|q| (q.get("payee"), q.get("amount")));
 
     view! {
         <section class="card narrow">
             <h1>"Send a payment"</h1>
-            {move || notice().map(|n| view! { <p class="notice error" role="status">{n}</p> })}
             <p class="muted">"You will approve it on your phone " {user.phone} "."</p>
             <ActionForm action=send attr:class="stack">
                 // In the server-rendered HTML too: the form works before (and without) the
                 // Wasm client.
                 <input type="hidden" name="idempotency_key" value=key/>
-                <Field label="Send to" name="payee" autocomplete="off" error=field_error(error, "payee")/>
+                <Field
+                    label="Send to"
+                    name="payee"
+                    autocomplete="off"
+                    value=again.0
+                    error=field_error(error, "payee")
+                />
                 <Field
                     label="Amount"
                     name="amount"
                     inputmode="decimal"
                     autocomplete="off"
                     hint="For example 20, 20.50 or 1,000.00"
+                    value=again.1
                     error=field_error(error, "amount")
                 />
                 <FormError error/>

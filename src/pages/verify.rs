@@ -8,6 +8,7 @@ use crate::app::Auth;
 use crate::components::{
     form::{field_error, Field, FormError},
     guard::{Guarded, Require},
+    links::SandboxPhoneBanner,
 };
 use crate::model::SessionUser;
 
@@ -29,6 +30,7 @@ fn verify_form(user: SessionUser) -> impl IntoView {
     let resent = move || matches!(resend.value().get(), Some(Ok(())));
 
     view! {
+        <SandboxPhoneBanner user=user.clone()/>
         <section class="card narrow">
             <h1>"Verify your phone"</h1>
             <p>"We sent a code to " <strong>{user.phone}</strong> ". Enter it below."</p>

@@ -1,7 +1,7 @@
 //! The HTTP surface: pages, server functions, the webhook, the sandbox, static files, and
 //! the layers around them.
 
-use std::time::Duration;
+use std::{sync::OnceLock, time::Duration};
 
 use axum::{
     extract::{Request, State},
@@ -10,7 +10,7 @@ use axum::{
     routing::{get, post},
     Router,
 };
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use sqlx::AnyPool;
 use tower_http::{
     compression::{
@@ -33,10 +33,19 @@ use crate::app::{shell, App};
 /// Answers smaller than this go uncompressed.
 const COMPRESS_ABOVE_BYTES: u16 = 1024;
 
+/// The app's page routes, found once per process. Finding them renders the app with
+/// resource loading switched off by a process-wide flag in leptos_server, so a second
+/// search while another app in the same process (tests, two instances in one process)
+/// renders a page would leave that page's resources unloaded and its response hanging.
+fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// The whole HTTP surface of the app: pages, server functions, plain routes, static files.
 pub fn router(services: &Services) -> Router {
     let state = services.app.clone();
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let options = state.leptos_options.clone();
     let mut router = Router::new()
         .route("/healthz", get(healthz))

@@ -9,16 +9,21 @@ use payfriend::server::{
 };
 use serde_json::json;
 
-/// A verified user with one pending payment whose push request went to the sandbox.
-struct Pending {
-    payment_id: PaymentId,
-    approval_uuid: String,
-    authy_id: i64,
+/// A verified user (password [`PASSWORD`]) with one pending payment whose push request
+/// went to the sandbox.
+pub struct Pending {
+    pub payment_id: PaymentId,
+    pub approval_uuid: String,
+    pub authy_id: i64,
+    pub email: String,
 }
 
-async fn pending_payment(app: &TestApp) -> Pending {
+/// The password of the user [`pending_payment`] makes.
+pub const PASSWORD: &str = "a password";
+
+pub async fn pending_payment(app: &TestApp) -> Pending {
     let authy = &app.state.provider;
-    let (user_id, _) = verified_user(app, "a password").await;
+    let (user_id, email) = verified_user(app, PASSWORD).await;
     let authy_id: i64 = sqlx::query_scalar("SELECT authy_id FROM users WHERE id = $1")
         .bind(&user_id)
         .fetch_one(&app.state.db)
@@ -45,10 +50,12 @@ async fn pending_payment(app: &TestApp) -> Pending {
         payment_id,
         approval_uuid,
         authy_id,
+        email,
     }
 }
 
-fn body(p: &Pending, status: &str) -> String {
+/// The provider's callback answering the payment's push request with `status`.
+pub fn body(p: &Pending, status: &str) -> String {
     json!({
         "authy_id": p.authy_id,
         "device_uuid": 1,
@@ -66,7 +73,7 @@ async fn send_signed(app: &TestApp, body: &str, nonce: &str) -> reqwest::Respons
     app.send_signed_callback(body, nonce).await
 }
 
-async fn status_of(app: &TestApp, payment_id: &PaymentId) -> (String, Option<String>) {
+pub async fn status_of(app: &TestApp, payment_id: &PaymentId) -> (String, Option<String>) {
     sqlx::query_as("SELECT status, decided_via FROM payments WHERE id = $1")
         .bind(payment_id)
         .fetch_one(&app.state.db)

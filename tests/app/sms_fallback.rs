@@ -5,6 +5,7 @@ use crate::common::{
 };
 use leptos::server_fn::ServerFn;
 use payfriend::api::payments::{SendPaymentSms, VerifyPaymentSms};
+use payfriend::sandbox::model::SandboxFault;
 
 struct Payer {
     cookie: String,
@@ -137,11 +138,84 @@ async fn no_code_works_after_the_payment_was_decided_or_expired() {
 async fn payment_codes_are_sent_within_the_per_user_limit() {
     let app = spawn_app_with(&[("CODE_SEND_LIMIT", "3"), ("LIMIT_PAYMENT_CODE", "100/60")]).await;
     let payer = payer(&app).await;
-    let id = new_payment(&app, &payer).await;
     let mut statuses = Vec::new();
+    let mut codes = 0;
     for _ in 0..5 {
+        let id = new_payment(&app, &payer).await;
         statuses.push(ask_for_code(&app, &payer, &id).await.status().as_u16());
+        codes += payment_codes(&app, &id).await.len();
     }
     assert_eq!(statuses, vec![200, 200, 200, 429, 429]);
-    assert_eq!(payment_codes(&app, &id).await.len(), 3);
+    assert_eq!(codes, 3);
+}
+
+/// Moves the payment's last code back in time by `seconds`.
+async fn code_sent_earlier(app: &TestApp, id: &str, seconds: i64) {
+    sqlx::query("UPDATE payments SET sms_sent_at = sms_sent_at - $1 WHERE id = $2")
+        .bind(seconds)
+        .bind(id)
+        .execute(&app.state.db)
+        .await
+        .expect("move the send time");
+}
+
+#[tokio::test]
+async fn a_new_code_is_sent_only_after_the_cooldown_and_it_works() {
+    let app = spawn_app().await;
+    let payer = payer(&app).await;
+    let id = new_payment(&app, &payer).await;
+    assert_eq!(ask_for_code(&app, &payer, &id).await.status(), 200);
+
+    let too_soon = ask_for_code(&app, &payer, &id).await;
+
+    assert_eq!(too_soon.status(), 429);
+    let wait: u64 = too_soon.headers()["retry-after"]
+        .to_str()
+        .expect("text")
+        .parse()
+        .expect("seconds");
+    assert!((1..=30).contains(&wait), "{wait}");
+    assert_eq!(payment_codes(&app, &id).await.len(), 1);
+
+    code_sent_earlier(&app, &id, 31).await;
+    assert_eq!(ask_for_code(&app, &payer, &id).await.status(), 200);
+    let codes = payment_codes(&app, &id).await;
+    assert_eq!(codes.len(), 2);
+    assert_eq!(enter_code(&app, &payer, &id, &codes[1]).await.status(), 200);
+    assert_eq!(status(&app, &id).await.0, "approved");
+}
+
+#[tokio::test]
+async fn asking_for_a_code_many_times_at_once_sends_one() {
+    let app = std::sync::Arc::new(spawn_app_with(&[("LIMIT_PAYMENT_CODE", "100/60")]).await);
+    let payer = std::sync::Arc::new(payer(&app).await);
+    let id = new_payment(&app, &payer).await;
+
+    let asks: Vec<_> = (0..8)
+        .map(|_| {
+            let (app, payer, id) = (app.clone(), payer.clone(), id.clone());
+            tokio::spawn(async move { ask_for_code(&app, &payer, &id).await.status().as_u16() })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for ask in asks {
+        statuses.push(ask.await.expect("task"));
+    }
+
+    statuses.sort_unstable();
+    assert_eq!(statuses, vec![200, 429, 429, 429, 429, 429, 429, 429]);
+    assert_eq!(payment_codes(&app, &id).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_code_that_could_not_be_sent_can_be_asked_for_again_at_once() {
+    let app = spawn_app().await;
+    let payer = payer(&app).await;
+    let id = new_payment(&app, &payer).await;
+    app.sandbox().fault.set(SandboxFault::Error503);
+    assert_eq!(ask_for_code(&app, &payer, &id).await.status(), 503);
+    app.sandbox().fault.set(SandboxFault::None);
+
+    assert_eq!(ask_for_code(&app, &payer, &id).await.status(), 200);
+    assert_eq!(payment_codes(&app, &id).await.len(), 1);
 }

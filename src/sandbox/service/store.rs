@@ -242,8 +242,8 @@ pub async fn use_token(
 pub async fn insert_approval(db: &AnyPool, row: &ApprovalRow) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO sandbox_approvals (uuid, authy_id, message, details_json, hidden_details_json, \
-         logos_json, status, seconds_to_expire, created_at, processed_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         logos_json, status, seconds_to_expire, created_at, processed_at, created_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(&row.uuid)
     .bind(row.authy_id)
@@ -255,6 +255,7 @@ pub async fn insert_approval(db: &AnyPool, row: &ApprovalRow) -> sqlx::Result<()
     .bind(row.seconds_to_expire)
     .bind(row.created_at)
     .bind(row.processed_at)
+    .bind(unix_millis())
     .execute(db)
     .await
     .map(|_| ())
@@ -281,7 +282,7 @@ pub async fn approvals_for_user(
 ) -> sqlx::Result<Vec<ApprovalRow>> {
     sqlx::query_as(&format!(
         "SELECT {APPROVAL_COLUMNS} FROM sandbox_approvals WHERE authy_id = $1 \
-         ORDER BY created_at DESC, uuid DESC LIMIT $2"
+         ORDER BY created_at DESC, created_at_ms DESC, uuid DESC LIMIT $2"
     ))
     .bind(authy_id)
     .bind(limit)
@@ -307,4 +308,11 @@ pub async fn decide_approval(
     .await?
     .rows_affected();
     Ok(updated == 1)
+}
+
+/// Now in Unix milliseconds, to order what was made within one second.
+fn unix_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

@@ -25,6 +25,10 @@ pub struct PaymentRow {
     pub sms_failed_attempts: i64,
     pub expires_at: i64,
     pub created_at: i64,
+    /// When it was decided; for a payment that expired unanswered, its expiry.
+    pub decided_at: Option<i64>,
+    /// Push approval requests sent for it so far.
+    pub push_requests: i64,
 }
 
 impl PaymentRow {
@@ -50,7 +54,9 @@ impl PaymentRow {
 /// Columns of [`PaymentRow`]; `$1` must be "now" so that expiry is evaluated on read.
 const COLUMNS: &str = "id, user_id, payee, amount_cents, currency, \
     CASE WHEN status = 'pending' AND expires_at < $1 THEN 'expired' ELSE status END AS status, \
-    approval_uuid, failure_reason, decided_via, sms_sent_at, sms_failed_attempts, expires_at, created_at";
+    approval_uuid, failure_reason, decided_via, sms_sent_at, sms_failed_attempts, expires_at, created_at, \
+    CASE WHEN status = 'pending' AND expires_at < $1 THEN expires_at ELSE decided_at END AS decided_at, \
+    push_requests";
 
 /// A payment to create.
 #[derive(Debug)]
@@ -243,8 +249,8 @@ pub enum DecisionFor<'a> {
     ApprovalRequest(&'a str),
 }
 
-/// The one conditional UPDATE that decides a pending, unexpired payment (`approved` /
-/// `denied`, via `push` or `sms`): its id and owner, or `None` when it was not pending any
+/// The one conditional UPDATE that decides a pending, unexpired payment (`approved`,
+/// `denied` or `cancelled`, via `push`, `sms` or `owner`): its id and owner, or `None` when it was not pending any
 /// more (the caller reads what it is now). On the pool or inside a caller's transaction.
 pub async fn decide<'c, E>(
     db: E,
@@ -296,14 +302,63 @@ pub async fn fail(
     Ok(updated == 1)
 }
 
-/// Records that an SMS code was sent for a pending payment.
-pub async fn mark_sms_sent(db: &AnyPool, id: &PaymentId, now: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE payments SET sms_sent_at = $1 WHERE id = $2 AND status = 'pending'")
-        .bind(now)
+/// Takes the right to send an SMS code for a pending, unexpired payment at `now`: only if
+/// none was sent since `now - cooldown`, in one conditional update, so two requests at once
+/// send one code. `false` when the cooldown (or the payment) says no.
+pub async fn claim_sms_send(
+    db: &AnyPool,
+    id: &PaymentId,
+    now: i64,
+    cooldown: i64,
+) -> sqlx::Result<bool> {
+    let updated = sqlx::query(
+        "UPDATE payments SET sms_sent_at = $1 WHERE id = $2 AND status = 'pending' \
+         AND expires_at >= $1 AND (sms_sent_at IS NULL OR sms_sent_at <= $3)",
+    )
+    .bind(now)
+    .bind(id)
+    .bind(now - cooldown)
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(updated == 1)
+}
+
+/// Gives back a claim from [`claim_sms_send`] whose code was not sent: the send time goes
+/// back to `previous`, unless another send claimed it since.
+pub async fn release_sms_send(
+    db: &AnyPool,
+    id: &PaymentId,
+    claimed: i64,
+    previous: Option<i64>,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE payments SET sms_sent_at = $1 WHERE id = $2 AND sms_sent_at = $3")
+        .bind(previous)
         .bind(id)
+        .bind(claimed)
         .execute(db)
         .await
         .map(|_| ())
+}
+
+/// Counts one more push request for a pending, unexpired payment that has had fewer than
+/// `max`; returns the new count, or `None` when the payment or the limit says no.
+pub async fn claim_push_request(
+    db: &AnyPool,
+    id: &PaymentId,
+    now: i64,
+    max: i64,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "UPDATE payments SET push_requests = push_requests + 1 \
+         WHERE id = $1 AND status = 'pending' AND expires_at >= $2 AND push_requests < $3 \
+         RETURNING push_requests",
+    )
+    .bind(id)
+    .bind(now)
+    .bind(max)
+    .fetch_optional(db)
+    .await
 }
 
 /// Counts one more wrong SMS code; returns the new count (`None` if no longer pending).

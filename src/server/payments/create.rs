@@ -72,29 +72,14 @@ pub async fn create(
     )
     .await;
 
-    let request = NewApprovalRequest {
-        message: format!("Please authorize payment to {payee}"),
-        details: BTreeMap::from([
-            ("Sending to".to_string(), payee.to_string()),
-            ("Transaction amount".to_string(), amount.to_string()),
-        ]),
-        hidden_details: BTreeMap::from([
-            (
-                "user_ip_address".to_string(),
-                client_ip.map(|ip| ip.to_string()).unwrap_or_default(),
-            ),
-            ("requester_user_id".to_string(), user.id.to_string()),
-        ]),
-        logos: vec![Logo {
-            res: "default".to_string(),
-            url: config
-                .public_url
-                .join("logo.svg")
-                .map(|u| u.to_string())
-                .unwrap_or_default(),
-        }],
-        seconds_to_expire: config.approval_seconds_to_expire,
-    };
+    let request = approval_request(
+        state,
+        user,
+        &payee,
+        &amount,
+        client_ip,
+        config.approval_seconds_to_expire,
+    );
     match state
         .provider
         .create_approval_request(authy_id, &request)
@@ -139,5 +124,41 @@ pub async fn create(
             .await;
             Err(provider_error("create approval request", e))
         }
+    }
+}
+
+/// The push approval request for a payment: payee and amount shown on the phone, valid
+/// for `seconds_to_expire`.
+pub(super) fn approval_request(
+    state: &AppState,
+    user: &UserRow,
+    payee: &Payee,
+    amount: &Money,
+    client_ip: Option<IpAddr>,
+    seconds_to_expire: u64,
+) -> NewApprovalRequest {
+    let config = &state.config;
+    NewApprovalRequest {
+        message: format!("Please authorize payment to {payee}"),
+        details: BTreeMap::from([
+            ("Sending to".to_string(), payee.to_string()),
+            ("Transaction amount".to_string(), amount.to_string()),
+        ]),
+        hidden_details: BTreeMap::from([
+            (
+                "user_ip_address".to_string(),
+                client_ip.map(|ip| ip.to_string()).unwrap_or_default(),
+            ),
+            ("requester_user_id".to_string(), user.id.to_string()),
+        ]),
+        logos: vec![Logo {
+            res: "default".to_string(),
+            url: config
+                .public_url
+                .join("logo.svg")
+                .map(|u| u.to_string())
+                .unwrap_or_default(),
+        }],
+        seconds_to_expire,
     }
 }

@@ -2,14 +2,18 @@
 //! request, the decision rule, the SMS fallback and the background jobs have files of
 //! their own.
 
+mod cancel;
 mod create;
 mod decide;
 mod jobs;
+mod resend;
 mod sms;
 
+pub use cancel::cancel;
 pub use create::create;
 pub use decide::{decide, event_for, status_after, Decided};
 pub use jobs::{expire_due, reconcile};
+pub use resend::resend_push;
 pub use sms::{send_sms, sms_action, verify_sms};
 
 use super::{
@@ -22,7 +26,7 @@ use crate::{
     error::AppError,
     model::{
         list_cursor, parse_list_cursor, AuditKind, PaymentId, PaymentList, PaymentView,
-        TimelineEntry,
+        TimelineEntry, MAX_PUSH_REQUESTS, MAX_SMS_ATTEMPTS,
     },
 };
 
@@ -56,17 +60,25 @@ pub async fn timeline(
 /// Payments per page in the list.
 pub const PAGE_SIZE: i64 = 20;
 
-/// What the owner sees of a payment.
-pub fn view(p: &PaymentRow) -> PaymentView {
+/// What the owner sees of a payment, read at `now`.
+pub fn view(p: &PaymentRow, now: i64) -> PaymentView {
+    let amount = p.amount();
+    let tries_left = i64::from(MAX_SMS_ATTEMPTS) - p.sms_failed_attempts;
     PaymentView {
         id: p.id.clone(),
         payee: p.payee.clone(),
-        amount: p.amount().to_string(),
+        amount: amount.to_string(),
+        amount_typed: amount.typed(),
         status: p.status(),
         created_at: p.created_at,
+        expires_at: p.expires_at,
+        decided_at: p.decided_at,
         decided_via: p.decided_via(),
         failure_reason: p.failure_reason.clone(),
-        sms_sent: p.sms_sent_at.is_some(),
+        sms_sent_at: p.sms_sent_at,
+        sms_tries_left: u32::try_from(tries_left).unwrap_or(0),
+        resends_left: u32::try_from(i64::from(MAX_PUSH_REQUESTS) - p.push_requests).unwrap_or(0),
+        server_time: now,
     }
 }
 
@@ -91,11 +103,11 @@ pub async fn poll(
             .map_err(|e| internal("poll payment", e))?;
         if let Some(p) = polled {
             auth::check_session_times(state, p.session_created_at, p.session_last_seen_at, now)?;
-            return Ok(view(&p.payment));
+            return Ok(view(&p.payment, now));
         }
     }
     let user = auth::require_verified_user_polling(state, caller).await?;
-    Ok(view(&owned(state, &user, id).await?))
+    Ok(view(&owned(state, &user, id).await?, clock::now()))
 }
 
 /// The owner's payment; anyone else gets the same `NotFound` as for an unknown id.
@@ -140,7 +152,8 @@ pub async fn list(
         }
         _ => rows.truncate(PAGE_SIZE as usize),
     }
-    let items: Vec<PaymentView> = rows.iter().map(view).collect();
+    let now = clock::now();
+    let items: Vec<PaymentView> = rows.iter().map(|p| view(p, now)).collect();
     let (newer, older) = match position {
         Position::Newest => (false, more),
         Position::Before(..) => (true, more),
@@ -174,6 +187,8 @@ mod tests {
             sms_failed_attempts: 0,
             expires_at: 0,
             created_at: 0,
+            decided_at: None,
+            push_requests: 1,
         };
         let other_amount = PaymentRow {
             amount_cents: 2001,

@@ -4,7 +4,10 @@ use super::{decide, owned, status_after};
 use crate::server::clock;
 use crate::{
     error::AppError,
-    model::{AuditKind, DecidedVia, PaymentEvent, PaymentId, PaymentStatus, MAX_SMS_ATTEMPTS},
+    model::{
+        AuditKind, DecidedVia, PaymentEvent, PaymentId, PaymentStatus, MAX_SMS_ATTEMPTS,
+        SMS_RESEND_AFTER_SECS,
+    },
     server::{
         audit,
         auth::Caller,
@@ -45,13 +48,29 @@ pub async fn send_sms(
     let payment = owned(state, user, id).await?;
     still_pending(&payment)?;
     let authy_id = user.authy_id.ok_or(AppError::PhoneNotVerified)?;
+    // One code per payment every SMS_RESEND_AFTER_SECS, taken in the database so that two
+    // requests at once (or on two instances) send one.
+    let now = clock::now();
+    let claimed = db::payments::claim_sms_send(&state.db, &payment.id, now, SMS_RESEND_AFTER_SECS)
+        .await
+        .map_err(|e| internal("claim SMS send", e))?;
+    if !claimed {
+        let fresh = owned(state, user, id).await?;
+        still_pending(&fresh)?;
+        let wait = fresh
+            .sms_sent_at
+            .map_or(1, |sent| (sent + SMS_RESEND_AFTER_SECS - now).max(1));
+        return Err(AppError::RateLimited {
+            retry_after_secs: u64::try_from(wait).unwrap_or(1),
+        });
+    }
     let message = format!(
         "Verify payment to {} for {}",
         payment.payee,
         payment.amount()
     );
     let action = sms_action(&payment);
-    code_limits::send_code(
+    let sent = code_limits::send_code(
         state,
         CodeSend {
             client: caller.client,
@@ -64,10 +83,14 @@ pub async fn send_sms(
         state.provider.send_sms_token(authy_id, &action, &message),
         |e| provider_error("send payment SMS", e),
     )
-    .await?;
-    db::payments::mark_sms_sent(&state.db, &payment.id, clock::now())
-        .await
-        .map_err(|e| internal("mark SMS sent", e))
+    .await;
+    if sent.is_err() {
+        // No code went out: the person may ask again at once.
+        db::payments::release_sms_send(&state.db, &payment.id, now, payment.sms_sent_at)
+            .await
+            .map_err(|e| internal("release SMS send", e))?;
+    }
+    sent
 }
 
 /// Checks an SMS code for this payment: a valid one approves it; the 5th wrong one

@@ -1,0 +1,125 @@
+//! A payment's audit trail in words its owner understands.
+
+use crate::model::{AuditKind, TimelineEntry};
+
+/// One timeline entry as a sentence ("Approval request sent to your phone").
+pub fn timeline_sentence(e: &TimelineEntry) -> String {
+    let outcome = e.outcome.as_str();
+    let detail = e.detail.as_str();
+    match e.event {
+        AuditKind::PaymentCreated => match detail {
+            "" => "Payment created".to_string(),
+            what => format!("Payment created: {what}"),
+        },
+        AuditKind::PushSent if outcome == "ok" && detail.starts_with("sent again") => {
+            "Approval request sent to your phone again".into()
+        }
+        AuditKind::PushSent if outcome == "ok" => "Approval request sent to your phone".into(),
+        AuditKind::PushSent => "The approval request could not be sent to your phone".into(),
+        AuditKind::SmsSent if outcome == "ok" => "Code sent to your phone by SMS".into(),
+        AuditKind::SmsSent if outcome == "refused" => {
+            "No SMS code sent: too many codes were asked for".into()
+        }
+        AuditKind::SmsSent => "The SMS code could not be sent".into(),
+        AuditKind::Code if outcome == "accepted" => "Correct SMS code entered".into(),
+        AuditKind::Code => "Wrong SMS code entered".into(),
+        AuditKind::Callback if outcome == "accepted" => "Your phone answered the request".into(),
+        AuditKind::Callback => "A message claiming to be from your phone was refused".into(),
+        AuditKind::Decision => decision(outcome, detail),
+        AuditKind::Expiry => "The request expired without an answer".into(),
+        AuditKind::SignIn | AuditKind::VerificationSent | AuditKind::VerificationChecked => {
+            format!("{} ({outcome})", e.event.as_str().replace('_', " "))
+        }
+    }
+}
+
+fn decision(status: &str, detail: &str) -> String {
+    match (status, detail) {
+        ("approved", "by push") => "Approved on your phone".into(),
+        ("approved", "by sms") => "Approved with the SMS code".into(),
+        ("approved", _) => "Approved".into(),
+        ("denied", _) => "Denied on your phone".into(),
+        ("cancelled", _) => "Cancelled by you".into(),
+        ("failed", "too many wrong SMS codes") => "Failed: too many wrong SMS codes".into(),
+        ("failed", "") => "Failed".into(),
+        ("failed", why) => format!("Failed: {why}"),
+        (other, _) => format!("Decided: {other}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(event: AuditKind, outcome: &str, detail: &str) -> TimelineEntry {
+        TimelineEntry {
+            at: 0,
+            event,
+            outcome: outcome.into(),
+            detail: detail.into(),
+        }
+    }
+
+    #[test]
+    fn events_read_as_sentences() {
+        for (event, outcome, detail, sentence) in [
+            (
+                AuditKind::PushSent,
+                "ok",
+                "",
+                "Approval request sent to your phone",
+            ),
+            (
+                AuditKind::PushSent,
+                "ok",
+                "sent again (2 of 3)",
+                "Approval request sent to your phone again",
+            ),
+            (
+                AuditKind::Decision,
+                "approved",
+                "by push",
+                "Approved on your phone",
+            ),
+            (
+                AuditKind::Decision,
+                "approved",
+                "by sms",
+                "Approved with the SMS code",
+            ),
+            (
+                AuditKind::Decision,
+                "cancelled",
+                "by owner",
+                "Cancelled by you",
+            ),
+            (AuditKind::Code, "rejected", "", "Wrong SMS code entered"),
+            (
+                AuditKind::Expiry,
+                "expired",
+                "no answer in time",
+                "The request expired without an answer",
+            ),
+        ] {
+            assert_eq!(timeline_sentence(&entry(event, outcome, detail)), sentence);
+        }
+    }
+
+    #[test]
+    fn no_sentence_shows_a_stored_event_name() {
+        for event in AuditKind::ALL {
+            for outcome in ["ok", "failed", "accepted", "rejected", "approved", "denied"] {
+                let sentence = timeline_sentence(&entry(event, outcome, ""));
+                if !matches!(
+                    event,
+                    AuditKind::SignIn
+                        | AuditKind::VerificationSent
+                        | AuditKind::VerificationChecked
+                ) {
+                    assert!(!sentence.contains('_'), "{sentence}");
+                    assert!(sentence.starts_with(char::is_uppercase), "{sentence}");
+                }
+            }
+        }
+    }
+}

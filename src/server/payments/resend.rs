@@ -1,0 +1,80 @@
+//! "Resend to my phone": a new push approval request for the same payment, at most
+//! [`MAX_PUSH_REQUESTS`] in all. Only the newest request is kept, so an answer to an older
+//! one no longer counts (the callback names a request the app does not know: 404).
+
+use super::{create::approval_request, owned};
+use crate::server::clock;
+use crate::{
+    error::AppError,
+    model::{AuditKind, PaymentId, PaymentStatus, MAX_PUSH_REQUESTS},
+    server::{audit, auth::Caller, db, db::users::UserRow, internal, provider_error, AppState},
+};
+
+/// Sends the caller's pending payment `id` to their phone again; returns how many more
+/// times it can be sent.
+pub async fn resend_push(
+    state: &AppState,
+    caller: &Caller,
+    user: &UserRow,
+    id: &PaymentId,
+) -> Result<u32, AppError> {
+    let payment = owned(state, user, id).await?;
+    match payment.status() {
+        PaymentStatus::Pending => {}
+        PaymentStatus::Expired => return Err(AppError::ApprovalExpired),
+        status => return Err(AppError::AlreadyDecided { status }),
+    }
+    let authy_id = user.authy_id.ok_or(AppError::PhoneNotVerified)?;
+    let now = clock::now();
+    let Some(count) =
+        db::payments::claim_push_request(&state.db, id, now, i64::from(MAX_PUSH_REQUESTS))
+            .await
+            .map_err(|e| internal("claim push request", e))?
+    else {
+        // Decided or expired meanwhile, or the limit: say which.
+        let fresh = owned(state, user, id).await?;
+        return Err(match fresh.status() {
+            PaymentStatus::Pending => AppError::PushLimit {
+                max: MAX_PUSH_REQUESTS,
+            },
+            PaymentStatus::Expired => AppError::ApprovalExpired,
+            status => AppError::AlreadyDecided { status },
+        });
+    };
+    // The new request lives as long as the payment has left, not a fresh full window.
+    let seconds = u64::try_from(payment.expires_at - now).unwrap_or(0).max(1);
+    let request = approval_request(
+        state,
+        user,
+        &payment.payee,
+        &payment.amount(),
+        caller.client,
+        seconds,
+    );
+    let sent = state
+        .provider
+        .create_approval_request(authy_id, &request)
+        .await;
+    let (outcome, detail) = match &sent {
+        Ok(_) => ("ok", format!("sent again ({count} of {MAX_PUSH_REQUESTS})")),
+        // The earlier request still stands; the payment stays pending.
+        Err(e) => ("failed", format!("sending again: {e}")),
+    };
+    if let Ok(uuid) = &sent {
+        db::payments::set_approval_uuid(&state.db, id, uuid)
+            .await
+            .map_err(|e| internal("store approval uuid", e))?;
+    }
+    audit::log(
+        state,
+        caller.client,
+        Some(&user.id),
+        Some(id),
+        AuditKind::PushSent,
+        outcome,
+        detail,
+    )
+    .await;
+    sent.map_err(|e| provider_error("send approval request again", e))?;
+    Ok(MAX_PUSH_REQUESTS.saturating_sub(u32::try_from(count).unwrap_or(u32::MAX)))
+}
