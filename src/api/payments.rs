@@ -86,17 +86,19 @@ pub async fn cancel_payment(id: String) -> Result<PaymentStatus, AppError> {
 }
 
 /// A page of the caller's payments, newest first: the newest, or those older (`before`)
-/// or newer (`after`) than a cursor the previous page gave.
+/// or newer (`after`) than a cursor the previous page gave; `waiting` keeps only those
+/// still waiting for an answer.
 #[server]
 pub async fn list_payments(
     before: Option<String>,
     after: Option<String>,
+    #[server(default)] waiting: bool,
 ) -> Result<PaymentList, AppError> {
     use crate::server::{auth, payments, request};
     let state = request::state()?;
     let caller = request::caller(&state);
     let user = auth::require_verified_user(&state, &caller).await?;
-    payments::list(&state, &user, before.as_deref(), after.as_deref()).await
+    payments::list(&state, &user, before.as_deref(), after.as_deref(), waiting).await
 }
 
 /// The audit timeline of one of the caller's payments, oldest first.

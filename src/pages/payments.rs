@@ -10,7 +10,7 @@ use crate::components::{
     local_time::LocalTime,
     status::StatusBadge,
 };
-use crate::model::PaymentView;
+use crate::model::{PaymentStatus, PaymentView};
 
 /// `/payments`, `/payments?before=CURSOR` (older), `/payments?after=CURSOR` (newer)
 #[component]
@@ -26,9 +26,21 @@ fn PaymentList() -> impl IntoView {
     let query = use_query_map();
     let position = move || {
         let query = query.read();
-        (query.get("before"), query.get("after"))
+        (
+            query.get("before"),
+            query.get("after"),
+            query.get("waiting").as_deref() == Some("1"),
+        )
     };
-    let list = Resource::new(position, |(before, after)| list_payments(before, after));
+    let waiting = move || position().2;
+    let list = Resource::new(position, |(before, after, waiting)| {
+        list_payments(before, after, waiting)
+    });
+    // Pages of the same list keep its filter.
+    let page_href = move |key: &str, cursor: &str| {
+        let filter = if waiting() { "&waiting=1" } else { "" };
+        format!("/payments?{key}={cursor}{filter}")
+    };
 
     view! {
         <section>
@@ -36,11 +48,19 @@ fn PaymentList() -> impl IntoView {
                 <h1>"My payments"</h1>
                 <A href="/payments/new" attr:class="button primary">"Send a payment"</A>
             </div>
+            <nav class="filter" aria-label="Show">
+                <a href="/payments" aria-current=move || (!waiting()).then_some("page")>"All payments"</a>
+                <a href="/payments?waiting=1" aria-current=move || waiting().then_some("page") data-testid="filter-waiting">
+                    "Waiting for you"
+                </a>
+            </nav>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match list.await {
                         Ok(list) if list.items.is_empty() && list.newer.is_none() => view! {
-                            <p class="muted">"No payments yet."</p>
+                            <p class="muted">
+                                {if waiting() { "No payment is waiting for you." } else { "No payments yet." }}
+                            </p>
                         }
                         .into_any(),
                         Ok(list) => {
@@ -51,7 +71,7 @@ fn PaymentList() -> impl IntoView {
                                         <thead>
                                             <tr>
                                                 <th scope="col">"Date"</th>
-                                                <th scope="col">"Payment"</th>
+                                                <th scope="col">"Reference"</th>
                                                 <th scope="col">"Payee"</th>
                                                 <th scope="col" class="amount">"Amount"</th>
                                                 <th scope="col">"Status"</th>
@@ -62,10 +82,10 @@ fn PaymentList() -> impl IntoView {
                                 </div>
                                 <nav class="pager" aria-label="Pages">
                                     {newer.map(|c| view! {
-                                        <A href=format!("/payments?after={c}")>"← Newer"</A>
+                                        <A href=page_href("after", &c)>"← Newer"</A>
                                     })}
                                     {older.map(|c| view! {
-                                        <A href=format!("/payments?before={c}")>"Older →"</A>
+                                        <A href=page_href("before", &c)>"Older →"</A>
                                     })}
                                 </nav>
                             }
@@ -79,16 +99,30 @@ fn PaymentList() -> impl IntoView {
     }
 }
 
+/// One payment: on a wide screen a table row, below 640 px a card (style/main.css). Payee
+/// and amount lead to its page; one still waiting says so and leads to its waiting page.
 fn row(p: PaymentView) -> impl IntoView {
     let href = format!("/payments/{}", p.id);
     let short_id = p.id.as_str().chars().take(8).collect::<String>();
+    let waiting = p.status == PaymentStatus::Pending;
     view! {
-        <tr data-testid="payment-row" data-payment-id=p.id.to_string()>
-            <td><LocalTime unix=p.created_at/></td>
-            <td class="mono"><A href=href>{short_id}</A></td>
-            <td>{p.payee.to_string()}</td>
-            <td class="amount">{p.amount}</td>
-            <td><StatusBadge status=p.status/></td>
+        <tr data-testid="payment-row" data-payment-id=p.id.to_string() class:waiting-row=waiting>
+            <td class="when"><LocalTime unix=p.created_at/></td>
+            <td class="mono reference">{short_id}</td>
+            <td class="payee"><A href=href.clone()>{p.payee.to_string()}</A></td>
+            <td class="amount"><A href=href.clone()>{p.amount}</A></td>
+            <td class="state">
+                {if waiting {
+                    view! {
+                        <A href=href attr:class="waiting-link" attr:data-testid="waiting-for-you">
+                            "Waiting for you"
+                        </A>
+                    }
+                    .into_any()
+                } else {
+                    view! { <StatusBadge status=p.status/> }.into_any()
+                }}
+            </td>
         </tr>
     }
 }

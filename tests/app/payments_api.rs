@@ -257,3 +257,50 @@ async fn my_payments_pages_follow_cursors_both_ways_without_gaps_or_repeats() {
     back.reverse();
     assert_eq!(back.concat(), expected);
 }
+
+// "Waiting for you": only the caller's payments still waiting for an answer, not those
+// decided or past their expiry (which read as expired), nor anyone else's.
+#[tokio::test]
+async fn the_waiting_filter_lists_only_payments_still_waiting() {
+    let app = spawn_app().await;
+    let (user_id, email) = verified_user(&app, "a password").await;
+    let cookie = log_in(&app, &email, "a password").await;
+    let (other, _) = verified_user(&app, "a password").await;
+    let waiting = insert_pending_payment(&app.state, &user_id, 100, "uuid-waiting").await;
+    let approved = insert_pending_payment(&app.state, &user_id, 200, "uuid-approved").await;
+    let expired = insert_pending_payment(&app.state, &user_id, 300, "uuid-expired").await;
+    insert_pending_payment(&app.state, &other, 400, "uuid-theirs").await;
+    sqlx::query("UPDATE payments SET status = 'approved', decided_via = 'push' WHERE id = $1")
+        .bind(&approved)
+        .execute(&app.state.db)
+        .await
+        .expect("approve");
+    sqlx::query("UPDATE payments SET expires_at = $1 WHERE id = $2")
+        .bind(payfriend::server::clock::now() - 1)
+        .bind(&expired)
+        .execute(&app.state.db)
+        .await
+        .expect("expire");
+
+    let list = |waiting: bool| {
+        let (app, cookie) = (&app, &cookie);
+        async move {
+            let response = app
+                .client
+                .post(app.url(ListPayments::PATH))
+                .header("Cookie", cookie)
+                .form(&[("waiting", waiting.to_string())])
+                .send()
+                .await
+                .expect("request");
+            assert_eq!(response.status(), 200);
+            let list: payfriend::model::PaymentList = response.json().await.expect("list");
+            list.items.into_iter().map(|p| p.id).collect::<Vec<_>>()
+        }
+    };
+
+    assert_eq!(list(true).await, vec![waiting.clone()]);
+    let all = list(false).await;
+    assert_eq!(all.len(), 3);
+    assert!(all.contains(&approved) && all.contains(&expired) && all.contains(&waiting));
+}

@@ -179,14 +179,21 @@ pub enum Position<'a> {
 }
 
 /// Up to `limit` of a user's payments from `position`, newest first: one index range scan
-/// on (user_id, created_at, id), however many payments there are.
+/// on (user_id, created_at, id), however many payments there are. `waiting_only` keeps
+/// those still waiting for an answer (pending and not past their expiry).
 pub async fn list(
     db: &AnyPool,
     user_id: &UserId,
     position: Position<'_>,
+    waiting_only: bool,
     limit: i64,
     now: i64,
 ) -> sqlx::Result<Vec<PaymentRow>> {
+    let waiting = if waiting_only {
+        "AND status = 'pending' AND expires_at >= $1"
+    } else {
+        ""
+    };
     let (condition, order) = match position {
         Position::Newest => ("", "DESC"),
         Position::Before(..) => (
@@ -199,7 +206,7 @@ pub async fn list(
         ),
     };
     let sql = format!(
-        "SELECT {COLUMNS} FROM payments WHERE user_id = $2 {condition} \
+        "SELECT {COLUMNS} FROM payments WHERE user_id = $2 {waiting} {condition} \
          ORDER BY created_at {order}, id {order} LIMIT $3"
     );
     let query = sqlx::query_as(&sql).bind(now).bind(user_id).bind(limit);

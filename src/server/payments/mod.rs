@@ -123,13 +123,15 @@ pub async fn owned(
 }
 
 /// A page of the user's payments, newest first: the newest, or those `before` (older
-/// than) or `after` (newer than) a cursor from an earlier page. A cursor that does not
-/// parse reads as the newest page.
+/// than) or `after` (newer than) a cursor from an earlier page; with `waiting_only`, only
+/// those still waiting for an answer. A cursor that does not parse reads as the newest
+/// page.
 pub async fn list(
     state: &AppState,
     user: &UserRow,
     before: Option<&str>,
     after: Option<&str>,
+    waiting_only: bool,
 ) -> Result<PaymentList, AppError> {
     use db::payments::Position;
     let before = before.and_then(parse_list_cursor);
@@ -139,9 +141,16 @@ pub async fn list(
         (None, Some((at, id))) => Position::After(*at, id),
         (None, None) => Position::Newest,
     };
-    let mut rows = db::payments::list(&state.db, &user.id, position, PAGE_SIZE + 1, clock::now())
-        .await
-        .map_err(|e| internal("list payments", e))?;
+    let mut rows = db::payments::list(
+        &state.db,
+        &user.id,
+        position,
+        waiting_only,
+        PAGE_SIZE + 1,
+        clock::now(),
+    )
+    .await
+    .map_err(|e| internal("list payments", e))?;
     let more = rows.len() as i64 > PAGE_SIZE;
     // The extra row tells whether there is more in the direction read.
     match position {
