@@ -41,4 +41,4 @@ step "browser tests (Playwright, Debian chromium)"
 step "browser tests on PostgreSQL (the same app, DATABASE_URL=postgres://...)"
 bash scripts/postgres.sh
 (cd end2end && E2E_DATABASE_URL="postgres://payfriend:payfriend@127.0.0.1/payfriend_e2e" \
-  npx playwright test accounts payments)
+  npx playwright test accounts payments accessibility)

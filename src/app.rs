@@ -8,7 +8,7 @@ use leptos_router::{
 };
 
 use crate::api::accounts::{current_user, LogIn, LogOut, Register, VerifyPhone};
-use crate::components::nav::Nav;
+use crate::components::{focus::FocusHeadingOnNavigation, nav::Nav};
 use crate::error::AppError;
 use crate::model::SessionUser;
 use crate::pages::{
@@ -91,6 +91,7 @@ pub fn App() -> impl IntoView {
             if page.is_empty() { "Payfriend".to_string() } else { format!("{page} · Payfriend") }
         }/>
         <Router>
+            <FocusHeadingOnNavigation/>
             <Nav/>
             <main class="page">
                 <Routes fallback=NotFound>

@@ -24,7 +24,12 @@ pub fn Field(
     #[prop(into)] error: Signal<Option<String>>,
 ) -> impl IntoView {
     let error_id = format!("{name}-error");
-    let described_by = error_id.clone();
+    let hint_id = format!("{name}-hint");
+    // The hint and the error (when there is one) are read with the field.
+    let described_by = match hint {
+        Some(_) => format!("{hint_id} {error_id}"),
+        None => error_id.clone(),
+    };
     view! {
         <div class="field">
             <label for=name>{label}</label>
@@ -39,7 +44,7 @@ pub fn Field(
                 aria-invalid=move || error.get().is_some().to_string()
                 aria-describedby=described_by
             />
-            {hint.map(|h| view! { <span class="hint">{h}</span> })}
+            {hint.map(|h| view! { <span class="hint" id=hint_id>{h}</span> })}
             {move || {
                 error
                     .get()

@@ -1,6 +1,7 @@
 //! Reusable view pieces.
 
 pub mod approval;
+pub mod focus;
 pub mod form;
 pub mod guard;
 pub mod links;

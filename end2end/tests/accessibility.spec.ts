@@ -1,0 +1,119 @@
+import { test, expect, Page } from '@playwright/test';
+import AxeBuilder from '@axe-core/playwright';
+import { latestCode, logIn, newUser, openPhone, pushFor, register, sendPayment, waitForHydration } from './helpers';
+
+/** The page's WCAG 2.1 A and AA violations found by axe, as readable lines. */
+async function violations(page: Page): Promise<string[]> {
+  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  return results.violations.map(
+    (v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`,
+  );
+}
+
+async function check(page: Page, what: string) {
+  await waitForHydration(page);
+  expect(await violations(page), what).toEqual([]);
+}
+
+/** The contrast ratio of a CSS rgb() colour against white (WCAG relative luminance). */
+function contrastWithWhite(rgb: string): number {
+  const [r, g, b] = (rgb.match(/\d+/g) ?? []).slice(0, 3).map((c) => {
+    const s = Number(c) / 255;
+    return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+  });
+  const luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  return 1.05 / (luminance + 0.05);
+}
+
+test('the accessibility check finds violations where there are some', async ({ page }) => {
+  await page.setContent('<html><body><img src="/favicon.svg"><input type="text"></body></html>');
+  const found = await violations(page);
+  expect(found.some((v) => v.startsWith('image-alt'))).toBe(true);
+  expect(found.some((v) => v.startsWith('label'))).toBe(true);
+});
+
+test('every page passes axe with no violations', async ({ page, context }) => {
+  test.setTimeout(120_000);
+  await page.goto('/');
+  await check(page, 'home');
+  await page.goto('/login');
+  await check(page, 'log in');
+
+  const user = newUser();
+  await register(page, user);
+  await check(page, 'verify');
+  const phone = await openPhone(context, user.phone);
+  await check(phone, 'sandbox phone');
+  const code = await latestCode(phone);
+  await page.getByLabel('Verification code').fill(code);
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await expect(page).toHaveURL(/\/payments\/new$/);
+  await check(page, 'send a payment');
+
+  await sendPayment(page, 'Neville', '10');
+  await check(page, 'waiting, with its timeline');
+  await phone.reload();
+  await pushFor(phone, 'Neville').getByRole('button', { name: 'Approve' }).click();
+  await expect(page.getByTestId('receipt')).toBeVisible();
+  await check(page, 'approved');
+
+  await sendPayment(page, 'Draco', '5');
+  await phone.reload();
+  await pushFor(phone, 'Draco').getByRole('button', { name: 'Deny' }).click();
+  await expect(page.getByTestId('not-you')).toBeVisible();
+  await check(page, 'denied');
+
+  await sendPayment(page, 'Crabbe', '3');
+  await page.getByRole('button', { name: 'Cancel payment' }).click();
+  await expect(page.getByTestId('try-again')).toBeVisible();
+  await check(page, 'cancelled');
+
+  await page.goto('/payments');
+  await check(page, 'my payments');
+
+  // The register page, and form errors, signed out.
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.goto('/register');
+  await check(page, 'register');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await check(page, 'register with errors');
+  await logIn(page, user.email, 'wrong password');
+  await expect(page.getByRole('alert')).toBeVisible();
+  await check(page, 'log in with an error');
+});
+
+test('form fields: hints read with the field, borders at 3:1 or more, errors announced', async ({ page }) => {
+  await page.goto('/register');
+  await waitForHydration(page);
+  const phone = page.getByLabel('Mobile number');
+  await expect(phone).toHaveAttribute('aria-describedby', 'phone-hint phone-error');
+  await expect(page.locator('#phone-hint')).toContainText('country code');
+  await expect(phone).toHaveAccessibleDescription(/country code/);
+  const email = page.getByLabel('Email');
+  const border = await email.evaluate((e) => getComputedStyle(e).borderTopColor);
+  expect(contrastWithWhite(border)).toBeGreaterThanOrEqual(3);
+
+  await email.fill('someone@example.com');
+  await page.getByLabel('Password').fill('correct horse battery');
+  await phone.fill('12');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  const error = page.locator('#phone-error');
+  await expect(error).toHaveAttribute('role', 'alert');
+  await expect(phone).toHaveAttribute('aria-invalid', 'true');
+  await expect(phone).toHaveAccessibleDescription(/country code.+/);
+});
+
+test('after a navigation, focus is on the new page’s heading', async ({ page, context }) => {
+  const user = newUser();
+  await register(page, user);
+  const phone = await openPhone(context, user.phone);
+  const code = await latestCode(phone);
+  await page.getByLabel('Verification code').fill(code);
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await expect(page).toHaveURL(/\/payments\/new$/);
+  await waitForHydration(page);
+  await page.getByRole('navigation').getByRole('link', { name: 'My payments' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'My payments' })).toBeFocused();
+  await page.getByRole('link', { name: 'Send a payment' }).first().click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Send a payment' })).toBeFocused();
+});
