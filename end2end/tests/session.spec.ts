@@ -24,7 +24,7 @@ test('an idle session ends, says so, and a waiting payment is resumed from My pa
   await logIn(page, user.email, user.password);
   await expect(page).toHaveURL(/\/payments\/new$/);
   await page.goto('/payments');
-  await page.locator(`[data-payment-id="${id}"]`).getByRole('link').click();
+  await page.locator(`[data-payment-id="${id}"]`).getByRole('link', { name: 'Neville' }).click();
   await expect(page).toHaveURL(new RegExp(`/payments/${id}$`));
   await expect(page.getByText('Waiting for approval on your phone')).toBeVisible();
 });
