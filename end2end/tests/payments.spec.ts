@@ -131,6 +131,8 @@ test('amounts that are not money are refused next to the field', async ({ page, 
   await page.goto('/payments/new');
   await waitForHydration(page);
   await page.getByLabel('Send to').fill('Neville');
+  // The field says which currency (CURRENCY, USD by default) and how it is typed.
+  await expect(page.getByLabel('Amount (USD)')).toHaveAccessibleDescription(/20\.50/);
 
   for (const [amount, message] of [
     ['-5', 'more than zero'],

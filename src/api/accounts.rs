@@ -20,6 +20,7 @@ pub async fn current_user() -> Result<Option<SessionUser>, AppError> {
         email: u.email.to_string(),
         phone: u.phone_e164,
         sandbox: state.config.sandbox_enabled(),
+        currency: state.config.currency.clone(),
     }))
 }
 

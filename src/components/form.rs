@@ -12,12 +12,12 @@ pub fn field_error(error: Signal<Option<AppError>>, field: &'static str) -> Sign
 /// A labelled input with its hint and its error shown right below it.
 #[component]
 pub fn Field(
-    label: &'static str,
+    #[prop(into)] label: String,
     name: &'static str,
     #[prop(default = "text")] input_type: &'static str,
     #[prop(optional)] autocomplete: Option<&'static str>,
     #[prop(optional)] inputmode: Option<&'static str>,
-    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(optional, into)] hint: Option<String>,
     /// What the field starts with (a form filled in again).
     #[prop(default = None)]
     value: Option<String>,

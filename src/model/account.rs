@@ -14,6 +14,8 @@ pub struct SessionUser {
     /// Whether Payfriend's built-in sandbox stands in for the phone service, so that the
     /// pages can point at the sandbox phone where codes and requests arrive.
     pub sandbox: bool,
+    /// The ISO 4217 code payments are made in (`CURRENCY`).
+    pub currency: String,
 }
 
 /// How a phone verification code is delivered.

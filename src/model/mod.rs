@@ -13,7 +13,10 @@ mod time;
 pub use account::{Email, InvalidEmail, SessionUser, Via, PHONE_COUNTRIES};
 pub use audit::AuditKind;
 pub use ids::{PaymentId, UserId};
-pub use money::{format_amount, parse_amount, AmountError, Money, MAX_AMOUNT_CENTS};
+pub use money::{
+    exponent, format_amount, is_known_currency, parse_amount, AmountError, Money, MAX_AMOUNT_CENTS,
+    MAX_AMOUNT_UNITS,
+};
 pub use payment::{
     is_format_char, list_cursor, parse_list_cursor, DecidedVia, Payee, PayeeError, PaymentEvent,
     PaymentList, PaymentStatus, PaymentView, TimelineEntry, MAX_PUSH_REQUESTS, MAX_SMS_ATTEMPTS,

@@ -12,23 +12,57 @@ pub struct Money {
     pub currency: String,
 }
 
-impl Money {
-    /// Parses an amount as a person typed it, in `currency`.
-    pub fn parse(input: &str, currency: &str) -> Result<Money, AmountError> {
-        Ok(Money {
-            minor_units: parse_amount(input)?,
-            currency: currency.to_string(),
-        })
+/// Whether `code` is an ISO 4217 currency that amounts can be paid in (one with a minor
+/// unit: not gold, not the "no currency" code).
+pub fn is_known_currency(code: &str) -> bool {
+    iso_currency::Currency::from_code(code).is_some_and(|c| c.exponent().is_some())
+}
+
+/// Digits after the decimal point in `currency` (ISO 4217): 2 for USD, 0 for JPY, 3 for
+/// KWD; 2 for a code it does not know.
+pub fn exponent(currency: &str) -> u32 {
+    iso_currency::Currency::from_code(currency)
+        .and_then(|c| c.exponent())
+        .map_or(2, u32::from)
+}
+
+/// What is written before an amount: the symbol for the currencies people know by theirs,
+/// otherwise the code and a space (`$`, `€`, `£`, `¥`, `CHF `, `KWD `). Many currencies
+/// share a symbol (`$`, `kr`), so the code is the safe default.
+fn prefix(currency: &str) -> String {
+    const BY_SYMBOL: [&str; 4] = ["USD", "EUR", "GBP", "JPY"];
+    match iso_currency::Currency::from_code(currency) {
+        Some(c) if BY_SYMBOL.contains(&currency) => c.symbol().symbol,
+        _ => format!("{currency} "),
     }
 }
 
 impl Money {
-    /// The amount as a person would type it, without symbol or separators (`1000.00`).
+    /// Parses an amount as a person typed it, in `currency` (with its number of decimals).
+    pub fn parse(input: &str, currency: &str) -> Result<Money, AmountError> {
+        Ok(Money {
+            minor_units: parse_amount(input, exponent(currency))?,
+            currency: currency.to_string(),
+        })
+    }
+
+    /// The amount as a person would type it, without symbol or separators (`1000.00`,
+    /// `1500` in yen).
     pub fn typed(&self) -> String {
         let sign = if self.minor_units < 0 { "-" } else { "" };
-        let abs = self.minor_units.unsigned_abs();
-        format!("{sign}{}.{:02}", abs / 100, abs % 100)
+        let (whole, fraction) = split(self.minor_units.unsigned_abs(), exponent(&self.currency));
+        format!("{sign}{whole}{fraction}")
     }
+}
+
+/// The whole units and the fraction with its point (`".50"`, or `""` without decimals).
+fn split(abs: u64, exponent: u32) -> (u64, String) {
+    let scale = 10u64.pow(exponent);
+    let fraction = match exponent {
+        0 => String::new(),
+        digits => format!(".{:0width$}", abs % scale, width = digits as usize),
+    };
+    (abs / scale, fraction)
 }
 
 impl fmt::Display for Money {
@@ -44,20 +78,33 @@ pub enum AmountError {
     Empty,
     #[error("Enter the amount as a number, like 20 or 1,000.50.")]
     NotANumber,
-    #[error("Use at most two decimals.")]
-    TooManyDecimals,
+    #[error("{}", decimals_hint(*max))]
+    TooManyDecimals { max: u32 },
     #[error("The amount must be more than zero.")]
     NotPositive,
-    #[error("That amount is too large (at most 1,000,000.00).")]
+    #[error("That amount is too large (at most 1,000,000).")]
     TooLarge,
 }
 
-/// The largest payment accepted, in minor units.
-pub const MAX_AMOUNT_CENTS: i64 = 100_000_000;
+fn decimals_hint(max: u32) -> String {
+    match max {
+        0 => "Enter a whole amount, without decimals.".to_string(),
+        1 => "Use at most one decimal.".to_string(),
+        2 => "Use at most two decimals.".to_string(),
+        3 => "Use at most three decimals.".to_string(),
+        n => format!("Use at most {n} decimals."),
+    }
+}
 
-/// Parses an amount as people type it (`20`, `20.5`, `1,000.00`) into minor units.
-/// Never goes through floating point.
-pub fn parse_amount(input: &str) -> Result<i64, AmountError> {
+/// The largest payment accepted, in whole units of its currency.
+pub const MAX_AMOUNT_UNITS: i64 = 1_000_000;
+
+/// The largest payment accepted in minor units of a currency with two decimals.
+pub const MAX_AMOUNT_CENTS: i64 = MAX_AMOUNT_UNITS * 100;
+
+/// Parses an amount as people type it (`20`, `20.5`, `1,000.00`) into minor units of a
+/// currency with `exponent` decimals. Never goes through floating point.
+pub fn parse_amount(input: &str, exponent: u32) -> Result<i64, AmountError> {
     let s = input.trim();
     if s.is_empty() {
         return Err(AmountError::Empty);
@@ -87,8 +134,8 @@ pub fn parse_amount(input: &str) -> Result<i64, AmountError> {
     if !fraction.bytes().all(|b| b.is_ascii_digit()) {
         return Err(AmountError::NotANumber);
     }
-    if fraction.len() > 2 {
-        return Err(AmountError::TooManyDecimals);
+    if fraction.len() > exponent as usize {
+        return Err(AmountError::TooManyDecimals { max: exponent });
     }
     let digits = digits.trim_start_matches('0');
     if digits.len() > 12 {
@@ -99,22 +146,29 @@ pub fn parse_amount(input: &str) -> Result<i64, AmountError> {
     } else {
         digits.parse().map_err(|_| AmountError::NotANumber)?
     };
-    let cents: i64 = format!("{fraction:0<2}").parse().unwrap_or(0);
-    let total = whole * 100 + cents;
+    let scale = 10i64.pow(exponent);
+    let minor: i64 = if exponent == 0 {
+        0
+    } else {
+        format!("{fraction:0<width$}", width = exponent as usize)
+            .parse()
+            .unwrap_or(0)
+    };
+    let total = whole * scale + minor;
     if total <= 0 {
         Err(AmountError::NotPositive)
-    } else if total > MAX_AMOUNT_CENTS {
+    } else if total > MAX_AMOUNT_UNITS * scale {
         Err(AmountError::TooLarge)
     } else {
         Ok(total)
     }
 }
 
-/// Formats minor units for people: `$1,000.00`, `€20.50`, `CHF 5.00`.
-pub fn format_amount(cents: i64, currency: &str) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let abs = cents.unsigned_abs();
-    let whole = (abs / 100).to_string();
+/// Formats minor units for people: `$1,000.00`, `€20.50`, `¥1,500`, `KWD 1.234`.
+pub fn format_amount(minor: i64, currency: &str) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let (whole, fraction) = split(minor.unsigned_abs(), exponent(currency));
+    let whole = whole.to_string();
     let mut grouped = String::new();
     for (i, c) in whole.chars().enumerate() {
         if i > 0 && (whole.len() - i).is_multiple_of(3) {
@@ -122,13 +176,7 @@ pub fn format_amount(cents: i64, currency: &str) -> String {
         }
         grouped.push(c);
     }
-    let number = format!("{grouped}.{:02}", abs % 100);
-    match currency {
-        "USD" => format!("{sign}${number}"),
-        "EUR" => format!("{sign}€{number}"),
-        "GBP" => format!("{sign}£{number}"),
-        other => format!("{sign}{other} {number}"),
-    }
+    format!("{sign}{}{grouped}{fraction}", prefix(currency))
 }
 
 #[cfg(test)]
@@ -149,7 +197,7 @@ mod tests {
             ("+3", 300),
             ("1000000", 100_000_000),
         ] {
-            let parsed = parse_amount(input);
+            let parsed = parse_amount(input, 2);
             if cents > MAX_AMOUNT_CENTS {
                 assert_eq!(parsed, Err(AmountError::TooLarge), "{input:?}");
             } else {
@@ -166,7 +214,7 @@ mod tests {
             ("-5", AmountError::NotPositive),
             ("0", AmountError::NotPositive),
             ("0.00", AmountError::NotPositive),
-            ("20.555", AmountError::TooManyDecimals),
+            ("20.555", AmountError::TooManyDecimals { max: 2 }),
             ("1000000.01", AmountError::TooLarge),
             ("99999999999999999999999", AmountError::TooLarge),
             ("abc", AmountError::NotANumber),
@@ -178,7 +226,7 @@ mod tests {
             (".", AmountError::NotANumber),
             ("١٢", AmountError::NotANumber),
         ] {
-            assert_eq!(parse_amount(input), Err(error), "{input:?}");
+            assert_eq!(parse_amount(input, 2), Err(error), "{input:?}");
         }
     }
 
@@ -195,12 +243,52 @@ mod tests {
     fn formatting_then_parsing_gives_the_same_cents() {
         for cents in [1, 99, 100, 2050, 100_000, 99_999_999] {
             let text = format_amount(cents, "USD");
-            assert_eq!(parse_amount(text.trim_start_matches('$')), Ok(cents));
+            assert_eq!(parse_amount(text.trim_start_matches('$'), 2), Ok(cents));
             let money = Money {
                 minor_units: cents,
                 currency: "USD".into(),
             };
-            assert_eq!(parse_amount(&money.typed()), Ok(cents));
+            assert_eq!(parse_amount(&money.typed(), 2), Ok(cents));
         }
+    }
+
+    #[test]
+    fn amounts_follow_the_currency_s_decimals() {
+        assert_eq!(exponent("JPY"), 0);
+        assert_eq!(exponent("KWD"), 3);
+        assert_eq!(exponent("USD"), 2);
+        assert_eq!(parse_amount("1,500", 0), Ok(1500));
+        assert_eq!(
+            parse_amount("1500.00", 0),
+            Err(AmountError::TooManyDecimals { max: 0 })
+        );
+        assert_eq!(
+            parse_amount("1500.5", 0),
+            Err(AmountError::TooManyDecimals { max: 0 })
+        );
+        assert_eq!(parse_amount("1.234", 3), Ok(1234));
+        assert_eq!(
+            parse_amount("1.2345", 3),
+            Err(AmountError::TooManyDecimals { max: 3 })
+        );
+        assert_eq!(parse_amount("1000000", 0), Ok(1_000_000));
+        assert_eq!(parse_amount("1000001", 0), Err(AmountError::TooLarge));
+        assert_eq!(format_amount(1500, "JPY"), "¥1,500");
+        assert_eq!(format_amount(1234, "KWD"), "KWD 1.234");
+        let yen = Money::parse("1,500", "JPY").expect("yen");
+        assert_eq!((yen.minor_units, yen.typed()), (1500, "1500".to_string()));
+        assert_eq!(
+            AmountError::TooManyDecimals { max: 0 }.to_string(),
+            "Enter a whole amount, without decimals."
+        );
+    }
+
+    #[test]
+    fn only_currencies_with_a_minor_unit_are_known() {
+        assert!(is_known_currency("EUR"));
+        assert!(is_known_currency("JPY"));
+        assert!(!is_known_currency("XAU"));
+        assert!(!is_known_currency("ABC"));
+        assert!(!is_known_currency("usd"));
     }
 }

@@ -9,7 +9,18 @@ use crate::components::{
     form::{field_error, Field, FormError},
     guard::{Guarded, Require},
 };
-use crate::model::SessionUser;
+use crate::model::{exponent, SessionUser};
+
+/// How amounts are typed in `currency`, with examples in its own decimals.
+fn amount_hint(currency: &str) -> String {
+    match exponent(currency) as usize {
+        0 => "For example 20 or 1,500 (whole amounts)".to_string(),
+        digits => format!(
+            "For example 20, 20.{:0<digits$} or 1,000.{:0<digits$}",
+            "5", ""
+        ),
+    }
+}
 
 /// The Send a payment page, for signed-in users with a verified phone.
 #[component]
@@ -50,11 +61,11 @@ fn send_form(user: SessionUser) -> impl IntoView {
                     error=field_error(error, "payee")
                 />
                 <Field
-                    label="Amount"
+                    label=format!("Amount ({})", user.currency)
                     name="amount"
-                    inputmode="decimal"
+                    inputmode=if exponent(&user.currency) == 0 { "numeric" } else { "decimal" }
                     autocomplete="off"
-                    hint="For example 20, 20.50 or 1,000.00"
+                    hint=amount_hint(&user.currency)
                     value=again.1
                     error=field_error(error, "amount")
                 />

@@ -345,10 +345,10 @@ impl Config {
         };
 
         let currency = get("CURRENCY").unwrap_or_else(|| "USD".into());
-        if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
+        if !crate::model::is_known_currency(&currency) {
             return Err(bad(
                 "CURRENCY",
-                "expected a three-letter ISO 4217 code such as USD or EUR",
+                "expected the ISO 4217 code of a currency, such as USD, EUR or JPY",
             ));
         }
 

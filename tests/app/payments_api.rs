@@ -1,5 +1,7 @@
 //! The payment server functions over HTTP: only the owner sees a payment's status.
-use crate::common::{insert_pending_payment, log_in, spawn_app, verified_user, TestApp};
+use crate::common::{
+    insert_pending_payment, log_in, spawn_app, spawn_app_with, verified_user, TestApp,
+};
 use leptos::server_fn::ServerFn;
 use payfriend::api::payments::{GetPayment, ListPayments, SendPayment};
 
@@ -303,4 +305,72 @@ async fn the_waiting_filter_lists_only_payments_still_waiting() {
     let all = list(false).await;
     assert_eq!(all.len(), 3);
     assert!(all.contains(&approved) && all.contains(&expired) && all.contains(&waiting));
+}
+
+async fn send_amount(app: &TestApp, cookie: &str, amount: &str) -> reqwest::Response {
+    app.client
+        .post(app.url(SendPayment::PATH))
+        .header("Cookie", cookie)
+        .form(&[
+            ("payee", "Neville"),
+            ("amount", amount),
+            ("idempotency_key", &uuid::Uuid::new_v4().to_string()),
+        ])
+        .send()
+        .await
+        .expect("request")
+}
+
+// CURRENCY sets how amounts are typed and shown: whole yen, three decimals of dinar.
+#[tokio::test]
+async fn amounts_follow_the_configured_currency() {
+    for (currency, typed, minor, shown, refused, why) in [
+        ("JPY", "1,500", 1500, "¥1,500", "1500.5", "without decimals"),
+        (
+            "KWD",
+            "1.234",
+            1234,
+            "KWD 1.234",
+            "1.2345",
+            "three decimals",
+        ),
+        ("EUR", "20.5", 2050, "€20.50", "20.505", "two decimals"),
+    ] {
+        let app = spawn_app_with(&[("CURRENCY", currency)]).await;
+        let (user_id, email) = verified_user(&app, "a password").await;
+        let cookie = log_in(&app, &email, "a password").await;
+
+        let sent = send_amount(&app, &cookie, typed).await;
+        assert_eq!(sent.status(), 200, "{currency}");
+        let id = only_payment_id(&app, &user_id).await;
+        let view: payfriend::model::PaymentView = get_payment(&app, &cookie, &id)
+            .await
+            .json()
+            .await
+            .expect("view");
+        assert_eq!(view.amount, shown, "{currency}");
+        let stored: (i64, String) =
+            sqlx::query_as("SELECT amount_cents, currency FROM payments WHERE id = $1")
+                .bind(&id)
+                .fetch_one(&app.state.db)
+                .await
+                .expect("row");
+        assert_eq!(stored, (minor, currency.to_string()));
+
+        let bad = send_amount(&app, &cookie, refused).await;
+        assert_eq!(bad.status(), 400, "{currency} {refused}");
+        assert!(bad.text().await.expect("body").contains(why), "{currency}");
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_currency_stops_start_up() {
+    for code in ["XYZ", "XAU", "usd", "dollars"] {
+        let vars = std::collections::HashMap::from([("CURRENCY", code)]);
+        let err = payfriend::server::config::Config::from_lookup(|name| {
+            vars.get(name).map(|v| v.to_string())
+        })
+        .expect_err(code);
+        assert_eq!(err.var, "CURRENCY");
+    }
 }

@@ -81,14 +81,14 @@ proptest! {
     #[test]
     fn every_amount_formats_and_parses_back(cents in 1i64..=MAX_AMOUNT_CENTS) {
         let text = format_amount(cents, "USD");
-        prop_assert_eq!(parse_amount(text.trim_start_matches('$')), Ok(cents));
+        prop_assert_eq!(parse_amount(text.trim_start_matches('$'), 2), Ok(cents));
         let plain = format!("{}.{:02}", cents / 100, cents % 100);
-        prop_assert_eq!(parse_amount(&plain), Ok(cents));
+        prop_assert_eq!(parse_amount(&plain, 2), Ok(cents));
     }
 
     #[test]
     fn parsing_any_text_never_panics_and_never_accepts_a_bad_amount(s in "\\PC{0,40}") {
-        if let Ok(cents) = parse_amount(&s) {
+        if let Ok(cents) = parse_amount(&s, 2) {
             prop_assert!(cents > 0 && cents <= MAX_AMOUNT_CENTS);
         }
     }
@@ -96,6 +96,6 @@ proptest! {
     #[test]
     fn more_than_two_decimals_are_always_refused(whole in 0u32..100_000, frac in "[0-9]{3,6}") {
         let text = format!("{whole}.{frac}");
-        prop_assert!(parse_amount(&text).is_err());
+        prop_assert!(parse_amount(&text, 2).is_err());
     }
 }
