@@ -1,5 +1,5 @@
 # The two commands: `make run` and `make test`. Both install what is missing first.
-.PHONY: setup run test release bench
+.PHONY: setup run test release bench screenshots
 
 # Leptos reads this at compile time; cargo-leptos sets it, and so does every cargo command
 # here so that they all share one build.
@@ -27,3 +27,10 @@ bench: release
 	bash scripts/postgres.sh
 	PAYFRIEND_TEST_POSTGRES=postgres://payfriend:payfriend@127.0.0.1/postgres \
 	  cargo bench --no-default-features --features ssr --bench hot_paths
+
+# PNGs of the main screens (desktop and a 390 px phone) in docs/screenshots/, taken by
+# Playwright in Debian chromium from the debug build (end2end/screenshots/).
+screenshots: setup
+	cargo leptos build
+	mkdir -p docs/screenshots
+	cd end2end && PATH="$(CURDIR)/end2end/node_modules/.bin:$$PATH" npx playwright test --config screenshots.config.ts
