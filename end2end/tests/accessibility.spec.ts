@@ -33,7 +33,12 @@ test('the accessibility check finds violations where there are some', async ({ p
 });
 
 test('every page passes axe with no violations', async ({ page, context }) => {
-  test.setTimeout(120_000);
+  test.setTimeout(150_000);
+  // The browser's clock can be moved (to see a request expire on the page).
+  await page.addInitScript(() => {
+    const realNow = Date.now.bind(Date);
+    Date.now = () => realNow() + Number(localStorage.getItem('clockOffset') ?? 0);
+  });
   await page.goto('/');
   await check(page, 'home');
   await page.goto('/login');
@@ -67,6 +72,39 @@ test('every page passes axe with no violations', async ({ page, context }) => {
   await page.getByRole('button', { name: 'Cancel payment' }).click();
   await expect(page.getByTestId('try-again')).toBeVisible();
   await check(page, 'cancelled');
+
+  // Expired, as the page shows it at zero: the status checks are held off, since the
+  // server's answer would set the page's clock right again.
+  await sendPayment(page, 'Pansy', '4');
+  await page.route('**/api/get_payment*', (route) => route.abort('connectionreset'));
+  await page.evaluate(() => localStorage.setItem('clockOffset', '301000'));
+  await expect(page.getByTestId('status')).toHaveText('Expired');
+  await check(page, 'expired');
+  await page.evaluate(() => localStorage.removeItem('clockOffset'));
+  await page.unroute('**/api/get_payment*');
+
+  // Failed: the phone service refuses the approval request.
+  await phone.getByLabel('Sandbox behaviour').selectOption({ label: 'Answer HTTP 503' });
+  await phone.getByRole('button', { name: 'Apply' }).click();
+  await expect(phone.getByTestId('fault')).toHaveText('Now: Answer HTTP 503');
+  try {
+    await page.goto('/payments/new');
+    await waitForHydration(page);
+    await page.getByLabel('Send to').fill('Goyle');
+    await page.getByLabel('Amount').fill('2');
+    await page.getByRole('button', { name: 'Send for approval' }).click();
+    await expect(page.getByRole('alert')).toContainText('The phone service is not answering right now');
+    await check(page, 'send a payment, with the provider down');
+  } finally {
+    await phone.getByLabel('Sandbox behaviour').selectOption({ label: 'Work normally' });
+    await phone.getByRole('button', { name: 'Apply' }).click();
+    await expect(phone.getByTestId('fault')).toHaveText('Now: Work normally');
+  }
+  await page.goto('/payments');
+  await waitForHydration(page);
+  await page.getByTestId('payment-row').filter({ hasText: 'Goyle' }).getByRole('link', { name: 'Goyle' }).click();
+  await expect(page.getByTestId('status')).toHaveText('Failed');
+  await check(page, 'failed');
 
   await page.goto('/payments');
   await check(page, 'my payments');
