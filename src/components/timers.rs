@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use gloo_timers::callback::{Interval, Timeout};
+use gloo_timers::callback::Interval;
 use leptos::prelude::*;
 
 /// Calls `on_tick` every `period` while `running` is true. The timer lives in the effect's
@@ -46,16 +46,6 @@ where
         });
         on_cleanup(move || handle.remove());
     });
-}
-
-/// A signal that turns true `delay` after the component mounted (never on the server).
-pub fn use_after(delay: Duration) -> ReadSignal<bool> {
-    let (done, set_done) = signal(false);
-    let millis = u32::try_from(delay.as_millis()).unwrap_or(u32::MAX);
-    Effect::new(move |previous: Option<Timeout>| {
-        previous.unwrap_or_else(|| Timeout::new(millis, move || set_done.set(true)))
-    });
-    done
 }
 
 /// True once the component runs in the browser (false while rendering on the server and

@@ -26,15 +26,19 @@ pub fn exponent(currency: &str) -> u32 {
         .map_or(2, u32::from)
 }
 
-/// What is written before an amount: the symbol for the currencies people know by theirs,
+/// How amounts in `currency` are written: its number of decimals (as [`exponent`]) and
+/// what comes before the number, the symbol for the currencies people know by theirs,
 /// otherwise the code and a space (`$`, `€`, `£`, `¥`, `CHF `, `KWD `). Many currencies
-/// share a symbol (`$`, `kr`), so the code is the safe default.
-fn prefix(currency: &str) -> String {
+/// share a symbol (`$`, `kr`), so the code is the safe default. One look-up.
+fn notation(currency: &str) -> (u32, String) {
     const BY_SYMBOL: [&str; 4] = ["USD", "EUR", "GBP", "JPY"];
-    match iso_currency::Currency::from_code(currency) {
+    let known = iso_currency::Currency::from_code(currency);
+    let exponent = known.and_then(|c| c.exponent()).map_or(2, u32::from);
+    let prefix = match known {
         Some(c) if BY_SYMBOL.contains(&currency) => c.symbol().symbol,
         _ => format!("{currency} "),
-    }
+    };
+    (exponent, prefix)
 }
 
 impl Money {
@@ -167,7 +171,8 @@ pub fn parse_amount(input: &str, exponent: u32) -> Result<i64, AmountError> {
 /// Formats minor units for people: `$1,000.00`, `€20.50`, `¥1,500`, `KWD 1.234`.
 pub fn format_amount(minor: i64, currency: &str) -> String {
     let sign = if minor < 0 { "-" } else { "" };
-    let (whole, fraction) = split(minor.unsigned_abs(), exponent(currency));
+    let (exponent, prefix) = notation(currency);
+    let (whole, fraction) = split(minor.unsigned_abs(), exponent);
     let whole = whole.to_string();
     let mut grouped = String::new();
     for (i, c) in whole.chars().enumerate() {
@@ -176,7 +181,7 @@ pub fn format_amount(minor: i64, currency: &str) -> String {
         }
         grouped.push(c);
     }
-    format!("{sign}{}{grouped}{fraction}", prefix(currency))
+    format!("{sign}{prefix}{grouped}{fraction}")
 }
 
 #[cfg(test)]

@@ -107,7 +107,7 @@ pub async fn poll(
         }
     }
     let user = auth::require_verified_user_polling(state, caller).await?;
-    Ok(view(&owned(state, &user, id).await?, clock::now()))
+    Ok(view(&owned(state, &user, id).await?, now))
 }
 
 /// The owner's payment; anyone else gets the same `NotFound` as for an unknown id.
@@ -141,13 +141,14 @@ pub async fn list(
         (None, Some((at, id))) => Position::After(*at, id),
         (None, None) => Position::Newest,
     };
+    let now = clock::now();
     let mut rows = db::payments::list(
         &state.db,
         &user.id,
         position,
         waiting_only,
         PAGE_SIZE + 1,
-        clock::now(),
+        now,
     )
     .await
     .map_err(|e| internal("list payments", e))?;
@@ -161,7 +162,6 @@ pub async fn list(
         }
         _ => rows.truncate(PAGE_SIZE as usize),
     }
-    let now = clock::now();
     let items: Vec<PaymentView> = rows.iter().map(|p| view(p, now)).collect();
     let (newer, older) = match position {
         Position::Newest => (false, more),

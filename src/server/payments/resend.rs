@@ -10,6 +10,15 @@ use crate::{
     server::{audit, auth::Caller, db, db::users::UserRow, internal, provider_error, AppState},
 };
 
+/// Why a payment with `status` cannot be sent again, if it cannot.
+fn still_waiting(status: PaymentStatus) -> Result<(), AppError> {
+    match status {
+        PaymentStatus::Pending => Ok(()),
+        PaymentStatus::Expired => Err(AppError::ApprovalExpired),
+        status => Err(AppError::AlreadyDecided { status }),
+    }
+}
+
 /// Sends the caller's pending payment `id` to their phone again; returns how many more
 /// times it can be sent.
 pub async fn resend_push(
@@ -19,11 +28,7 @@ pub async fn resend_push(
     id: &PaymentId,
 ) -> Result<u32, AppError> {
     let payment = owned(state, user, id).await?;
-    match payment.status() {
-        PaymentStatus::Pending => {}
-        PaymentStatus::Expired => return Err(AppError::ApprovalExpired),
-        status => return Err(AppError::AlreadyDecided { status }),
-    }
+    still_waiting(payment.status())?;
     let authy_id = user.authy_id.ok_or(AppError::PhoneNotVerified)?;
     let now = clock::now();
     let Some(count) =
@@ -31,14 +36,10 @@ pub async fn resend_push(
             .await
             .map_err(|e| internal("claim push request", e))?
     else {
-        // Decided or expired meanwhile, or the limit: say which.
-        let fresh = owned(state, user, id).await?;
-        return Err(match fresh.status() {
-            PaymentStatus::Pending => AppError::PushLimit {
-                max: MAX_PUSH_REQUESTS,
-            },
-            PaymentStatus::Expired => AppError::ApprovalExpired,
-            status => AppError::AlreadyDecided { status },
+        // Decided or expired meanwhile, or else the limit: say which.
+        still_waiting(owned(state, user, id).await?.status())?;
+        return Err(AppError::PushLimit {
+            max: MAX_PUSH_REQUESTS,
         });
     };
     // The new request lives as long as the payment has left, not a fresh full window.
