@@ -1,5 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
-import { latestCode, newUser, openPhone, pushFor, register, sendPayment, waitForHydration } from '../tests/helpers';
+import { newUser, openPhone, pushFor, register, sendPayment, verifyWithCodeFrom, waitForHydration } from '../tests/helpers';
 
 // `make screenshots`: the main screens at a desktop and a phone width, in docs/screenshots/.
 const sizes = [
@@ -31,10 +31,7 @@ for (const size of sizes) {
       await waitForHydration(page);
       await shot(page, '2-verify');
       const phone = await openPhone(context, user.phone);
-      const code = await latestCode(phone);
-      await page.getByLabel('Verification code').fill(code);
-      await page.getByRole('button', { name: 'Verify' }).click();
-      await expect(page).toHaveURL(/\/payments\/new$/);
+      await verifyWithCodeFrom(page, phone);
       await waitForHydration(page);
       await shot(page, '3-send');
 

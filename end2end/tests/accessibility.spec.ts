@@ -1,6 +1,16 @@
 import { test, expect, Page } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
-import { latestCode, logIn, newUser, openPhone, pushFor, register, sendPayment, waitForHydration } from './helpers';
+import {
+  logIn,
+  newUser,
+  openPhone,
+  pushFor,
+  register,
+  sendPayment,
+  verifyWithCodeFrom,
+  waitForHydration,
+  withSandboxFault,
+} from './helpers';
 
 /** The page's WCAG 2.1 A and AA violations found by axe, as readable lines. */
 async function violations(page: Page): Promise<string[]> {
@@ -49,10 +59,7 @@ test('every page passes axe with no violations', async ({ page, context }) => {
   await check(page, 'verify');
   const phone = await openPhone(context, user.phone);
   await check(phone, 'sandbox phone');
-  const code = await latestCode(phone);
-  await page.getByLabel('Verification code').fill(code);
-  await page.getByRole('button', { name: 'Verify' }).click();
-  await expect(page).toHaveURL(/\/payments\/new$/);
+  await verifyWithCodeFrom(page, phone);
   await check(page, 'send a payment');
 
   await sendPayment(page, 'Neville', '10');
@@ -84,10 +91,7 @@ test('every page passes axe with no violations', async ({ page, context }) => {
   await page.unroute('**/api/get_payment*');
 
   // Failed: the phone service refuses the approval request.
-  await phone.getByLabel('Sandbox behaviour').selectOption({ label: 'Answer HTTP 503' });
-  await phone.getByRole('button', { name: 'Apply' }).click();
-  await expect(phone.getByTestId('fault')).toHaveText('Now: Answer HTTP 503');
-  try {
+  await withSandboxFault(phone, 'Answer HTTP 503', async () => {
     await page.goto('/payments/new');
     await waitForHydration(page);
     await page.getByLabel('Send to').fill('Goyle');
@@ -95,11 +99,7 @@ test('every page passes axe with no violations', async ({ page, context }) => {
     await page.getByRole('button', { name: 'Send for approval' }).click();
     await expect(page.getByRole('alert')).toContainText('The phone service is not answering right now');
     await check(page, 'send a payment, with the provider down');
-  } finally {
-    await phone.getByLabel('Sandbox behaviour').selectOption({ label: 'Work normally' });
-    await phone.getByRole('button', { name: 'Apply' }).click();
-    await expect(phone.getByTestId('fault')).toHaveText('Now: Work normally');
-  }
+  });
   await page.goto('/payments');
   await waitForHydration(page);
   await page.getByTestId('payment-row').filter({ hasText: 'Goyle' }).getByRole('link', { name: 'Goyle' }).click();
@@ -144,11 +144,7 @@ test('form fields: hints read with the field, borders at 3:1 or more, errors ann
 test('after a navigation, focus is on the new page’s heading', async ({ page, context }) => {
   const user = newUser();
   await register(page, user);
-  const phone = await openPhone(context, user.phone);
-  const code = await latestCode(phone);
-  await page.getByLabel('Verification code').fill(code);
-  await page.getByRole('button', { name: 'Verify' }).click();
-  await expect(page).toHaveURL(/\/payments\/new$/);
+  await verifyWithCodeFrom(page, await openPhone(context, user.phone));
   await waitForHydration(page);
   await page.getByRole('navigation').getByRole('link', { name: 'My payments' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'My payments' })).toBeFocused();

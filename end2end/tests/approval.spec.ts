@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { latestCode, newUser, openPhone, pushFor, register, registerVerified, sendPayment, waitForHydration } from './helpers';
+import { newUser, openPhone, pushFor, register, registerVerified, sendPayment, verifyWithCodeFrom, waitForHydration } from './helpers';
 
 test('a waiting payment can be cancelled; a late approval changes nothing; it can be tried again', async ({
   page,
@@ -100,10 +100,7 @@ test('with the sandbox, the pages say where the phone is and open it for the per
 
   const [phone] = await Promise.all([context.waitForEvent('page'), link.click()]);
   await waitForHydration(phone);
-  const code = await latestCode(phone);
-  await page.getByLabel('Verification code').fill(code);
-  await page.getByRole('button', { name: 'Verify' }).click();
-  await expect(page).toHaveURL(/\/payments\/new$/);
+  await verifyWithCodeFrom(page, phone);
 
   await sendPayment(page, 'Seamus', '2');
   await expect(page.getByTestId('sandbox-banner')).toBeVisible();

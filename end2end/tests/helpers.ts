@@ -66,15 +66,38 @@ export async function latestCode(phonePage: Page, pattern: RegExp = /code is:? (
   return match[1];
 }
 
+/** On the verification page, enters the code the sandbox phone page shows; ends on Send a payment. */
+export async function verifyWithCodeFrom(page: Page, phonePage: Page): Promise<void> {
+  const code = await latestCode(phonePage);
+  await page.getByLabel('Verification code').fill(code);
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await expect(page).toHaveURL(/\/payments\/new$/);
+}
+
 /** Registers a user and verifies their phone with the code the sandbox phone received. */
 export async function registerVerified(page: Page, context: BrowserContext, user: TestUser): Promise<void> {
   await register(page, user);
   const phonePage = await openPhone(context, user.phone);
-  const code = await latestCode(phonePage);
+  await verifyWithCodeFrom(page, phonePage);
   await phonePage.close();
-  await page.getByLabel('Verification code').fill(code);
-  await page.getByRole('button', { name: 'Verify' }).click();
-  await expect(page).toHaveURL(/\/payments\/new$/);
+}
+
+/**
+ * Runs `during` with the sandbox misbehaving as `fault` (its label on the phone page), and
+ * puts it back to normal afterwards, whatever happens.
+ */
+export async function withSandboxFault(phonePage: Page, fault: string, during: () => Promise<void>): Promise<void> {
+  const apply = async (label: string) => {
+    await phonePage.getByLabel('Sandbox behaviour').selectOption({ label });
+    await phonePage.getByRole('button', { name: 'Apply' }).click();
+    await expect(phonePage.getByTestId('fault')).toHaveText(`Now: ${label}`);
+  };
+  await apply(fault);
+  try {
+    await during();
+  } finally {
+    await apply('Work normally');
+  }
 }
 
 /** Signs in through the form. */

@@ -1,5 +1,14 @@
 import { test, expect } from '@playwright/test';
-import { latestCode, newUser, openPhone, pushFor, registerVerified, sendPayment, waitForHydration } from './helpers';
+import {
+  latestCode,
+  newUser,
+  openPhone,
+  pushFor,
+  registerVerified,
+  sendPayment,
+  waitForHydration,
+  withSandboxFault,
+} from './helpers';
 
 const smsCode = /Your Payfriend code is (\d{6,10})$/;
 
@@ -175,11 +184,7 @@ test('when the provider fails the page says so and the payment is failed, not pe
   const user = newUser();
   await registerVerified(page, context, user);
   const phone = await openPhone(context, user.phone);
-  await phone.getByLabel('Sandbox behaviour').selectOption({ label: 'Answer HTTP 503' });
-  await phone.getByRole('button', { name: 'Apply' }).click();
-  await expect(phone.getByTestId('fault')).toHaveText('Now: Answer HTTP 503');
-
-  try {
+  await withSandboxFault(phone, 'Answer HTTP 503', async () => {
     await page.goto('/payments/new');
     await waitForHydration(page);
     await page.getByLabel('Send to').fill('Ron');
@@ -189,11 +194,7 @@ test('when the provider fails the page says so and the payment is failed, not pe
     await page.goto('/payments');
     const row = page.getByTestId('payment-row').filter({ hasText: 'Ron' });
     await expect(row.getByTestId('status')).toHaveText('Failed');
-  } finally {
-    await phone.getByLabel('Sandbox behaviour').selectOption({ label: 'Work normally' });
-    await phone.getByRole('button', { name: 'Apply' }).click();
-    await expect(phone.getByTestId('fault')).toHaveText('Now: Work normally');
-  }
+  });
 });
 
 test('a status check that fails keeps the payment on the page, says so, and recovers by itself', async ({ page, context }) => {

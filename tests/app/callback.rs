@@ -1,6 +1,6 @@
 //! `POST /payments/callback`: signature, replay and time window checks, and the rule that
 //! a payment is decided once.
-use crate::common::{insert_pending_payment, spawn_app, verified_user, TestApp};
+use crate::common::{expire_payment, insert_pending_payment, spawn_app, verified_user, TestApp};
 use payfriend::model::PaymentId;
 use payfriend::server::clock;
 use payfriend::server::{
@@ -269,12 +269,7 @@ async fn a_conflicting_later_decision_changes_nothing() {
 async fn a_callback_after_expiry_does_not_approve() {
     let app = spawn_app().await;
     let p = pending_payment(&app).await;
-    sqlx::query("UPDATE payments SET expires_at = $1 WHERE id = $2")
-        .bind(clock::now() - 1)
-        .bind(&p.payment_id)
-        .execute(&app.state.db)
-        .await
-        .expect("expire");
+    expire_payment(&app, p.payment_id.as_str(), 1).await;
 
     let response = send_signed(&app, &body(&p, "approved"), &clock::now().to_string()).await;
 
@@ -339,12 +334,7 @@ async fn fifty_concurrent_conflicting_callbacks_end_in_exactly_one_decision() {
 async fn the_sweeper_marks_unanswered_payments_expired() {
     let app = spawn_app().await;
     let p = pending_payment(&app).await;
-    sqlx::query("UPDATE payments SET expires_at = $1 WHERE id = $2")
-        .bind(clock::now() - 10)
-        .bind(&p.payment_id)
-        .execute(&app.state.db)
-        .await
-        .expect("age");
+    expire_payment(&app, p.payment_id.as_str(), 10).await;
 
     payfriend::server::payments::expire_due(&app.state).await;
 

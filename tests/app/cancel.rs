@@ -2,7 +2,7 @@
 //! final against a late answer from the phone. What the status poll tells the page: the
 //! expiry, the server's clock, when it was decided, the code tries left.
 use crate::callback::{body, pending_payment, status_of, PASSWORD};
-use crate::common::{log_in, spawn_app, TestApp};
+use crate::common::{expire_payment, log_in, spawn_app, TestApp};
 use leptos::server_fn::ServerFn;
 use payfriend::api::payments::{CancelPayment, GetPayment};
 use payfriend::model::{DecidedVia, PaymentId, PaymentStatus, PaymentView, MAX_SMS_ATTEMPTS};
@@ -178,12 +178,7 @@ async fn the_status_poll_carries_the_expiry_and_the_server_clock() {
     assert_eq!(seen.amount_typed, "20.00");
 
     // Past its expiry it reads as expired, decided at its expiry.
-    sqlx::query("UPDATE payments SET expires_at = $1 WHERE id = $2")
-        .bind(clock::now() - 5)
-        .bind(&p.payment_id)
-        .execute(&app.state.db)
-        .await
-        .expect("expire");
+    expire_payment(&app, p.payment_id.as_str(), 5).await;
     let expired = view(&app, &cookie, &p.payment_id).await;
     assert_eq!(expired.status, PaymentStatus::Expired);
     assert_eq!(expired.decided_at, Some(expired.expires_at));

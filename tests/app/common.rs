@@ -295,6 +295,16 @@ pub async fn insert_pending_payment(
     id
 }
 
+/// Moves a payment's expiry to `seconds_ago` seconds in the past (it reads as expired).
+pub async fn expire_payment(app: &TestApp, id: &str, seconds_ago: i64) {
+    sqlx::query("UPDATE payments SET expires_at = $1 WHERE id = $2")
+        .bind(clock::now() - seconds_ago)
+        .bind(id)
+        .execute(&app.state.db)
+        .await
+        .expect("move the expiry");
+}
+
 /// Signs in through the server function; returns the session cookie.
 pub async fn log_in(app: &TestApp, email: &str, password: &str) -> String {
     let response = app

@@ -1,6 +1,7 @@
 //! The payment server functions over HTTP: only the owner sees a payment's status.
 use crate::common::{
-    insert_pending_payment, log_in, spawn_app, spawn_app_with, verified_user, TestApp,
+    expire_payment, insert_pending_payment, log_in, spawn_app, spawn_app_with, verified_user,
+    TestApp,
 };
 use leptos::server_fn::ServerFn;
 use payfriend::api::payments::{GetPayment, ListPayments, SendPayment};
@@ -277,12 +278,7 @@ async fn the_waiting_filter_lists_only_payments_still_waiting() {
         .execute(&app.state.db)
         .await
         .expect("approve");
-    sqlx::query("UPDATE payments SET expires_at = $1 WHERE id = $2")
-        .bind(payfriend::server::clock::now() - 1)
-        .bind(&expired)
-        .execute(&app.state.db)
-        .await
-        .expect("expire");
+    expire_payment(&app, expired.as_str(), 1).await;
 
     let list = |waiting: bool| {
         let (app, cookie) = (&app, &cookie);

@@ -1,7 +1,8 @@
 //! The SMS code that stands in for the push approval: bound to one payment, usable once,
 //! only while the payment waits, and sent within limits.
 use crate::common::{
-    log_in, payment_codes, send_payment_id, spawn_app, spawn_app_with, verified_user, TestApp,
+    expire_payment, log_in, payment_codes, send_payment_id, spawn_app, spawn_app_with,
+    verified_user, TestApp,
 };
 use leptos::server_fn::ServerFn;
 use payfriend::api::payments::{SendPaymentSms, VerifyPaymentSms};
@@ -118,12 +119,7 @@ async fn no_code_works_after_the_payment_was_decided_or_expired() {
     payfriend::sandbox::service::handset::decide(app.sandbox(), &uuid, false)
         .await
         .expect("deny on the phone");
-    sqlx::query("UPDATE payments SET expires_at = $1 WHERE id = $2")
-        .bind(payfriend::server::clock::now() - 1)
-        .bind(&expired)
-        .execute(&app.state.db)
-        .await
-        .expect("expire");
+    expire_payment(&app, &expired, 1).await;
 
     let after_denial = enter_code(&app, &payer, &denied, &only_code(&app, &denied).await).await;
     let after_expiry = enter_code(&app, &payer, &expired, &only_code(&app, &expired).await).await;
