@@ -61,6 +61,16 @@ pub enum AppError {
     /// The approval window passed before the user answered.
     #[error("The approval request expired. Please start again.")]
     ApprovalExpired,
+
+    /// A passkey answer that does not approve anything (wrong payment, used, stale, a
+    /// counter that went backwards); the message says which.
+    #[error("{0}")]
+    PasskeyRefused(String),
+
+    /// Passkeys cannot be used with this server's address (`PUBLIC_URL` has no host name).
+    #[error("Passkeys are not available on this server.")]
+    PasskeysUnavailable,
+
     /// The second-factor provider failed or could not be reached.
     #[error("The phone service is not answering right now: {0}")]
     ProviderUnavailable(String),
@@ -122,6 +132,8 @@ impl AppError {
             AppError::NotFound => 404,
             AppError::AlreadyDecided { .. } => 409,
             AppError::ApprovalExpired | AppError::TooManyAttempts => 410,
+            AppError::PasskeyRefused(_) => 403,
+            AppError::PasskeysUnavailable => 501,
             AppError::ProviderUnavailable(_) => 503,
             AppError::Internal => 500,
         }

@@ -11,14 +11,17 @@ use crate::model::SessionUser;
 /// The signed-in user, if any.
 #[server]
 pub async fn current_user() -> Result<Option<SessionUser>, AppError> {
-    use crate::server::{auth, request};
+    use crate::server::{auth, passkeys, request};
     let state = request::state()?;
     let caller = request::caller(&state);
-    let user = auth::current_user(&state, &caller).await?;
-    Ok(user.map(|u| SessionUser {
-        phone_verified: u.is_verified(),
-        email: u.email.to_string(),
-        phone: u.phone_e164,
+    let Some(user) = auth::current_user(&state, &caller).await? else {
+        return Ok(None);
+    };
+    Ok(Some(SessionUser {
+        phone_verified: user.is_verified(),
+        passkeys: passkeys::count(&state, &user).await?,
+        email: user.email.to_string(),
+        phone: user.phone_e164,
         sandbox: state.config.sandbox_enabled(),
         currency: state.config.currency.clone(),
     }))

@@ -2,4 +2,5 @@
 //! call domain code under `server`, map the error.
 
 pub mod accounts;
+pub mod passkeys;
 pub mod payments;

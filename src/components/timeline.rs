@@ -27,6 +27,11 @@ pub fn timeline_sentence(e: &TimelineEntry) -> String {
         AuditKind::Callback => "A message claiming to be from your phone was refused".into(),
         AuditKind::Decision => decision(outcome, detail),
         AuditKind::Expiry => "The request expired without an answer".into(),
+        AuditKind::Passkey if outcome == "used" => "Your passkey confirmed the payment".into(),
+        AuditKind::Passkey => match detail {
+            "" => "A passkey answer was refused".into(),
+            why => format!("A passkey answer was refused: {why}"),
+        },
         AuditKind::SignIn | AuditKind::VerificationSent | AuditKind::VerificationChecked => {
             format!("{} ({outcome})", e.event.as_str().replace('_', " "))
         }
@@ -37,6 +42,7 @@ fn decision(status: &str, detail: &str) -> String {
     match (status, detail) {
         ("approved", "by push") => "Approved on your phone".into(),
         ("approved", "by sms") => "Approved with the SMS code".into(),
+        ("approved", "by passkey") => "Approved with your passkey".into(),
         ("approved", _) => "Approved".into(),
         ("denied", _) => "Denied on your phone".into(),
         ("cancelled", _) => "Cancelled by you".into(),

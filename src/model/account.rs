@@ -16,6 +16,9 @@ pub struct SessionUser {
     pub sandbox: bool,
     /// The ISO 4217 code payments are made in (`CURRENCY`).
     pub currency: String,
+    /// How many passkeys they have; `None` when this server cannot use passkeys (its
+    /// `PUBLIC_URL` has no host name) or the phone is not verified yet.
+    pub passkeys: Option<u32>,
 }
 
 /// How a phone verification code is delivered.

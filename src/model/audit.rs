@@ -26,10 +26,12 @@ pub enum AuditKind {
     Decision,
     /// A payment expired without an answer.
     Expiry,
+    /// A passkey was added, removed, used or refused (the outcome says which).
+    Passkey,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 10] = [
+    pub const ALL: [AuditKind; 11] = [
         AuditKind::SignIn,
         AuditKind::VerificationSent,
         AuditKind::VerificationChecked,
@@ -40,6 +42,7 @@ impl AuditKind {
         AuditKind::Callback,
         AuditKind::Decision,
         AuditKind::Expiry,
+        AuditKind::Passkey,
     ];
 
     /// The stored name.
@@ -55,6 +58,7 @@ impl AuditKind {
             AuditKind::Callback => "callback",
             AuditKind::Decision => "decision",
             AuditKind::Expiry => "expiry",
+            AuditKind::Passkey => "passkey",
         }
     }
 

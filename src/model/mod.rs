@@ -7,6 +7,7 @@ mod account;
 mod audit;
 mod ids;
 mod money;
+mod passkey;
 mod payment;
 mod time;
 
@@ -17,6 +18,7 @@ pub use money::{
     exponent, format_amount, is_known_currency, parse_amount, AmountError, Money, MAX_AMOUNT_CENTS,
     MAX_AMOUNT_UNITS,
 };
+pub use passkey::{parse_passkey_name, PasskeyCeremony, PasskeyView};
 pub use payment::{
     is_format_char, list_cursor, parse_list_cursor, DecidedVia, Payee, PayeeError, PaymentEvent,
     PaymentList, PaymentStatus, PaymentView, TimelineEntry, MAX_PUSH_REQUESTS, MAX_SMS_ATTEMPTS,

@@ -96,6 +96,8 @@ pub enum DecidedVia {
     Sms,
     /// By its owner on the payment page (cancelling it).
     Owner,
+    /// With one of the owner's passkeys, on the payment page.
+    Passkey,
 }
 
 impl DecidedVia {
@@ -105,6 +107,7 @@ impl DecidedVia {
             DecidedVia::Push => "push",
             DecidedVia::Sms => "sms",
             DecidedVia::Owner => "owner",
+            DecidedVia::Passkey => "passkey",
         }
     }
 
@@ -114,6 +117,7 @@ impl DecidedVia {
             "push" => Some(DecidedVia::Push),
             "sms" => Some(DecidedVia::Sms),
             "owner" => Some(DecidedVia::Owner),
+            "passkey" => Some(DecidedVia::Passkey),
             _ => None,
         }
     }

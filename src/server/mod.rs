@@ -13,6 +13,7 @@ pub mod config;
 pub mod db;
 pub(crate) mod jobs;
 mod middleware;
+pub mod passkeys;
 pub mod payments;
 pub(crate) mod phone_number;
 pub mod provider;
@@ -57,6 +58,8 @@ pub struct AppState {
     pub instance: Arc<str>,
     /// Starting, ready or stopping (`/readyz`).
     pub readiness: Arc<readiness::Readiness>,
+    /// The WebAuthn relying party `PUBLIC_URL` names (none when its host is an address).
+    pub passkeys: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
 /// Logs an internal failure with its context and returns the error the browser may see.

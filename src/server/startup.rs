@@ -68,6 +68,7 @@ pub async fn prepare_with(config: Config, readiness: Arc<Readiness>) -> anyhow::
         client_limiter: Arc::new(client_limiter),
         callback_refusals: webhook::RefusalCounter::shared(),
         instance: uuid::Uuid::new_v4().to_string().into(),
+        passkeys: super::passkeys::relying_party(&config.public_url),
         leptos_options: config.leptos_options.clone(),
         db,
         config: Arc::new(config),

@@ -93,10 +93,17 @@ pub async fn fresh_database(dir: &std::path::Path) -> String {
 
 /// Starts an app with the default configuration plus `extra` variables.
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    spawn_app_named("127.0.0.1", extra).await
+}
+
+/// Starts an app whose `PUBLIC_URL` names it `host` (on its port); the test's client
+/// still reaches it on 127.0.0.1. Passkeys need a host name (`localhost`).
+pub async fn spawn_app_named(host: &str, extra: &[(&str, &str)]) -> TestApp {
     let dir = tempfile::tempdir().expect("temporary directory");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let addr = listener.local_addr().expect("local address");
     let base_url = format!("http://{addr}");
+    let public_url = format!("http://{host}:{}", addr.port());
 
     let database_url = match extra.iter().find(|(k, _)| *k == "DATABASE_URL") {
         Some((_, url)) => url.to_string(),
@@ -104,7 +111,7 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     };
     let mut vars: HashMap<String, String> = HashMap::from([
         ("DATABASE_URL".to_string(), database_url),
-        ("PUBLIC_URL".to_string(), base_url.clone()),
+        ("PUBLIC_URL".to_string(), public_url),
         ("LEPTOS_SITE_ADDR".to_string(), addr.to_string()),
     ]);
     for (k, v) in extra {

@@ -14,6 +14,7 @@ mod health;
 mod instances;
 mod multi_instance;
 mod pages;
+mod passkeys;
 mod payments_api;
 mod process;
 mod properties;

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod leases;
+pub mod passkeys;
 pub mod payments;
 pub mod throttle;
 pub mod users;

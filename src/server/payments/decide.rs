@@ -120,7 +120,12 @@ mod tests {
 
     #[test]
     fn decided_via_round_trips_through_its_stored_name() {
-        for via in [DecidedVia::Push, DecidedVia::Sms] {
+        for via in [
+            DecidedVia::Push,
+            DecidedVia::Sms,
+            DecidedVia::Owner,
+            DecidedVia::Passkey,
+        ] {
             assert_eq!(DecidedVia::parse(via.as_str()), Some(via));
         }
         assert_eq!(DecidedVia::parse("carrier pigeon"), None);

@@ -25,8 +25,8 @@ use crate::server::clock;
 use crate::{
     error::AppError,
     model::{
-        list_cursor, parse_list_cursor, AuditKind, PaymentId, PaymentList, PaymentView,
-        TimelineEntry, MAX_PUSH_REQUESTS, MAX_SMS_ATTEMPTS,
+        list_cursor, parse_list_cursor, AuditKind, PaymentId, PaymentList, PaymentStatus,
+        PaymentView, TimelineEntry, MAX_PUSH_REQUESTS, MAX_SMS_ATTEMPTS,
     },
 };
 
@@ -55,6 +55,15 @@ pub async fn timeline(
             })
         })
         .collect())
+}
+
+/// Why a payment can no longer be answered, if it cannot.
+pub fn still_waiting(status: PaymentStatus) -> Result<(), AppError> {
+    match status {
+        PaymentStatus::Pending => Ok(()),
+        PaymentStatus::Expired => Err(AppError::ApprovalExpired),
+        status => Err(AppError::AlreadyDecided { status }),
+    }
 }
 
 /// Payments per page in the list.

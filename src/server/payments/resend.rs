@@ -2,22 +2,13 @@
 //! [`MAX_PUSH_REQUESTS`] in all. Only the newest request is kept, so an answer to an older
 //! one no longer counts (the callback names a request the app does not know: 404).
 
-use super::{create::approval_request, owned};
+use super::{create::approval_request, owned, still_waiting};
 use crate::server::clock;
 use crate::{
     error::AppError,
-    model::{AuditKind, PaymentId, PaymentStatus, MAX_PUSH_REQUESTS},
+    model::{AuditKind, PaymentId, MAX_PUSH_REQUESTS},
     server::{audit, auth::Caller, db, db::users::UserRow, internal, provider_error, AppState},
 };
-
-/// Why a payment with `status` cannot be sent again, if it cannot.
-fn still_waiting(status: PaymentStatus) -> Result<(), AppError> {
-    match status {
-        PaymentStatus::Pending => Ok(()),
-        PaymentStatus::Expired => Err(AppError::ApprovalExpired),
-        status => Err(AppError::AlreadyDecided { status }),
-    }
-}
 
 /// Sends the caller's pending payment `id` to their phone again; returns how many more
 /// times it can be sent.

@@ -1,0 +1,556 @@
+//! Passkeys (WebAuthn): adding one to the account after a fresh SMS code, and approving a
+//! payment with one. webauthn-rs checks the authenticator's answers; the state between a
+//! ceremony's two steps is a one-time row in the database, bound to its user and (for an
+//! approval) to the payment, its payee and amount.
+
+use std::{sync::Arc, time::Duration};
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use url::Url;
+use webauthn_rs::prelude::{
+    Passkey, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential,
+    RegisterPublicKeyCredential, Uuid, Webauthn, WebauthnBuilder, WebauthnError,
+};
+
+use super::{
+    audit,
+    auth::Caller,
+    clock,
+    code_limits::{self, CodeSend},
+    db::{
+        self,
+        passkeys::{ChallengeRow, PasskeyRow, Purpose},
+        users::UserRow,
+    },
+    internal,
+    payments::{self, decide, Decided},
+    provider::ProviderError,
+    provider_error, AppState,
+};
+use crate::{
+    error::AppError,
+    model::{
+        parse_passkey_name, AuditKind, DecidedVia, PasskeyCeremony, PasskeyView, PaymentEvent,
+        PaymentId, PaymentStatus,
+    },
+};
+
+/// How long the person has for a passkey prompt (an approval's also ends with its payment).
+pub const CEREMONY_SECS: i64 = 300;
+
+/// The relying party for `public_url`: its host is the RP id, the URL's origin the only
+/// origin answers may come from. `None` when the host is an IP address, which browsers
+/// do not accept as an RP id (use `localhost` or a domain name).
+pub fn relying_party(public_url: &Url) -> Option<Arc<Webauthn>> {
+    let rp_id = public_url.domain()?;
+    let origin = Url::parse(&public_url.origin().ascii_serialization()).ok()?;
+    WebauthnBuilder::new(rp_id, &origin)
+        .ok()?
+        .rp_name("Payfriend")
+        .timeout(Duration::from_secs(CEREMONY_SECS as u64))
+        .build()
+        .ok()
+        .map(Arc::new)
+}
+
+fn webauthn(state: &AppState) -> Result<&Webauthn, AppError> {
+    state
+        .passkeys
+        .as_deref()
+        .ok_or(AppError::PasskeysUnavailable)
+}
+
+fn refused(message: &str) -> AppError {
+    AppError::PasskeyRefused(message.to_string())
+}
+
+/// The SMS `action` that binds a code to adding a passkey to this account.
+fn add_action(user: &UserRow) -> String {
+    format!("payfriend-add-passkey:{}", user.id)
+}
+
+/// The user's passkeys, oldest first.
+pub async fn list(state: &AppState, user: &UserRow) -> Result<Vec<PasskeyView>, AppError> {
+    webauthn(state)?;
+    let rows = db::passkeys::for_user(&state.db, &user.id)
+        .await
+        .map_err(|e| internal("list passkeys", e))?;
+    Ok(rows
+        .into_iter()
+        .map(|p| PasskeyView {
+            id: p.id,
+            name: p.name,
+            created_at: p.created_at,
+            last_used_at: p.last_used_at,
+        })
+        .collect())
+}
+
+/// How many passkeys the user has (`None` when this server cannot use passkeys).
+pub async fn count(state: &AppState, user: &UserRow) -> Result<Option<u32>, AppError> {
+    if state.passkeys.is_none() || !user.is_verified() {
+        return Ok(None);
+    }
+    let n = db::passkeys::count(&state.db, &user.id)
+        .await
+        .map_err(|e| internal("count passkeys", e))?;
+    Ok(Some(u32::try_from(n).unwrap_or(u32::MAX)))
+}
+
+/// Adding a passkey, step 1: a code by SMS that confirms the phone again.
+pub async fn send_add_code(
+    state: &AppState,
+    caller: &Caller,
+    user: &UserRow,
+) -> Result<(), AppError> {
+    webauthn(state)?;
+    let authy_id = user.authy_id.ok_or(AppError::PhoneNotVerified)?;
+    code_limits::send_code(
+        state,
+        CodeSend {
+            client: caller.client,
+            user_id: Some(&user.id),
+            phone_e164: &user.phone_e164,
+            payment_id: None,
+            event: AuditKind::Passkey,
+            detail: "code to add a passkey".into(),
+        },
+        state.provider.send_sms_token(
+            authy_id,
+            &add_action(user),
+            "Your code to add a passkey to Payfriend",
+        ),
+        |e| provider_error("send passkey code", e),
+    )
+    .await
+}
+
+/// Adding a passkey, step 2: with the SMS code right, the browser is asked to create a
+/// passkey named `name` (the ceremony's state is kept for step 3).
+pub async fn start_add(
+    state: &AppState,
+    caller: &Caller,
+    user: &UserRow,
+    name: &str,
+    code: &str,
+) -> Result<PasskeyCeremony, AppError> {
+    let webauthn = webauthn(state)?;
+    let name = parse_passkey_name(name).map_err(|m| AppError::field("name", m))?;
+    let code = code.trim();
+    if !(6..=10).contains(&code.len()) || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(AppError::field(
+            "code",
+            "Enter the 6 to 10 digits of the code from the SMS.",
+        ));
+    }
+    let authy_id = user.authy_id.ok_or(AppError::PhoneNotVerified)?;
+    match state
+        .provider
+        .verify_token(authy_id, code, &add_action(user))
+        .await
+    {
+        Ok(()) => {}
+        Err(ProviderError::WrongCode | ProviderError::CodeExpired) => {
+            audit::log(
+                state,
+                caller.client,
+                Some(&user.id),
+                None,
+                AuditKind::Passkey,
+                "refused",
+                "wrong code to add a passkey",
+            )
+            .await;
+            return Err(AppError::field(
+                "code",
+                "That code is not correct (or it expired). Check the SMS, or send a new code.",
+            ));
+        }
+        Err(e) => return Err(provider_error("verify passkey code", e)),
+    }
+    let existing = db::passkeys::for_user(&state.db, &user.id)
+        .await
+        .map_err(|e| internal("read passkeys", e))?;
+    let exclude = existing
+        .iter()
+        .filter_map(|p| URL_SAFE_NO_PAD.decode(&p.credential_id).ok())
+        .collect::<Vec<_>>();
+    let user_handle = Uuid::parse_str(user.id.as_str()).map_err(|e| internal("user id", e))?;
+    let email = user.email.as_str();
+    let (options, registration) = webauthn
+        .start_passkey_registration(user_handle, email, email, Some(exclude))
+        .map_err(|e| internal("start passkey registration", e))?;
+    let now = clock::now();
+    let challenge = ChallengeRow {
+        id: Uuid::new_v4().to_string(),
+        user_id: user.id.clone(),
+        name: Some(name),
+        payment_id: None,
+        payee: None,
+        amount_cents: None,
+        currency: None,
+        state: to_json(&registration)?,
+        created_at: now,
+        expires_at: now + CEREMONY_SECS,
+    };
+    db::passkeys::insert_challenge(&state.db, Purpose::Add, &challenge)
+        .await
+        .map_err(|e| internal("store passkey challenge", e))?;
+    Ok(PasskeyCeremony {
+        challenge_id: challenge.id,
+        options: browser_json(&options.public_key)?,
+        payee: None,
+        amount: None,
+    })
+}
+
+/// Adding a passkey, step 3: the browser's new credential, checked against the state of
+/// step 2 (used once) and stored.
+pub async fn finish_add(
+    state: &AppState,
+    caller: &Caller,
+    user: &UserRow,
+    challenge_id: &str,
+    credential: &str,
+) -> Result<PasskeyView, AppError> {
+    let webauthn = webauthn(state)?;
+    let now = clock::now();
+    let challenge = db::passkeys::take_challenge(&state.db, &user.id, Purpose::Add, challenge_id)
+        .await
+        .map_err(|e| internal("take passkey challenge", e))?
+        .filter(|c| now < c.expires_at)
+        .ok_or_else(|| {
+            refused("This request to add a passkey was used or has expired. Start again.")
+        })?;
+    let registration: PasskeyRegistration = from_json(&challenge.state)?;
+    let answer: RegisterPublicKeyCredential = serde_json::from_str(credential)
+        .map_err(|_| refused("The browser's answer could not be read. Try again."))?;
+    let passkey = webauthn
+        .finish_passkey_registration(&answer, &registration)
+        .map_err(|e| {
+            tracing::info!(error = %e, "passkey registration refused");
+            refused("The new passkey was not accepted. Try again, or use another device.")
+        })?;
+    let row = PasskeyRow {
+        id: Uuid::new_v4().to_string(),
+        user_id: user.id.clone(),
+        credential_id: URL_SAFE_NO_PAD.encode(passkey.cred_id()),
+        name: challenge.name.unwrap_or_else(|| "Passkey".into()),
+        credential: to_json(&passkey)?,
+        sign_count: 0,
+        created_at: now,
+        last_used_at: None,
+    };
+    let added = db::passkeys::insert(&state.db, &row)
+        .await
+        .map_err(|e| internal("store passkey", e))?;
+    if !added {
+        return Err(refused("This passkey is already on an account."));
+    }
+    audit::log(
+        state,
+        caller.client,
+        Some(&user.id),
+        None,
+        AuditKind::Passkey,
+        "added",
+        row.name.clone(),
+    )
+    .await;
+    Ok(PasskeyView {
+        id: row.id,
+        name: row.name,
+        created_at: row.created_at,
+        last_used_at: None,
+    })
+}
+
+/// Removes one of the user's passkeys.
+pub async fn remove(
+    state: &AppState,
+    caller: &Caller,
+    user: &UserRow,
+    id: &str,
+) -> Result<(), AppError> {
+    webauthn(state)?;
+    let name = db::passkeys::remove(&state.db, &user.id, id)
+        .await
+        .map_err(|e| internal("remove passkey", e))?
+        .ok_or(AppError::NotFound)?;
+    audit::log(
+        state,
+        caller.client,
+        Some(&user.id),
+        None,
+        AuditKind::Passkey,
+        "removed",
+        name,
+    )
+    .await;
+    Ok(())
+}
+
+/// Approving with a passkey, step 1: a one-time challenge for this pending payment,
+/// stored with its payee and amount, good until the payment expires (five minutes at
+/// most).
+pub async fn start_approval(
+    state: &AppState,
+    user: &UserRow,
+    id: &PaymentId,
+) -> Result<PasskeyCeremony, AppError> {
+    let webauthn = webauthn(state)?;
+    let payment = payments::owned(state, user, id).await?;
+    payments::still_waiting(payment.status())?;
+    let passkeys = user_passkeys(state, user).await?;
+    if passkeys.is_empty() {
+        return Err(refused("Add a passkey on your account page first."));
+    }
+    let credentials: Vec<Passkey> = passkeys.into_iter().map(|(_, p)| p).collect();
+    let (options, authentication) = webauthn
+        .start_passkey_authentication(&credentials)
+        .map_err(|e| internal("start passkey authentication", e))?;
+    let now = clock::now();
+    let challenge = ChallengeRow {
+        id: Uuid::new_v4().to_string(),
+        user_id: user.id.clone(),
+        name: None,
+        payment_id: Some(payment.id.clone()),
+        payee: Some(payment.payee.to_string()),
+        amount_cents: Some(payment.amount_cents),
+        currency: Some(payment.currency.clone()),
+        state: to_json(&authentication)?,
+        created_at: now,
+        expires_at: (now + CEREMONY_SECS).min(payment.expires_at),
+    };
+    db::passkeys::insert_challenge(&state.db, Purpose::Approve, &challenge)
+        .await
+        .map_err(|e| internal("store passkey challenge", e))?;
+    Ok(PasskeyCeremony {
+        challenge_id: challenge.id,
+        options: browser_json(&options.public_key)?,
+        payee: Some(payment.payee.to_string()),
+        amount: Some(payment.amount().to_string()),
+    })
+}
+
+/// Approving with a passkey, step 2: the assertion must answer this payment's challenge
+/// (taken once), in time, from one of the user's passkeys, with the user verified and a
+/// signature counter that went up. Then the payment is approved by the one decision rule.
+pub async fn finish_approval(
+    state: &AppState,
+    caller: &Caller,
+    user: &UserRow,
+    id: &PaymentId,
+    challenge_id: &str,
+    credential: &str,
+) -> Result<PaymentStatus, AppError> {
+    let webauthn = webauthn(state)?;
+    let payment = payments::owned(state, user, id).await?;
+    let refuse = |why: &'static str, message: &'static str| {
+        let payment_id = payment.id.clone();
+        async move {
+            audit::log(
+                state,
+                caller.client,
+                Some(&user.id),
+                Some(&payment_id),
+                AuditKind::Passkey,
+                "refused",
+                why,
+            )
+            .await;
+            refused(message)
+        }
+    };
+    let now = clock::now();
+    let Some(challenge) =
+        db::passkeys::take_challenge(&state.db, &user.id, Purpose::Approve, challenge_id)
+            .await
+            .map_err(|e| internal("take passkey challenge", e))?
+    else {
+        return Err(refuse(
+            "request already used",
+            "This passkey request was already used. Nothing was approved; ask for a new one.",
+        )
+        .await);
+    };
+    if challenge.payment_id.as_ref() != Some(&payment.id) {
+        return Err(refuse(
+            "answer for another payment",
+            "This passkey answer was for another payment. Nothing was approved.",
+        )
+        .await);
+    }
+    if challenge.payee.as_deref() != Some(payment.payee.as_str())
+        || challenge.amount_cents != Some(payment.amount_cents)
+        || challenge.currency.as_deref() != Some(payment.currency.as_str())
+    {
+        return Err(refuse(
+            "payee or amount differ",
+            "The payee or amount differ from what your passkey confirmed. Nothing was approved.",
+        )
+        .await);
+    }
+    payments::still_waiting(payment.status())?;
+    if now >= challenge.expires_at {
+        return Err(refuse(
+            "request expired",
+            "This passkey request expired. Nothing was approved; ask for a new one.",
+        )
+        .await);
+    }
+    let authentication: PasskeyAuthentication = from_json(&challenge.state)?;
+    let Ok(answer) = serde_json::from_str::<PublicKeyCredential>(credential) else {
+        return Err(refuse(
+            "unreadable answer",
+            "The browser's answer could not be read. Nothing was approved.",
+        )
+        .await);
+    };
+    let result = match webauthn.finish_passkey_authentication(&answer, &authentication) {
+        Ok(result) => result,
+        Err(WebauthnError::CredentialPossibleCompromise) => {
+            return Err(counter_went_back(refuse).await);
+        }
+        Err(e) => {
+            tracing::info!(error = %e, "passkey assertion refused");
+            return Err(refuse(
+                "answer does not match the request",
+                "The passkey's answer does not match this payment's request. Nothing was approved.",
+            )
+            .await);
+        }
+    };
+    if !result.user_verified() {
+        return Err(refuse(
+            "user not verified",
+            "Your passkey did not check it was you (PIN or biometric). Nothing was approved.",
+        )
+        .await);
+    }
+    let credential_id = URL_SAFE_NO_PAD.encode(result.cred_id());
+    let Some((row, mut passkey)) = user_passkeys(state, user)
+        .await?
+        .into_iter()
+        .find(|(row, _)| row.credential_id == credential_id)
+    else {
+        return Err(refuse(
+            "passkey removed",
+            "That passkey is no longer on your account. Nothing was approved.",
+        )
+        .await);
+    };
+    passkey.update_credential(&result);
+    let counted = db::passkeys::record_use(
+        &state.db,
+        &row.id,
+        i64::from(result.counter()),
+        &to_json(&passkey)?,
+        now,
+    )
+    .await
+    .map_err(|e| internal("record passkey use", e))?;
+    if !counted {
+        return Err(counter_went_back(refuse).await);
+    }
+    audit::log(
+        state,
+        caller.client,
+        Some(&user.id),
+        Some(&payment.id),
+        AuditKind::Passkey,
+        "used",
+        row.name,
+    )
+    .await;
+    let decided = decide(
+        state,
+        caller.client,
+        &payment,
+        PaymentEvent::Approve,
+        DecidedVia::Passkey,
+    )
+    .await?;
+    match decided {
+        Decided::Conflict(status) => Err(AppError::AlreadyDecided { status }),
+        decided => decided
+            .status(PaymentEvent::Approve)
+            .ok_or(AppError::Internal),
+    }
+}
+
+/// A signature counter at or below one already seen: the key may have been copied.
+async fn counter_went_back<F, Fut>(refuse: F) -> AppError
+where
+    F: FnOnce(&'static str, &'static str) -> Fut,
+    Fut: std::future::Future<Output = AppError>,
+{
+    tracing::warn!("passkey signature counter went backwards: possibly a cloned key");
+    refuse(
+        "signature counter went backwards",
+        "This passkey's signature counter went backwards, so it may have been copied. \
+         Nothing was approved: approve on your phone instead, and remove the passkey.",
+    )
+    .await
+}
+
+async fn user_passkeys(
+    state: &AppState,
+    user: &UserRow,
+) -> Result<Vec<(PasskeyRow, Passkey)>, AppError> {
+    let rows = db::passkeys::for_user(&state.db, &user.id)
+        .await
+        .map_err(|e| internal("read passkeys", e))?;
+    rows.into_iter()
+        .map(|row| {
+            let passkey = from_json(&row.credential)?;
+            Ok((row, passkey))
+        })
+        .collect()
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<String, AppError> {
+    serde_json::to_string(value).map_err(|e| internal("encode passkey state", e))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, AppError> {
+    serde_json::from_str(text).map_err(|e| internal("decode passkey state", e))
+}
+
+/// Options as WebAuthn's JSON form (`PublicKeyCredential.parse…OptionsFromJSON`), which
+/// takes a missing member but refuses a `null` one.
+fn browser_json(options: &impl serde::Serialize) -> Result<String, AppError> {
+    let mut value = serde_json::to_value(options).map_err(|e| internal("encode options", e))?;
+    drop_nulls(&mut value);
+    Ok(value.to_string())
+}
+
+fn drop_nulls(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(drop_nulls);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_relying_party_comes_from_a_host_name_not_an_address() {
+        assert!(relying_party(&Url::parse("http://localhost:3000").unwrap()).is_some());
+        assert!(relying_party(&Url::parse("https://pay.example.com/").unwrap()).is_some());
+        assert!(relying_party(&Url::parse("http://127.0.0.1:3000").unwrap()).is_none());
+    }
+
+    #[test]
+    fn nulls_are_dropped_at_every_depth() {
+        let mut v = serde_json::json!({"a": null, "b": {"c": null, "d": 1}, "e": [{"f": null}]});
+        drop_nulls(&mut v);
+        assert_eq!(v, serde_json::json!({"b": {"d": 1}, "e": [{}]}));
+    }
+}

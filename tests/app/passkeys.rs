@@ -1,0 +1,440 @@
+//! Passkeys through the server functions, answered by a software authenticator
+//! (webauthn-authenticator-rs' SoftPasskey) as a browser would: adding one after an SMS
+//! code, approving a payment with it, and every answer that must approve nothing.
+
+use leptos::server_fn::ServerFn;
+use payfriend::api::accounts::CurrentUser;
+use payfriend::api::passkeys::{
+    FinishAddPasskey, FinishPasskeyApproval, ListPasskeys, RemovePasskey, SendPasskeyCode,
+    StartAddPasskey, StartPasskeyApproval,
+};
+use payfriend::model::{PasskeyCeremony, PasskeyView, PaymentId, SessionUser};
+use reqwest::StatusCode;
+use url::Url;
+use webauthn_authenticator_rs::{softpasskey::SoftPasskey, WebauthnAuthenticator};
+use webauthn_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse};
+
+use crate::callback::{status_of, PASSWORD};
+use crate::common::*;
+
+/// A signed-in user on an app named `localhost`, with a software passkey.
+struct Person {
+    app: TestApp,
+    user_id: String,
+    cookie: String,
+    key: SoftPasskey,
+}
+
+impl Person {
+    async fn new() -> Person {
+        let app = spawn_app_named("localhost", &[]).await;
+        let (user_id, email) = verified_user(&app, PASSWORD).await;
+        let cookie = log_in(&app, &email, PASSWORD).await;
+        Person {
+            app,
+            user_id: user_id.to_string(),
+            cookie,
+            // `true`: the soft key says it verified the person (as a PIN or biometric does).
+            key: SoftPasskey::new(true),
+        }
+    }
+
+    fn origin(&self) -> Url {
+        self.app.state.config.public_url.clone()
+    }
+
+    async fn call(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.app
+            .client
+            .post(self.app.url(path))
+            .header("Cookie", &self.cookie)
+            .form(form)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// The code the sandbox sent for adding a passkey.
+    async fn add_code(&self) -> String {
+        sqlx::query_scalar(
+            "SELECT code FROM sandbox_tokens WHERE action = $1 ORDER BY created_at DESC LIMIT 1",
+        )
+        .bind(format!("payfriend-add-passkey:{}", self.user_id))
+        .fetch_one(&self.app.state.db)
+        .await
+        .expect("a code to add a passkey")
+    }
+
+    /// Adds a passkey the whole way: SMS code, prompt, answer.
+    async fn add_passkey(&mut self, name: &str) -> PasskeyView {
+        let sent = self.call(SendPasskeyCode::PATH, &[]).await;
+        assert_eq!(
+            sent.status(),
+            StatusCode::OK,
+            "{}",
+            sent.text().await.unwrap()
+        );
+        let code = self.add_code().await;
+        let started = self
+            .call(StartAddPasskey::PATH, &[("name", name), ("code", &code)])
+            .await;
+        assert_eq!(started.status(), StatusCode::OK);
+        let ceremony: PasskeyCeremony = started.json().await.expect("a ceremony");
+        let options: CreationChallengeResponse =
+            serde_json::from_str(&format!(r#"{{"publicKey":{}}}"#, ceremony.options))
+                .expect("creation options in WebAuthn's JSON form");
+        let credential = self
+            .key
+            .do_registration(self.origin(), options)
+            .expect("the soft passkey registers");
+        let finished = self
+            .call(
+                FinishAddPasskey::PATH,
+                &[
+                    ("challenge_id", &ceremony.challenge_id),
+                    ("credential", &serde_json::to_string(&credential).unwrap()),
+                ],
+            )
+            .await;
+        assert_eq!(finished.status(), StatusCode::OK);
+        finished.json().await.expect("the new passkey")
+    }
+
+    /// Starts a passkey approval of payment `id`.
+    async fn start(&self, id: &str) -> PasskeyCeremony {
+        let started = self.call(StartPasskeyApproval::PATH, &[("id", id)]).await;
+        assert_eq!(started.status(), StatusCode::OK);
+        started.json().await.expect("a ceremony")
+    }
+
+    /// The soft passkey's answer to a ceremony, as the browser would send it.
+    fn sign(&mut self, ceremony: &PasskeyCeremony) -> String {
+        let options: RequestChallengeResponse =
+            serde_json::from_str(&format!(r#"{{"publicKey":{}}}"#, ceremony.options))
+                .expect("request options in WebAuthn's JSON form");
+        let assertion = self
+            .key
+            .do_authentication(self.origin(), options)
+            .expect("the soft passkey signs");
+        serde_json::to_string(&assertion).unwrap()
+    }
+
+    async fn finish(&self, id: &str, challenge_id: &str, answer: &str) -> reqwest::Response {
+        self.call(
+            FinishPasskeyApproval::PATH,
+            &[
+                ("id", id),
+                ("challenge_id", challenge_id),
+                ("credential", answer),
+            ],
+        )
+        .await
+    }
+
+    async fn payment(&self) -> String {
+        send_payment_id(&self.app, &self.cookie).await
+    }
+
+    async fn status(&self, id: &str) -> (String, Option<String>) {
+        status_of(&self.app, &PaymentId::parse(id).unwrap()).await
+    }
+
+    async fn audit(&self, outcome: &str) -> Vec<String> {
+        sqlx::query_scalar(
+            "SELECT detail FROM audit_events WHERE event = 'passkey' AND outcome = $1 \
+             AND user_id = $2 ORDER BY at",
+        )
+        .bind(outcome)
+        .bind(&self.user_id)
+        .fetch_all(&self.app.state.db)
+        .await
+        .expect("audit")
+    }
+}
+
+async fn refusal(response: reqwest::Response) -> String {
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    response.text().await.expect("body")
+}
+
+#[tokio::test]
+async fn a_passkey_added_after_an_sms_code_approves_a_payment() {
+    let mut person = Person::new().await;
+    let added = person.add_passkey("Laptop").await;
+    assert_eq!(added.name, "Laptop");
+    assert_eq!(person.audit("added").await, ["Laptop"]);
+
+    let listed: Vec<PasskeyView> = person
+        .call(ListPasskeys::PATH, &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed, [added.clone()]);
+    let me: Option<SessionUser> = person
+        .call(CurrentUser::PATH, &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me.unwrap().passkeys, Some(1));
+
+    let id = person.payment().await;
+    let ceremony = person.start(&id).await;
+    assert_eq!(ceremony.payee.as_deref(), Some("Neville"));
+    assert_eq!(ceremony.amount.as_deref(), Some("$20.00"));
+    let answer = person.sign(&ceremony);
+    let approved = person.finish(&id, &ceremony.challenge_id, &answer).await;
+    assert_eq!(approved.status(), StatusCode::OK);
+    assert_eq!(approved.text().await.unwrap(), "\"approved\"");
+    assert_eq!(
+        person.status(&id).await,
+        ("approved".into(), Some("passkey".into()))
+    );
+    assert_eq!(person.audit("used").await, ["Laptop"]);
+    let decisions: Vec<String> = sqlx::query_scalar(
+        "SELECT detail FROM audit_events WHERE event = 'decision' AND payment_id = $1",
+    )
+    .bind(&id)
+    .fetch_all(&person.app.state.db)
+    .await
+    .unwrap();
+    assert_eq!(decisions, ["by passkey"]);
+    let listed: Vec<PasskeyView> = person
+        .call(ListPasskeys::PATH, &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(listed[0].last_used_at.is_some(), "last use recorded");
+}
+
+#[tokio::test]
+async fn adding_a_passkey_needs_the_sms_code_and_a_challenge_of_its_own() {
+    let mut person = Person::new().await;
+    let sent = person.call(SendPasskeyCode::PATH, &[]).await;
+    assert_eq!(sent.status(), StatusCode::OK);
+    let wrong = person
+        .call(
+            StartAddPasskey::PATH,
+            &[("name", "Laptop"), ("code", "000000")],
+        )
+        .await;
+    assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
+    assert!(wrong.text().await.unwrap().contains("not correct"));
+    let challenges: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM passkey_challenges")
+        .fetch_one(&person.app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(challenges, 0, "no prompt without the code");
+
+    // A made-up challenge stores nothing.
+    let code = person.add_code().await;
+    let started = person
+        .call(
+            StartAddPasskey::PATH,
+            &[("name", "Laptop"), ("code", &code)],
+        )
+        .await;
+    let ceremony: PasskeyCeremony = started.json().await.unwrap();
+    let options: CreationChallengeResponse =
+        serde_json::from_str(&format!(r#"{{"publicKey":{}}}"#, ceremony.options)).unwrap();
+    let credential = person
+        .key
+        .do_registration(person.origin(), options)
+        .unwrap();
+    let credential = serde_json::to_string(&credential).unwrap();
+    let made_up = person
+        .call(
+            FinishAddPasskey::PATH,
+            &[
+                ("challenge_id", &uuid::Uuid::new_v4().to_string()),
+                ("credential", &credential),
+            ],
+        )
+        .await;
+    assert!(refusal(made_up).await.contains("expired"));
+    // The real one works once.
+    let form = [
+        ("challenge_id", ceremony.challenge_id.as_str()),
+        ("credential", credential.as_str()),
+    ];
+    assert_eq!(
+        person.call(FinishAddPasskey::PATH, &form).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        person.call(FinishAddPasskey::PATH, &form).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM passkeys")
+        .fetch_one(&person.app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+}
+
+#[tokio::test]
+async fn an_answer_for_another_payment_approves_neither() {
+    let mut person = Person::new().await;
+    person.add_passkey("Laptop").await;
+    let a = person.payment().await;
+    let b = person.payment().await;
+    let for_a = person.start(&a).await;
+    let answer_a = person.sign(&for_a);
+
+    // A's challenge and answer, sent as B's approval.
+    let crossed = person.finish(&b, &for_a.challenge_id, &answer_a).await;
+    assert!(refusal(crossed).await.contains("another payment"));
+    // A's answer with B's own challenge: the signature is over A's challenge.
+    let for_b = person.start(&b).await;
+    let mismatched = person.finish(&b, &for_b.challenge_id, &answer_a).await;
+    assert!(refusal(mismatched).await.contains("does not match"));
+
+    assert_eq!(person.status(&a).await.0, "pending");
+    assert_eq!(person.status(&b).await.0, "pending");
+    assert_eq!(person.audit("refused").await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_replayed_answer_is_refused_even_all_at_once() {
+    let mut person = Person::new().await;
+    person.add_passkey("Laptop").await;
+    let id = person.payment().await;
+    let ceremony = person.start(&id).await;
+    let answer = person.sign(&ceremony);
+
+    let person = std::sync::Arc::new(person);
+    let tries = (0..8).map(|_| {
+        let person = person.clone();
+        let (id, challenge, answer) = (id.clone(), ceremony.challenge_id.clone(), answer.clone());
+        tokio::spawn(async move { person.finish(&id, &challenge, &answer).await.status() })
+    });
+    let mut statuses = Vec::new();
+    for t in tries {
+        statuses.push(t.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::FORBIDDEN)
+            .count(),
+        7
+    );
+    assert_eq!(
+        person.status(&id).await,
+        ("approved".into(), Some("passkey".into()))
+    );
+    // Later, the same answer again: the challenge is gone.
+    let again = person.finish(&id, &ceremony.challenge_id, &answer).await;
+    assert!(refusal(again).await.contains("already used"));
+}
+
+#[tokio::test]
+async fn a_stale_answer_approves_nothing() {
+    let mut person = Person::new().await;
+    person.add_passkey("Laptop").await;
+
+    // The prompt's own time ran out (the payment still waits).
+    let id = person.payment().await;
+    let ceremony = person.start(&id).await;
+    let answer = person.sign(&ceremony);
+    sqlx::query("UPDATE passkey_challenges SET expires_at = $1")
+        .bind(payfriend::server::clock::now() - 1)
+        .execute(&person.app.state.db)
+        .await
+        .unwrap();
+    let late = person.finish(&id, &ceremony.challenge_id, &answer).await;
+    assert!(refusal(late).await.contains("expired"));
+    assert_eq!(person.status(&id).await.0, "pending");
+
+    // The payment itself expired.
+    let ceremony = person.start(&id).await;
+    let answer = person.sign(&ceremony);
+    expire_payment(&person.app, &id, 1).await;
+    let expired = person.finish(&id, &ceremony.challenge_id, &answer).await;
+    assert_eq!(expired.status(), StatusCode::GONE);
+    assert_ne!(person.status(&id).await.0, "approved");
+    // And no new prompt for it.
+    let again = person
+        .call(StartPasskeyApproval::PATH, &[("id", &id)])
+        .await;
+    assert_eq!(again.status(), StatusCode::GONE);
+}
+
+#[tokio::test]
+async fn a_signature_counter_that_goes_backwards_is_refused_and_audited() {
+    let mut person = Person::new().await;
+    person.add_passkey("Laptop").await;
+    let a = person.payment().await;
+    let b = person.payment().await;
+    let for_a = person.start(&a).await;
+    let for_b = person.start(&b).await;
+    // Signed in this order, B's answer carries a lower counter than A's.
+    let answer_b = person.sign(&for_b);
+    let answer_a = person.sign(&for_a);
+
+    let approved = person.finish(&a, &for_a.challenge_id, &answer_a).await;
+    assert_eq!(approved.status(), StatusCode::OK);
+    let cloned = person.finish(&b, &for_b.challenge_id, &answer_b).await;
+    assert!(refusal(cloned).await.contains("counter went backwards"));
+    assert_eq!(person.status(&b).await.0, "pending");
+    assert_eq!(
+        person.audit("refused").await,
+        ["signature counter went backwards"]
+    );
+}
+
+#[tokio::test]
+async fn a_removed_passkey_approves_nothing() {
+    let mut person = Person::new().await;
+    let added = person.add_passkey("Laptop").await;
+    let id = person.payment().await;
+    let ceremony = person.start(&id).await;
+    let answer = person.sign(&ceremony);
+
+    let removed = person.call(RemovePasskey::PATH, &[("id", &added.id)]).await;
+    assert_eq!(removed.status(), StatusCode::OK);
+    assert_eq!(person.audit("removed").await, ["Laptop"]);
+    let refused = person.finish(&id, &ceremony.challenge_id, &answer).await;
+    assert!(refusal(refused).await.contains("no longer on your account"));
+    assert_eq!(person.status(&id).await.0, "pending");
+    let none = person
+        .call(StartPasskeyApproval::PATH, &[("id", &id)])
+        .await;
+    assert!(refusal(none).await.contains("Add a passkey"));
+    // Someone else's passkey id removes nothing.
+    let other = person.call(RemovePasskey::PATH, &[("id", &added.id)]).await;
+    assert_eq!(other.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn passkeys_need_a_host_name_in_the_public_url() {
+    let app = spawn_app().await;
+    let (_, email) = verified_user(&app, PASSWORD).await;
+    let cookie = log_in(&app, &email, PASSWORD).await;
+    let sent = app
+        .client
+        .post(app.url(SendPasskeyCode::PATH))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), StatusCode::NOT_IMPLEMENTED);
+    let me: Option<SessionUser> = app
+        .client
+        .post(app.url(CurrentUser::PATH))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me.unwrap().passkeys, None);
+}
