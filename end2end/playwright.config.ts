@@ -12,6 +12,11 @@ const idlePort = port + 1;
  * sandbox on the page's instance sends them there, as a load balancer could.
  */
 const callbackPort = port + 2;
+/**
+ * Passkeys need the page at a host name, not an IP address: a server whose PUBLIC_URL is
+ * http://localhost:<port> (its relying-party id is `localhost`), on its own SQLite file.
+ */
+const passkeyPort = port + 3;
 const shared: Record<string, string> = process.env.E2E_DATABASE_URL
   ? {
       DATABASE_URL: process.env.E2E_DATABASE_URL,
@@ -82,6 +87,10 @@ export default defineConfig({
   webServer: [
     server(port, shared),
     server(idlePort, { SESSION_IDLE_SECS: '10' }),
+    server(passkeyPort, {
+      PUBLIC_URL: `http://localhost:${passkeyPort}`,
+      AUTHY_CALLBACK_URL: `http://127.0.0.1:${passkeyPort}/payments/callback`,
+    }),
     ...(process.env.E2E_DATABASE_URL ? [server(callbackPort, shared)] : []),
   ],
 });

@@ -12,8 +12,9 @@ use crate::components::{focus::FocusHeadingOnNavigation, nav::Nav};
 use crate::error::AppError;
 use crate::model::SessionUser;
 use crate::pages::{
-    home::HomePage, login::LoginPage, not_found::NotFound, payment::PaymentPage,
-    payments::PaymentsPage, register::RegisterPage, send::SendPage, verify::VerifyPage,
+    account::AccountPage, home::HomePage, login::LoginPage, not_found::NotFound,
+    payment::PaymentPage, payments::PaymentsPage, register::RegisterPage, send::SendPage,
+    verify::VerifyPage,
 };
 use crate::sandbox::page::PhonePage;
 
@@ -105,6 +106,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/payments/new") view=SendPage ssr=SsrMode::Async/>
                     <Route path=path!("/payments/:id") view=PaymentPage ssr=SsrMode::Async/>
                     <Route path=path!("/payments") view=PaymentsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/sandbox/phone") view=PhonePage/>
                 </Routes>
             </main>

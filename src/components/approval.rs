@@ -10,6 +10,7 @@ use leptos::reactive::computed::ScopedFuture;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 
+use crate::api::passkeys::{finish_passkey_approval, start_passkey_approval};
 use crate::api::payments::{
     get_payment, payment_timeline, CancelPayment, ResendPush, SendPaymentSms, VerifyPaymentSms,
 };
@@ -20,6 +21,7 @@ use crate::components::{
     status::{status_label, StatusBadge},
     timeline::timeline_sentence,
     timers::{backoff, use_interval, use_mounted, use_on_visible},
+    webauthn::{self, Ceremony},
 };
 use crate::error::AppError;
 use crate::model::{DecidedVia, PaymentStatus, PaymentView, TimelineEntry};
@@ -31,13 +33,18 @@ pub const POLL_AT_MOST_EVERY: Duration = Duration::from_secs(30);
 /// How long after the payment's creation the SMS code is offered (the push goes first).
 pub const SMS_OFFER_AFTER_SECS: i64 = 15;
 
-/// Follows one payment until it is decided.
+/// Follows one payment until it is decided. `passkeys`: how many passkeys its owner has
+/// (`None` where this server cannot use them).
 #[component]
-pub fn ApprovalPanel(#[prop(into)] id: Signal<String>) -> impl IntoView {
+pub fn ApprovalPanel(#[prop(into)] id: Signal<String>, passkeys: Option<u32>) -> impl IntoView {
     let send_sms = ServerAction::<SendPaymentSms>::new();
     let verify_sms = ServerAction::<VerifyPaymentSms>::new();
     let cancel = ServerAction::<CancelPayment>::new();
     let resend = ServerAction::<ResendPush>::new();
+    let passkey_prompt = RwSignal::new(None::<String>);
+    // The browser's prompt is not `Send`: the action runs on the page's own thread.
+    let passkey =
+        Action::new_unsync(move |_: &()| approve_with_passkey(id.get_untracked(), passkey_prompt));
     let poll = RwSignal::new(0u64);
     let payment = Resource::new(
         move || {
@@ -48,6 +55,7 @@ pub fn ApprovalPanel(#[prop(into)] id: Signal<String>) -> impl IntoView {
                 send_sms.version().get(),
                 cancel.version().get(),
                 resend.version().get(),
+                passkey.version().get(),
             )
         },
         |(id, ..)| get_payment(id),
@@ -143,6 +151,7 @@ pub fn ApprovalPanel(#[prop(into)] id: Signal<String>) -> impl IntoView {
                 resend.version().get(),
                 send_sms.version().get(),
                 verify_sms.version().get(),
+                passkey.version().get(),
             )
         },
         |(id, ..)| payment_timeline(id),
@@ -161,6 +170,9 @@ pub fn ApprovalPanel(#[prop(into)] id: Signal<String>) -> impl IntoView {
         verify_sms,
         cancel,
         resend,
+        passkey,
+        passkeys,
+        passkey_prompt,
     };
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading the payment…"</p> }>
@@ -253,6 +265,10 @@ struct Parts {
     verify_sms: ServerAction<VerifyPaymentSms>,
     cancel: ServerAction<CancelPayment>,
     resend: ServerAction<ResendPush>,
+    passkey: Action<(), Result<PaymentStatus, String>>,
+    passkeys: Option<u32>,
+    /// What the passkey prompt confirms, from the server, while the browser asks.
+    passkey_prompt: RwSignal<Option<String>>,
 }
 
 #[component]
@@ -360,6 +376,10 @@ fn waiting_view(parts: Parts) -> impl IntoView {
                 </p>
             </div>
         </div>
+        // Needs the Wasm client (the browser's WebAuthn API), so it appears after mount.
+        <Show when=move || mounted.get()>
+            <PasskeyApproval parts/>
+        </Show>
         <Show when=move || reconnecting.get()>
             <p class="notice warn" data-testid="reconnecting">
                 "Reconnecting… The last known state is shown; your answer on the phone still counts."
@@ -444,6 +464,7 @@ fn outcome_view(status: PaymentStatus, current: Memo<Option<PaymentView>>) -> im
                     <dd data-testid="approved-with">
                         {match p.decided_via {
                             Some(DecidedVia::Sms) => "A code sent to your phone by SMS",
+                            Some(DecidedVia::Passkey) => "Your passkey",
                             _ => "The approval request on your phone",
                         }}
                     </dd>
@@ -518,6 +539,84 @@ fn Timeline(events: Resource<Result<Vec<TimelineEntry>, AppError>>) -> impl Into
                 })}
             </Transition>
         </section>
+    }
+}
+
+/// Approves payment `id` with a passkey: the server's one-time challenge for it, the
+/// browser's prompt (showing what the server bound it to), the answer back.
+async fn approve_with_passkey(
+    id: String,
+    prompt: RwSignal<Option<String>>,
+) -> Result<PaymentStatus, String> {
+    let ceremony = start_passkey_approval(id.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    if let (Some(payee), Some(amount)) = (&ceremony.payee, &ceremony.amount) {
+        prompt.set(Some(format!(
+            "Confirm {amount} to {payee} with your passkey."
+        )));
+    }
+    let answer = webauthn::run(Ceremony::Get, &ceremony.options).await;
+    prompt.set(None);
+    let answer = answer.map_err(|e| e.to_string())?;
+    finish_passkey_approval(id, ceremony.challenge_id, answer)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// "Approve with passkey" for a person with one; a pointer to adding one otherwise.
+#[component]
+fn PasskeyApproval(parts: Parts) -> impl IntoView {
+    let Parts {
+        current,
+        passkey,
+        passkeys,
+        passkey_prompt,
+        ..
+    } = parts;
+    match passkeys {
+        None => ().into_any(),
+        Some(0) => view! {
+            <p class="muted passkey-hint">
+                <a href="/account">"Add a passkey"</a>
+                " to approve payments on this device without waiting for your phone."
+            </p>
+        }
+        .into_any(),
+        Some(_) => {
+            let error = move || passkey.value().get().and_then(Result::err);
+            let what = move || {
+                passkey_prompt.get().or_else(|| {
+                    current.with(|p| {
+                        p.as_ref().map(|p| {
+                            format!(
+                                "Or approve {} to {} with a passkey on this device.",
+                                p.amount, p.payee
+                            )
+                        })
+                    })
+                })
+            };
+            view! {
+                <div class="passkey-approval" data-testid="passkey-approval">
+                    <p data-testid="passkey-prompt">{what}</p>
+                    <button
+                        type="button"
+                        class="primary"
+                        disabled=move || passkey.pending().get()
+                        on:click=move |_| {
+                            passkey.dispatch(());
+                        }
+                    >
+                        "Approve with passkey"
+                    </button>
+                    {move || error().map(|e| view! {
+                        <p class="notice error" role="alert" data-testid="passkey-error">{e}</p>
+                    })}
+                </div>
+            }
+            .into_any()
+        }
     }
 }
 

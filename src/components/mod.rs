@@ -10,3 +10,4 @@ pub mod nav;
 pub mod status;
 pub mod timeline;
 pub mod timers;
+pub mod webauthn;

@@ -44,6 +44,7 @@ pub fn Nav() -> impl IntoView {
                                 Ok(Some(user)) => view! {
                                     <li><A href="/payments/new">"Send a payment"</A></li>
                                     <li><A href="/payments" exact=true>"My payments"</A></li>
+                                    <li><A href="/account">"Account"</A></li>
                                     <li class="who" data-testid="signed-in-as">{user.email}</li>
                                     <li>
                                         <ActionForm action=auth.log_out>

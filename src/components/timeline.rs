@@ -95,6 +95,24 @@ mod tests {
             ),
             (
                 AuditKind::Decision,
+                "approved",
+                "by passkey",
+                "Approved with your passkey",
+            ),
+            (
+                AuditKind::Passkey,
+                "used",
+                "Laptop",
+                "Your passkey confirmed the payment",
+            ),
+            (
+                AuditKind::Passkey,
+                "refused",
+                "signature counter went backwards",
+                "A passkey answer was refused: signature counter went backwards",
+            ),
+            (
+                AuditKind::Decision,
                 "cancelled",
                 "by owner",
                 "Cancelled by you",

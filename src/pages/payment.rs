@@ -15,16 +15,19 @@ use crate::components::{
 pub fn PaymentPage() -> impl IntoView {
     view! {
         <Title text="Payment"/>
-        <Guarded require=Require::VerifiedUser page=|user| view! {
-            <SandboxPhoneBanner user/>
-            <PaymentDetail/>
+        <Guarded require=Require::VerifiedUser page=|user| {
+            let passkeys = user.passkeys;
+            view! {
+                <SandboxPhoneBanner user/>
+                <PaymentDetail passkeys/>
+            }
         }/>
     }
 }
 
 #[component]
-fn PaymentDetail() -> impl IntoView {
+fn PaymentDetail(passkeys: Option<u32>) -> impl IntoView {
     let params = use_params_map();
     let id = Signal::derive(move || params.read().get("id").unwrap_or_default());
-    view! { <ApprovalPanel id/> }
+    view! { <ApprovalPanel id passkeys/> }
 }

@@ -256,8 +256,14 @@ impl Config {
             ));
         }
 
+        // Without one, the address it listens on; a loopback one by the name `localhost`,
+        // which browsers accept as a passkey relying party (an IP address they refuse).
         let public_url = match get("PUBLIC_URL") {
             Some(v) => parse_base_url("PUBLIC_URL", &v)?,
+            None if leptos_options.site_addr.ip().is_loopback() => parse_base_url(
+                "PUBLIC_URL",
+                &format!("http://localhost:{}", leptos_options.site_addr.port()),
+            )?,
             None => parse_base_url(
                 "PUBLIC_URL",
                 &format!("http://{}", leptos_options.site_addr),
@@ -495,14 +501,14 @@ mod tests {
         let config = config_from(&[]).expect("defaults are valid");
         assert_eq!(config.database_url, "sqlite:payfriend.db");
         assert_eq!(config.provider, Provider::Sandbox);
-        assert_eq!(config.public_url.as_str(), "http://127.0.0.1:3000/");
+        assert_eq!(config.public_url.as_str(), "http://localhost:3000/");
         assert_eq!(
             config.authy_callback_url.as_str(),
-            "http://127.0.0.1:3000/payments/callback"
+            "http://localhost:3000/payments/callback"
         );
         assert_eq!(
             config.authy_base_url().as_str(),
-            "http://127.0.0.1:3000/sandbox/authy"
+            "http://localhost:3000/sandbox/authy"
         );
         assert_eq!(config.session_idle_secs, 300);
         assert_eq!(config.currency, "USD");

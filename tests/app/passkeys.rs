@@ -170,7 +170,7 @@ async fn a_passkey_added_after_an_sms_code_approves_a_payment() {
         .json()
         .await
         .unwrap();
-    assert_eq!(listed, [added.clone()]);
+    assert_eq!(listed, std::slice::from_ref(&added));
     let me: Option<SessionUser> = person
         .call(CurrentUser::PATH, &[])
         .await
