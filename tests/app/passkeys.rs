@@ -27,7 +27,11 @@ struct Person {
 
 impl Person {
     async fn new() -> Person {
-        let app = spawn_app_named("localhost", &[]).await;
+        Person::on(&[]).await
+    }
+
+    async fn on(extra: &[(&str, &str)]) -> Person {
+        let app = spawn_app_named("localhost", extra).await;
         let (user_id, email) = verified_user(&app, PASSWORD).await;
         let cookie = log_in(&app, &email, PASSWORD).await;
         Person {
@@ -120,15 +124,38 @@ impl Person {
     }
 
     async fn finish(&self, id: &str, challenge_id: &str, answer: &str) -> reqwest::Response {
-        self.call(
-            FinishPasskeyApproval::PATH,
-            &[
+        self.finish_on(&self.app, id, challenge_id, answer).await
+    }
+
+    /// Sends the answer to `app` (this person's app, or another instance).
+    async fn finish_on(
+        &self,
+        app: &TestApp,
+        id: &str,
+        challenge_id: &str,
+        answer: &str,
+    ) -> reqwest::Response {
+        // As through a load balancer: the public address's host and origin, whichever
+        // instance answers.
+        let public = self.origin();
+        let host = format!(
+            "{}:{}",
+            public.host_str().unwrap_or_default(),
+            public.port().unwrap_or(80)
+        );
+        app.client
+            .post(app.url(FinishPasskeyApproval::PATH))
+            .header("Cookie", &self.cookie)
+            .header("Host", host)
+            .header("Origin", public.origin().ascii_serialization())
+            .form(&[
                 ("id", id),
                 ("challenge_id", challenge_id),
                 ("credential", answer),
-            ],
-        )
-        .await
+            ])
+            .send()
+            .await
+            .expect("request")
     }
 
     async fn payment(&self) -> String {
@@ -437,4 +464,38 @@ async fn passkeys_need_a_host_name_in_the_public_url() {
         .await
         .unwrap();
     assert_eq!(me.unwrap().passkeys, None);
+}
+
+#[tokio::test]
+async fn an_approval_started_on_one_instance_finishes_on_another() {
+    const SECRET: (&str, &str) = (
+        "SESSION_SECRET",
+        "a-session-secret-shared-by-both-instances",
+    );
+    let mut person = Person::on(&[SECRET]).await;
+    person.add_passkey("Laptop").await;
+    // A second instance on the same database, reached at the same public address.
+    let database = person.app.state.config.database_url.clone();
+    let public_url = person.app.state.config.public_url.to_string();
+    let other = spawn_app_with(&[
+        SECRET,
+        ("DATABASE_URL", database.as_str()),
+        ("PUBLIC_URL", public_url.trim_end_matches('/')),
+    ])
+    .await;
+
+    let id = person.payment().await;
+    let ceremony = person.start(&id).await;
+    let answer = person.sign(&ceremony);
+    let approved = person
+        .finish_on(&other, &id, &ceremony.challenge_id, &answer)
+        .await;
+    assert_eq!(approved.status(), StatusCode::OK);
+    assert_eq!(
+        person.status(&id).await,
+        ("approved".into(), Some("passkey".into()))
+    );
+    // The challenge was one row in the shared database: gone for both.
+    let again = person.finish(&id, &ceremony.challenge_id, &answer).await;
+    assert!(refusal(again).await.contains("already used"));
 }
