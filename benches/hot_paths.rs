@@ -1,6 +1,9 @@
 //! Throughput and latency of the two hot paths: the 3-second status poll (a server
 //! function reading one payment) and the provider callback (signature check, replay
-//! record, conditional update). Prints figures; run with `make bench`.
+//! record, conditional update), with a million payments in the table; then pages, the
+//! first load, memory and refusals. Prints figures; run with `make bench`.
+//! `BENCH_PAYMENTS=N` seeds N payments instead; `BENCH_POLL_SECONDS=S` runs only the
+//! status poll for S seconds (for a profiler: `perf record -e cpu-clock`).
 //!
 //! For scale: on the 2-core reference machine a bare axum route answers about 150,000
 //! requests/s and a small Leptos SSR page about 40,000 (measured with wrk).
@@ -251,7 +254,7 @@ async fn seed_payment(state: &AppState, user_id: &UserId, n: usize) -> (PaymentI
 /// The status poll and the signed callback against a fresh app on the database
 /// `database_url` (`None`: the test support's choice, PostgreSQL when
 /// `PAYFRIEND_TEST_POSTGRES` is set); the app, for further measurements.
-async fn hot_paths(database_url: Option<&str>) -> (common::TestApp, Figures, Figures) {
+async fn hot_paths(database_url: Option<&str>) -> HotPaths {
     let mut extra = vec![("LIMIT_SIGN_IN", "1000000/1")];
     if let Some(url) = database_url {
         extra.push(("DATABASE_URL", url));
@@ -260,16 +263,46 @@ async fn hot_paths(database_url: Option<&str>) -> (common::TestApp, Figures, Fig
     let (state, base, http) = (app.state.clone(), app.base_url.clone(), app.client.clone());
     let (user_id, email) = common::verified_user(&app, "bench password").await;
     let cookie = common::log_in(&app, &email, "bench password").await;
+    let seeded = Instant::now();
+    let many = seed_many(&state, &user_id).await;
+    println!(
+        "seeded {many} decided payments of the bench user in {:.1} s ({})",
+        seeded.elapsed().as_secs_f64(),
+        if state.config.database_url.starts_with("sqlite:") {
+            "SQLite"
+        } else {
+            "PostgreSQL"
+        }
+    );
     let (polled, _) = seed_payment(&state, &user_id, 0).await;
-
-    let polls = (0..REQUESTS)
-        .map(|_| {
-            http.post(format!("{base}{}", GetPayment::PATH))
-                .header("Cookie", &cookie)
-                .form(&[("id", polled.as_str())])
-        })
-        .collect();
-    let poll = run("status poll (get_payment)", polls, |s| s.is_success()).await;
+    let polls = |n: usize| -> Vec<reqwest::RequestBuilder> {
+        (0..n)
+            .map(|_| {
+                http.post(format!("{base}{}", GetPayment::PATH))
+                    .header("Cookie", &cookie)
+                    .form(&[("id", polled.as_str())])
+            })
+            .collect()
+    };
+    // For a profiler: only the status poll, for this many seconds.
+    if let Some(seconds) = std::env::var("BENCH_POLL_SECONDS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        let until = Instant::now() + Duration::from_secs(seconds);
+        while Instant::now() < until {
+            run("status poll (get_payment)", polls(REQUESTS), |s| {
+                s.is_success()
+            })
+            .await
+            .print();
+        }
+        std::process::exit(0);
+    }
+    let poll = run("status poll (get_payment)", polls(REQUESTS), |s| {
+        s.is_success()
+    })
+    .await;
 
     let callback_url = state.config.authy_callback_url.to_string();
     let key = state.config.authy_api_key.expose().to_string();
@@ -287,7 +320,73 @@ async fn hot_paths(database_url: Option<&str>) -> (common::TestApp, Figures, Fig
         );
     }
     let callback = run("callback (approve, signed)", callbacks, |s| s.is_success()).await;
-    (app, poll, callback)
+    HotPaths {
+        app,
+        cookie,
+        poll,
+        callback,
+    }
+}
+
+/// An app after its hot paths were measured, with its bench user signed in.
+struct HotPaths {
+    app: common::TestApp,
+    cookie: String,
+    poll: Figures,
+    callback: Figures,
+}
+
+/// Decided payments seeded for `user_id` in one statement (`BENCH_PAYMENTS`, a million
+/// unless set), so that the hot paths are measured against a big table: each stays one
+/// indexed read or write however many there are. Their number.
+async fn seed_many(state: &AppState, user_id: &UserId) -> i64 {
+    let count = std::env::var("BENCH_PAYMENTS")
+        .ok()
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(1_000_000);
+    let columns = "id, user_id, idempotency_key, payee, amount_cents, currency, status, \
+        decided_via, decided_at, expires_at, created_at";
+    // Ids are UUID-shaped and unique by number; each payment a second older than the last.
+    let sql = if state.config.database_url.starts_with("sqlite:") {
+        format!(
+            "WITH RECURSIVE n(i) AS (SELECT $4 UNION ALL SELECT i + 1 FROM n WHERE i < $1) \
+             INSERT INTO payments ({columns}) \
+             SELECT printf('00000000-0000-4000-8000-%012d', i), $2, 'seed-' || i, 'Seeded payee', \
+             100 + i % 1000, 'USD', 'approved', 'push', $3 - i, $3 - i + 300, $3 - i - 60 FROM n"
+        )
+    } else {
+        format!(
+            "INSERT INTO payments ({columns}) \
+             SELECT '00000000-0000-4000-8000-' || lpad(i::text, 12, '0'), $2, 'seed-' || i, \
+             'Seeded payee', 100 + i % 1000, 'USD', 'approved', 'push', $3 - i, $3 - i + 300, \
+             $3 - i - 60 FROM generate_series($4, $1) AS i"
+        )
+    };
+    // In steps that each stay well inside the statement timeout.
+    let now = clock::now() - 3600;
+    for first in (1..=count).step_by(100_000) {
+        sqlx::query(&sql)
+            .bind((first + 99_999).min(count))
+            .bind(user_id)
+            .bind(now)
+            .bind(first)
+            .execute(&state.db)
+            .await
+            .expect("seed payments");
+    }
+    // Fresh statistics and (SQLite) the write-ahead log folded into the file, as in a
+    // database that grew to this size over time.
+    sqlx::query("ANALYZE payments")
+        .execute(&state.db)
+        .await
+        .expect("analyze");
+    if state.config.database_url.starts_with("sqlite:") {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&state.db)
+            .await
+            .expect("checkpoint");
+    }
+    count
 }
 
 /// A bare axum route in this process: the ceiling the hot paths are measured against.
@@ -417,8 +516,41 @@ async fn release_binary(send_page_html: usize, html_encoding: &str) {
         total as f64 / 1024.0,
         parts.join(", ")
     );
+
+    // The release server's own memory under load: pages, static files and refused
+    // callbacks, CONCURRENCY at a time over kept-alive connections.
+    let assets = linked_assets(&home);
+    let load: Vec<_> = (0..REQUESTS * 3)
+        .map(|n| match n % 3 {
+            0 => http.get(format!("{base}/")),
+            1 => http
+                .get(format!("{base}{}", assets[n % assets.len()]))
+                .header("Accept-Encoding", "br"),
+            _ => http
+                .post(format!("{base}/payments/callback"))
+                .header("X-Authy-Signature", "Zm9yZ2VkIHNpZ25hdHVyZQ==")
+                .header("X-Authy-Signature-Nonce", clock::now().to_string())
+                .body(r#"{"uuid": "x", "status": "approved"}"#),
+        })
+        .collect();
+    let served = run("release server, mixed load", load, |s| s.as_u16() < 500).await;
+    if let Some(mb) = child_peak_rss_mb(child.id()) {
+        println!(
+            "release server peak memory     {mb:>8.1} MB (VmHWM after {} requests: start page, static files, refused callbacks; {:.0} req/s)",
+            served.latencies.len(),
+            served.rate()
+        );
+    }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// The peak resident memory (VmHWM) of process `pid`, in MB.
+fn child_peak_rss_mb(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
 }
 
 /// The process's peak resident memory (VmHWM), in MB.
@@ -433,7 +565,12 @@ fn peak_rss_mb() -> Option<f64> {
 async fn main() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let sqlite_url = format!("sqlite:{}", dir.path().join("bench.db").display());
-    let (app, poll, callback) = hot_paths(Some(&sqlite_url)).await;
+    let HotPaths {
+        app,
+        cookie,
+        poll,
+        callback,
+    } = hot_paths(Some(&sqlite_url)).await;
     let postgres = match std::env::var(common::TEST_POSTGRES) {
         Ok(url) if !url.is_empty() => Some(hot_paths(None).await),
         _ => None,
@@ -442,12 +579,7 @@ async fn main() {
     let callback_url = app.state.config.authy_callback_url.to_string();
 
     let ceiling = ceiling(&http).await;
-    // A person with more than a page of payments.
-    let (pages_user, pages_email) = common::verified_user(&app, "pages password").await;
-    for n in 0..25 {
-        seed_payment(&app.state, &pages_user, n).await;
-    }
-    let cookie = common::log_in(&app, &pages_email, "pages password").await;
+    // The bench user: a million payments and more (the first page is the same read).
     let (list, home) = pages(&app, &cookie).await;
     let (send_html, send_encoding) = sent_bytes(&http, &app.url("/payments/new"), &cookie).await;
 
@@ -460,7 +592,7 @@ async fn main() {
     list.print_against(ceiling_rate);
     home.print_against(ceiling_rate);
     match postgres {
-        Some((_, poll, callback)) => {
+        Some(HotPaths { poll, callback, .. }) => {
             println!("PostgreSQL (local, same machine):");
             poll.print_against(ceiling_rate);
             callback.print_against(ceiling_rate);

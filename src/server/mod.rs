@@ -45,6 +45,9 @@ pub use startup::{prepare, prepare_with, run, serve, serve_with, without_delay, 
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: AnyPool,
+    /// The hot write transactions' pool ([`db::writer_for`]): one connection on SQLite.
+    #[from_ref(skip)]
+    pub writer: AnyPool,
     pub config: Arc<Config>,
     /// The provider client (pointed at the sandbox when no provider is configured).
     pub provider: Arc<dyn Provider>,

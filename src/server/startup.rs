@@ -47,6 +47,9 @@ pub async fn prepare_with(config: Config, readiness: Arc<Readiness>) -> anyhow::
     db::migrate_at(&config.database_url)
         .await
         .context("cannot apply database migrations")?;
+    let writer = db::writer_for(&config.database_url, &db, pool)
+        .await
+        .context("cannot open the database's writer connection")?;
     let timeout = Duration::from_secs(config.authy_timeout_secs);
     let provider = AuthyClient::new(
         config.authy_base_url().as_str(),
@@ -71,6 +74,7 @@ pub async fn prepare_with(config: Config, readiness: Arc<Readiness>) -> anyhow::
         passkeys: super::passkeys::relying_party(&config.public_url),
         leptos_options: config.leptos_options.clone(),
         db,
+        writer,
         config: Arc::new(config),
         provider: Arc::new(provider),
         readiness: readiness.clone(),

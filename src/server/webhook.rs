@@ -233,7 +233,7 @@ pub async fn payment_callback(
     };
     let asked = callback.status.as_str();
     let recorded = db::payments::record_push_callback(
-        &state.db,
+        &state.writer,
         nonce.trim(),
         sig.trim(),
         &callback.uuid,

@@ -42,7 +42,7 @@ pub async fn decide(
     };
     if current.apply(event).is_some()
         && db::payments::decide(
-            &state.db,
+            &state.writer,
             db::payments::DecisionFor::Payment(&payment.id),
             status,
             via,
