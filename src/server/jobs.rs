@@ -21,7 +21,7 @@ pub(crate) fn spawn_background(state: AppState) {
 /// Background upkeep: stores the expiry of payments nobody answered, asks the provider
 /// about pending payments whose callback may have been lost, and forgets what can no longer
 /// matter (callback nonces outside the time window, sessions idle for a day, codes sent
-/// before the rate-limit window).
+/// before the rate-limit window, passkey prompts nobody answered in time).
 ///
 /// Every instance sweeps. Expiry is one conditional UPDATE per payment (expired once, one
 /// audit row), reconciliation claims each payment first, and clean-up runs on the instance
@@ -68,6 +68,9 @@ async fn clean_up(state: &AppState, now: i64) {
     let code_horizon = now - (config.code_send_window_secs as i64).max(3600);
     if let Err(e) = db::throttle::forget_code_sends_before(&state.db, code_horizon).await {
         tracing::warn!(error = %e, "code-send cleanup failed");
+    }
+    if let Err(e) = db::passkeys::forget_expired_challenges(&state.db, now).await {
+        tracing::warn!(error = %e, "passkey challenge cleanup failed");
     }
     accounts::forget_unverified(state, now).await;
 }

@@ -499,3 +499,25 @@ async fn an_approval_started_on_one_instance_finishes_on_another() {
     let again = person.finish(&id, &ceremony.challenge_id, &answer).await;
     assert!(refusal(again).await.contains("already used"));
 }
+
+#[tokio::test]
+async fn prompts_nobody_answered_are_forgotten_by_the_sweep() {
+    let mut person = Person::new().await;
+    person.add_passkey("Laptop").await;
+    let waiting = person.payment().await;
+    let stale = person.payment().await;
+    person.start(&waiting).await;
+    person.start(&stale).await;
+    sqlx::query("UPDATE passkey_challenges SET expires_at = $1 WHERE payment_id = $2")
+        .bind(payfriend::server::clock::now() - 1)
+        .bind(&stale)
+        .execute(&person.app.state.db)
+        .await
+        .unwrap();
+    payfriend::server::sweep(&person.app.state).await;
+    let left: Vec<String> = sqlx::query_scalar("SELECT payment_id FROM passkey_challenges")
+        .fetch_all(&person.app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(left, [waiting]);
+}

@@ -185,3 +185,12 @@ pub async fn take_challenge(
     .fetch_optional(db)
     .await
 }
+
+/// Forgets challenges whose time ran out (nobody finished them); how many.
+pub async fn forget_expired_challenges(db: &AnyPool, now: i64) -> sqlx::Result<u64> {
+    sqlx::query("DELETE FROM passkey_challenges WHERE expires_at <= $1")
+        .bind(now)
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected())
+}
