@@ -13,6 +13,7 @@ use webauthn_rs::prelude::{
 };
 
 use super::{
+    accounts::MAX_VERIFY_ATTEMPTS,
     audit,
     auth::Caller,
     clock,
@@ -122,7 +123,11 @@ pub async fn send_add_code(
         ),
         |e| provider_error("send passkey code", e),
     )
-    .await
+    .await?;
+    // A new code: its checks start from zero (the phone-code counter, free once verified).
+    db::users::reset_verify_attempts(&state.db, &user.id)
+        .await
+        .map_err(|e| internal("reset code checks", e))
 }
 
 /// Adding a passkey, step 2: with the SMS code right, the browser is asked to create a
@@ -144,12 +149,24 @@ pub async fn start_add(
         ));
     }
     let authy_id = user.authy_id.ok_or(AppError::PhoneNotVerified)?;
+    // Counted before it is made, so parallel guesses share the five; a new code resets it.
+    let allowed = db::users::take_verify_attempt(&state.db, &user.id, MAX_VERIFY_ATTEMPTS)
+        .await
+        .map_err(|e| internal("count code check", e))?;
+    if !allowed {
+        return Err(AppError::field(
+            "code",
+            "Too many wrong codes. Send a new code and enter that one.",
+        ));
+    }
     match state
         .provider
         .verify_token(authy_id, code, &add_action(user))
         .await
     {
-        Ok(()) => {}
+        Ok(()) => db::users::reset_verify_attempts(&state.db, &user.id)
+            .await
+            .map_err(|e| internal("reset code checks", e))?,
         Err(ProviderError::WrongCode | ProviderError::CodeExpired) => {
             audit::log(
                 state,
@@ -166,7 +183,15 @@ pub async fn start_add(
                 "That code is not correct (or it expired). Check the SMS, or send a new code.",
             ));
         }
-        Err(e) => return Err(provider_error("verify passkey code", e)),
+        Err(e) => {
+            if matches!(e, ProviderError::Unavailable(_)) {
+                // The provider did not answer: this check did not happen.
+                if let Err(e) = db::users::return_verify_attempt(&state.db, &user.id).await {
+                    tracing::warn!(error = %e, "cannot give back a code check");
+                }
+            }
+            return Err(provider_error("verify passkey code", e));
+        }
     }
     let existing = db::passkeys::for_user(&state.db, &user.id)
         .await

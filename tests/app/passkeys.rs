@@ -521,3 +521,47 @@ async fn prompts_nobody_answered_are_forgotten_by_the_sweep() {
         .unwrap();
     assert_eq!(left, [waiting]);
 }
+
+#[tokio::test]
+async fn five_wrong_codes_end_the_code_for_adding_a_passkey() {
+    let person = Person::new().await;
+    assert_eq!(
+        person.call(SendPasskeyCode::PATH, &[]).await.status(),
+        StatusCode::OK
+    );
+    let code = person.add_code().await;
+    let wrong = if code == "0000000" {
+        "1111111"
+    } else {
+        "0000000"
+    };
+    // Five wrong guesses at once: each is counted before it is checked.
+    let person = std::sync::Arc::new(person);
+    let guesses = (0..5).map(|_| {
+        let person = person.clone();
+        tokio::spawn(async move {
+            person
+                .call(
+                    StartAddPasskey::PATH,
+                    &[("name", "Laptop"), ("code", wrong)],
+                )
+                .await
+                .status()
+        })
+    });
+    for g in guesses {
+        assert_eq!(g.await.unwrap(), StatusCode::BAD_REQUEST);
+    }
+    let right = person
+        .call(
+            StartAddPasskey::PATH,
+            &[("name", "Laptop"), ("code", &code)],
+        )
+        .await;
+    assert_eq!(right.status(), StatusCode::BAD_REQUEST);
+    assert!(right.text().await.unwrap().contains("Too many wrong codes"));
+
+    // A new code counts from zero.
+    let mut person = std::sync::Arc::into_inner(person).expect("one owner");
+    person.add_passkey("Laptop").await;
+}
