@@ -73,9 +73,7 @@ fn add_action(user: &UserRow) -> String {
 /// The user's passkeys, oldest first.
 pub async fn list(state: &AppState, user: &UserRow) -> Result<Vec<PasskeyView>, AppError> {
     webauthn(state)?;
-    let rows = db::passkeys::for_user(&state.db, &user.id)
-        .await
-        .map_err(|e| internal("list passkeys", e))?;
+    let rows = passkey_rows(state, user).await?;
     Ok(rows
         .into_iter()
         .map(|p| PasskeyView {
@@ -141,13 +139,7 @@ pub async fn start_add(
 ) -> Result<PasskeyCeremony, AppError> {
     let webauthn = webauthn(state)?;
     let name = parse_passkey_name(name).map_err(|m| AppError::field("name", m))?;
-    let code = code.trim();
-    if !(6..=10).contains(&code.len()) || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(AppError::field(
-            "code",
-            "Enter the 6 to 10 digits of the code from the SMS.",
-        ));
-    }
+    let code = payments::sms_code(code)?;
     let authy_id = user.authy_id.ok_or(AppError::PhoneNotVerified)?;
     // Counted before it is made, so parallel guesses share the five; a new code resets it.
     let allowed = db::users::take_verify_attempt(&state.db, &user.id, MAX_VERIFY_ATTEMPTS)
@@ -193,9 +185,7 @@ pub async fn start_add(
             return Err(provider_error("verify passkey code", e));
         }
     }
-    let existing = db::passkeys::for_user(&state.db, &user.id)
-        .await
-        .map_err(|e| internal("read passkeys", e))?;
+    let existing = passkey_rows(state, user).await?;
     let exclude = existing
         .iter()
         .filter_map(|p| URL_SAFE_NO_PAD.decode(&p.credential_id).ok())
@@ -326,11 +316,14 @@ pub async fn start_approval(
     let webauthn = webauthn(state)?;
     let payment = payments::owned(state, user, id).await?;
     payments::still_waiting(payment.status())?;
-    let passkeys = user_passkeys(state, user).await?;
-    if passkeys.is_empty() {
+    let rows = passkey_rows(state, user).await?;
+    if rows.is_empty() {
         return Err(refused("Add a passkey on your account page first."));
     }
-    let credentials: Vec<Passkey> = passkeys.into_iter().map(|(_, p)| p).collect();
+    let credentials = rows
+        .iter()
+        .map(|row| from_json(&row.credential))
+        .collect::<Result<Vec<Passkey>, _>>()?;
     let (options, authentication) = webauthn
         .start_passkey_authentication(&credentials)
         .map_err(|e| internal("start passkey authentication", e))?;
@@ -454,10 +447,10 @@ pub async fn finish_approval(
         .await);
     }
     let credential_id = URL_SAFE_NO_PAD.encode(result.cred_id());
-    let Some((row, mut passkey)) = user_passkeys(state, user)
+    let Some(row) = passkey_rows(state, user)
         .await?
         .into_iter()
-        .find(|(row, _)| row.credential_id == credential_id)
+        .find(|row| row.credential_id == credential_id)
     else {
         return Err(refuse(
             "passkey removed",
@@ -465,6 +458,7 @@ pub async fn finish_approval(
         )
         .await);
     };
+    let mut passkey: Passkey = from_json(&row.credential)?;
     passkey.update_credential(&result);
     let counted = db::passkeys::record_use(
         &state.db,
@@ -519,19 +513,11 @@ where
     .await
 }
 
-async fn user_passkeys(
-    state: &AppState,
-    user: &UserRow,
-) -> Result<Vec<(PasskeyRow, Passkey)>, AppError> {
-    let rows = db::passkeys::for_user(&state.db, &user.id)
+/// The user's passkeys as stored.
+async fn passkey_rows(state: &AppState, user: &UserRow) -> Result<Vec<PasskeyRow>, AppError> {
+    db::passkeys::for_user(&state.db, &user.id)
         .await
-        .map_err(|e| internal("read passkeys", e))?;
-    rows.into_iter()
-        .map(|row| {
-            let passkey = from_json(&row.credential)?;
-            Ok((row, passkey))
-        })
-        .collect()
+        .map_err(|e| internal("read passkeys", e))
 }
 
 fn to_json(value: &impl serde::Serialize) -> Result<String, AppError> {

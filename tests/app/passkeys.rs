@@ -48,10 +48,23 @@ impl Person {
     }
 
     async fn call(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        self.app
-            .client
-            .post(self.app.url(path))
+        self.call_on(&self.app, path, form).await
+    }
+
+    /// Calls server function `path` on `app` (this person's app, or another instance)
+    /// as through a load balancer: with the public address's host and origin.
+    async fn call_on(&self, app: &TestApp, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let public = self.origin();
+        let host = format!(
+            "{}:{}",
+            public.host_str().unwrap_or_default(),
+            public.port().unwrap_or(80)
+        );
+        app.client
+            .post(app.url(path))
             .header("Cookie", &self.cookie)
+            .header("Host", host)
+            .header("Origin", public.origin().ascii_serialization())
             .form(form)
             .send()
             .await
@@ -127,7 +140,6 @@ impl Person {
         self.finish_on(&self.app, id, challenge_id, answer).await
     }
 
-    /// Sends the answer to `app` (this person's app, or another instance).
     async fn finish_on(
         &self,
         app: &TestApp,
@@ -135,27 +147,12 @@ impl Person {
         challenge_id: &str,
         answer: &str,
     ) -> reqwest::Response {
-        // As through a load balancer: the public address's host and origin, whichever
-        // instance answers.
-        let public = self.origin();
-        let host = format!(
-            "{}:{}",
-            public.host_str().unwrap_or_default(),
-            public.port().unwrap_or(80)
-        );
-        app.client
-            .post(app.url(FinishPasskeyApproval::PATH))
-            .header("Cookie", &self.cookie)
-            .header("Host", host)
-            .header("Origin", public.origin().ascii_serialization())
-            .form(&[
-                ("id", id),
-                ("challenge_id", challenge_id),
-                ("credential", answer),
-            ])
-            .send()
-            .await
-            .expect("request")
+        let form = [
+            ("id", id),
+            ("challenge_id", challenge_id),
+            ("credential", answer),
+        ];
+        self.call_on(app, FinishPasskeyApproval::PATH, &form).await
     }
 
     async fn payment(&self) -> String {

@@ -14,7 +14,7 @@ pub use create::create;
 pub use decide::{decide, event_for, status_after, Decided};
 pub use jobs::{expire_due, reconcile};
 pub use resend::resend_push;
-pub use sms::{send_sms, sms_action, verify_sms};
+pub use sms::{send_sms, sms_action, sms_code, verify_sms};
 
 use super::{
     auth::{self, Caller},

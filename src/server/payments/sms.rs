@@ -27,6 +27,19 @@ pub fn sms_action(p: &PaymentRow) -> String {
     )
 }
 
+/// A code from an SMS as typed: 6 to 10 digits, spaces around it ignored.
+pub fn sms_code(code: &str) -> Result<&str, AppError> {
+    let code = code.trim();
+    if (6..=10).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(code)
+    } else {
+        Err(AppError::field(
+            "code",
+            "Enter the 6 to 10 digits of the code from the SMS.",
+        ))
+    }
+}
+
 fn still_pending(p: &PaymentRow) -> Result<(), AppError> {
     match p.status() {
         PaymentStatus::Pending => Ok(()),
@@ -107,13 +120,7 @@ pub async fn verify_sms(
     if payment.sms_sent_at.is_none() {
         return Err(AppError::field("code", "Ask for a code by SMS first."));
     }
-    let code = code.trim();
-    if !(6..=10).contains(&code.len()) || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(AppError::field(
-            "code",
-            "Enter the 6 to 10 digits of the code from the SMS.",
-        ));
-    }
+    let code = sms_code(code)?;
     let authy_id = user.authy_id.ok_or(AppError::PhoneNotVerified)?;
     match state
         .provider
