@@ -9,7 +9,7 @@ setup:
 	@bash scripts/setup.sh
 
 run: setup
-	cargo leptos serve
+	cargo leptos serve --split
 
 test: setup
 	@bash scripts/test.sh
@@ -17,7 +17,7 @@ test: setup
 # An optimised build: size-optimised Wasm (wasm-opt from end2end's npm packages), static
 # files precompressed (.br and .gz beside them, served as the browser accepts).
 release: setup
-	PATH="$(CURDIR)/end2end/node_modules/.bin:$$PATH" cargo leptos build --release --precompress
+	PATH="$(CURDIR)/end2end/node_modules/.bin:$$PATH" cargo leptos build --release --precompress --split
 
 # Throughput and latency of the status poll and the callback on SQLite and on the local
 # PostgreSQL (started by scripts/postgres.sh), then refusals and floods (prints figures).
@@ -31,6 +31,6 @@ bench: release
 # PNGs of the main screens (desktop and a 390 px phone) in docs/screenshots/, taken by
 # Playwright in Debian chromium from the debug build (end2end/screenshots/).
 screenshots: setup
-	cargo leptos build
+	cargo leptos build --split
 	mkdir -p docs/screenshots
 	cd end2end && PATH="$(CURDIR)/end2end/node_modules/.bin:$$PATH" npx playwright test --config screenshots.config.ts

@@ -451,6 +451,17 @@ fn linked_assets(html: &str) -> Vec<String> {
     assets
 }
 
+/// The modules a JS module imports statically from its own directory (`from"./x.js"`).
+fn imported_modules(js: &str) -> impl Iterator<Item = &str> {
+    js.split("from").skip(1).filter_map(|rest| {
+        let rest = rest.trim_start();
+        let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+        let name = rest[1..].split(quote).next()?;
+        let name = name.strip_prefix("./")?;
+        (name.ends_with(".js") && !name.contains('/')).then_some(name)
+    })
+}
+
 /// The release server binary, started as in production on a fresh SQLite file: the time to
 /// its first answer, and what a first visit to Send a payment downloads from it (the page's
 /// HTML is measured on the in-process app, signed in; the assets are the release build's).
@@ -506,7 +517,24 @@ async fn release_binary(send_page_html: usize, html_encoding: &str) {
         .expect("html");
     let mut total = send_page_html;
     let mut parts = vec![format!("HTML {send_page_html} B ({html_encoding})")];
-    for asset in linked_assets(&home) {
+    let mut assets = linked_assets(&home);
+    // The JS module imports the loader of the lazily loaded chunks (`--split`): the browser
+    // fetches it with the page. The chunks themselves come only when their page is shown.
+    for js in assets.clone().iter().filter(|a| a.ends_with(".js")) {
+        let text = http
+            .get(format!("{base}{js}"))
+            .send()
+            .await
+            .expect("js")
+            .text()
+            .await
+            .expect("js text");
+        let dir = &js[..js.rfind('/').map_or(0, |i| i + 1)];
+        assets.extend(imported_modules(&text).map(|m| format!("{dir}{m}")));
+    }
+    assets.sort();
+    assets.dedup();
+    for asset in &assets {
         let (bytes, encoding) = sent_bytes(&http, &format!("{base}{asset}"), "").await;
         total += bytes;
         parts.push(format!("{asset} {bytes} B ({encoding})"));
@@ -519,7 +547,6 @@ async fn release_binary(send_page_html: usize, html_encoding: &str) {
 
     // The release server's own memory under load: pages, static files and refused
     // callbacks, CONCURRENCY at a time over kept-alive connections.
-    let assets = linked_assets(&home);
     let load: Vec<_> = (0..REQUESTS * 3)
         .map(|n| match n % 3 {
             0 => http.get(format!("{base}/")),

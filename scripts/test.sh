@@ -33,7 +33,7 @@ PAYFRIEND_TEST_POSTGRES="postgres://payfriend:payfriend@127.0.0.1/postgres" \
   --skip process:: --skip health::answers_on_a_reused_connection
 
 step "building the app (server + Wasm client)"
-cargo leptos build
+cargo leptos build --split
 
 step "browser tests (Playwright, Debian chromium)"
 (cd end2end && npx playwright test)

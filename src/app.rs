@@ -8,15 +8,13 @@ use leptos_router::{
 };
 
 use crate::api::accounts::{current_user, LogIn, LogOut, Register, VerifyPhone};
-use crate::components::{focus::FocusHeadingOnNavigation, nav::Nav};
+use crate::components::{
+    focus::{FocusHeadingOnNavigation, PageFocus},
+    nav::Nav,
+};
 use crate::error::AppError;
 use crate::model::SessionUser;
-use crate::pages::{
-    account::AccountPage, home::HomePage, login::LoginPage, not_found::NotFound,
-    payment::PaymentPage, payments::PaymentsPage, register::RegisterPage, send::SendPage,
-    verify::VerifyPage,
-};
-use crate::sandbox::page::PhonePage;
+use crate::pages::{home::HomePage, lazy, login::LoginPage, not_found::NotFound, send::SendPage};
 
 /// Who is signed in, and the actions that change it (so the user is fetched again after each).
 #[derive(Clone, Copy)]
@@ -86,6 +84,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_context(Auth::new());
+    let focus = PageFocus::provide();
 
     view! {
         <Title formatter=|page: String| {
@@ -94,20 +93,20 @@ pub fn App() -> impl IntoView {
         <Router>
             <FocusHeadingOnNavigation/>
             <Nav/>
-            <main class="page">
+            <main class="page" aria-busy=move || focus.busy()>
                 <Routes fallback=NotFound>
                     // Every page waits for who is signed in before its HTML leaves: streamed
                     // out of order, the navigation would arrive in a chunk that only a script
                     // puts in place, and without JavaScript there would be no way to log in.
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
-                    <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async/>
+                    <Route path=path!("/register") view={lazy::register()} ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
-                    <Route path=path!("/verify") view=VerifyPage ssr=SsrMode::Async/>
+                    <Route path=path!("/verify") view={lazy::verify()} ssr=SsrMode::Async/>
                     <Route path=path!("/payments/new") view=SendPage ssr=SsrMode::Async/>
-                    <Route path=path!("/payments/:id") view=PaymentPage ssr=SsrMode::Async/>
-                    <Route path=path!("/payments") view=PaymentsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
-                    <Route path=path!("/sandbox/phone") view=PhonePage/>
+                    <Route path=path!("/payments/:id") view={lazy::payment()} ssr=SsrMode::Async/>
+                    <Route path=path!("/payments") view={lazy::payments()} ssr=SsrMode::Async/>
+                    <Route path=path!("/account") view={lazy::account()} ssr=SsrMode::Async/>
+                    <Route path=path!("/sandbox/phone") view={lazy::phone()}/>
                 </Routes>
             </main>
             <footer class="site-footer">

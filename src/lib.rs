@@ -19,5 +19,17 @@ pub mod server;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // Asynchronous hydration: a page opened directly may be one of the lazily loaded ones
+    // (`pages::lazy`), whose code arrives before its part of the page is taken over.
+    wasm_bindgen_futures::spawn_local(async {
+        let Some(body) = leptos::prelude::document().body() else {
+            return;
+        };
+        leptos::mount::hydrate_from_async(body.clone(), app::App)
+            .await
+            .forget();
+        // Every part of the page answers from here on, a lazily loaded one included (the
+        // browser tests wait for this mark).
+        let _ = body.set_attribute("data-hydrated", "true");
+    });
 }

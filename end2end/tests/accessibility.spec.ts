@@ -103,6 +103,8 @@ test('every page passes axe with no violations', async ({ page, context }) => {
   await page.goto('/payments');
   await waitForHydration(page);
   await page.getByTestId('payment-row').filter({ hasText: 'Goyle' }).getByRole('link', { name: 'Goyle' }).click();
+  // The payment page comes in a chunk of its own: the list stays until it has arrived.
+  await expect(page.getByRole('heading', { level: 1, name: 'Goyle' })).toBeVisible();
   await expect(page.getByTestId('status')).toHaveText('Failed');
   await check(page, 'failed');
 

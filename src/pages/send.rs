@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
+use leptos_router::{hooks::use_query_map, LazyRoute};
 
 use crate::api::payments::SendPayment;
 use crate::components::{
@@ -10,6 +10,7 @@ use crate::components::{
     guard::{Guarded, Require},
 };
 use crate::model::{exponent, SessionUser};
+use crate::pages::lazy::PaymentRoute;
 
 /// How amounts are typed in `currency`, with examples in its own decimals.
 fn amount_hint(currency: &str) -> String {
@@ -44,9 +45,18 @@ fn send_form(user: SessionUser) -> impl IntoView {
     // "Try again with the same details" from a payment that did not go through.
     let query = use_query_map();
     let again = query.with_untracked(|q| (q.get("payee"), q.get("amount")));
+    // The waiting screen comes in a chunk of its own (`pages::lazy`): fetch it while the
+    // person types, so that it is there when the payment has been sent.
+    let fetched = StoredValue::new(false);
+    let fetch_waiting_screen = move |_| {
+        if !fetched.get_value() {
+            fetched.set_value(true);
+            leptos::task::spawn_local(<PaymentRoute as LazyRoute>::preload());
+        }
+    };
 
     view! {
-        <section class="card narrow">
+        <section class="card narrow" on:focusin=fetch_waiting_screen>
             <h1>"Send a payment"</h1>
             <p class="muted">"You will approve it on your phone " {user.phone} "."</p>
             <ActionForm action=send attr:class="stack">

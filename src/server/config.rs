@@ -235,12 +235,25 @@ impl Config {
         if let Some(root) = get("LEPTOS_SITE_ROOT") {
             leptos_options.site_root = root.into();
         }
-        // cargo-leptos sets LEPTOS_HASH_FILES when it runs the server; a binary started on
-        // its own finds the build's hashed file names beside itself.
+        // cargo-leptos sets LEPTOS_HASH_FILES (and the list's name) when it runs the
+        // server; a binary started on its own finds the build's hashed file names beside
+        // itself.
+        if let Some(name) = get("LEPTOS_HASH_FILE_NAME") {
+            leptos_options.hash_file = name.into();
+        }
         leptos_options.hash_files = match get("LEPTOS_HASH_FILES") {
             Some(v) => v.trim() == "true",
             None => super::assets::built_with_hashes(&leptos_options),
         };
+        // Without the list the pages could not name the files (leptos would fail on every
+        // page it renders): say so at start.
+        if leptos_options.hash_files && !super::assets::built_with_hashes(&leptos_options) {
+            return Err(bad(
+                "LEPTOS_HASH_FILES",
+                "is true, but the list of hashed file names (hash.txt beside the server \
+                 binary, or LEPTOS_HASH_FILE_NAME) is missing: build with cargo leptos",
+            ));
+        }
         if leptos_options.output_name.is_empty() {
             leptos_options.output_name = env!("CARGO_PKG_NAME").into();
         }
@@ -530,6 +543,30 @@ mod tests {
             assert_eq!(err.var, var);
             assert!(err.to_string().starts_with(var), "{err}");
         }
+    }
+
+    #[test]
+    fn hashed_file_names_need_their_list() {
+        let dir = tempfile::tempdir().expect("dir");
+        let list = dir.path().join("hash.txt");
+        let name = list.display().to_string();
+        let err = config_from(&[
+            ("LEPTOS_HASH_FILES", "true"),
+            ("LEPTOS_HASH_FILE_NAME", &name),
+        ])
+        .expect_err("no list");
+        assert_eq!(err.var, "LEPTOS_HASH_FILES");
+
+        std::fs::write(&list, "js: a\nwasm: b\ncss: c\n").expect("list");
+        let config = config_from(&[
+            ("LEPTOS_HASH_FILES", "true"),
+            ("LEPTOS_HASH_FILE_NAME", &name),
+        ])
+        .expect("with its list");
+        assert!(config.leptos_options.hash_files);
+        // Found by itself when the variable is not set.
+        let config = config_from(&[("LEPTOS_HASH_FILE_NAME", &name)]).expect("found");
+        assert!(config.leptos_options.hash_files);
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::{sync::OnceLock, time::Duration};
 
 use axum::{
     extract::{Request, State},
+    handler::Handler as _,
     http::StatusCode,
     middleware,
     routing::{get, post},
@@ -18,6 +19,7 @@ use tower_http::{
         CompressionLayer,
     },
     limit::RequestBodyLimitLayer,
+    services::ServeDir,
     timeout::TimeoutLayer,
     trace::TraceLayer,
 };
@@ -63,6 +65,20 @@ pub fn router(services: &Services) -> Router {
             leptos::prelude::provide_context(sandbox.clone());
         }
     };
+    // Built files and `public/` straight from the site directory (precompressed `.br`/`.gz`
+    // beside them when the browser accepts those); anything else is the app's not-found
+    // page (with the page policy, like every page). Not leptos_axum's own file handler: it serves each file inside a reactive owner
+    // made as a child of whatever owner the worker thread last ran, and copies that owner's
+    // response headers onto the file, taking them from the page being rendered beside it
+    // (a page then lost its security policy, cookies or status under concurrent requests).
+    let not_found = leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+        page_context.clone(),
+        shell,
+    );
+    let files = ServeDir::new(&*options.site_root)
+        .precompressed_br()
+        .precompressed_gzip()
+        .fallback(not_found.with_state(state.clone()));
     let limits = (
         RequestBodyLimitLayer::new(usize::try_from(state.config.max_body_bytes).unwrap_or(65_536)),
         TimeoutLayer::with_status_code(
@@ -72,7 +88,7 @@ pub fn router(services: &Services) -> Router {
     );
     router
         .leptos_routes_with_context(&state, routes, page_context, move || shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback_service(files)
         .layer(middleware::from_fn_with_state(state.clone(), sandbox_gate))
         .layer(middleware::from_fn(server_fn_status))
         .layer(limits)

@@ -71,10 +71,15 @@ async fn app_with_site(hashed: &str) -> (TestApp, tempfile::TempDir) {
         "body { color: black }\n".repeat(200),
     )
     .expect("css");
+    // What cargo-leptos writes beside the server binary (here beside the site).
+    let hashes = site.path().join("hash.txt");
+    std::fs::write(&hashes, "js: j\nwasm: w\ncss: c\n").expect("hash list");
     let root = site.path().display().to_string();
+    let hashes = hashes.display().to_string();
     let app = spawn_app_with(&[
         ("LEPTOS_SITE_ROOT", root.as_str()),
         ("LEPTOS_HASH_FILES", hashed),
+        ("LEPTOS_HASH_FILE_NAME", hashes.as_str()),
     ])
     .await;
     (app, site)
@@ -111,4 +116,67 @@ async fn built_assets_with_plain_names_are_revalidated() {
         cache_control(&missing),
         "public, max-age=31536000, immutable"
     );
+}
+
+/// The page a request renders keeps its own headers while files are served beside it: its
+/// security policy (with the nonce its scripts carry), its status; a file gets none of
+/// them. (leptos_axum's file handler looked up "the current response" through whatever
+/// reactive owner the worker thread had last run and moved that page's headers onto the
+/// file: under load, now and then a page went out with the file policy and its scripts
+/// blocked.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_keep_their_own_headers_while_files_are_served_beside_them() {
+    let (app, _site) = app_with_site("false").await;
+    let (_, email) = verified_user(&app, "a password").await;
+    let cookie = log_in(&app, &email, "a password").await;
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..240 {
+        let client = app.client.clone();
+        let (path, with_cookie) = match n % 5 {
+            0 => ("/payments/new", true),
+            1 => ("/no-such-page", true),
+            _ => ("/pkg/app.css", false),
+        };
+        let url = app.url(path);
+        let cookie = cookie.clone();
+        tasks.spawn(async move {
+            let mut request = client.get(url).header("Accept-Encoding", "br");
+            if with_cookie {
+                request = request.header("Cookie", cookie);
+            }
+            let answer = request.send().await.expect("request");
+            let status = answer.status().as_u16();
+            let policy = answer
+                .headers()
+                .get("content-security-policy")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            (path, status, policy)
+        });
+    }
+    let mut seen = 0;
+    while let Some(answer) = tasks.join_next().await {
+        let (path, status, policy) = answer.expect("task");
+        seen += 1;
+        match path {
+            "/pkg/app.css" => {
+                assert_eq!(status, 200);
+                assert_eq!(
+                    policy, "default-src 'none'; frame-ancestors 'none'",
+                    "{path}"
+                );
+            }
+            page => {
+                let expected = if page == "/no-such-page" { 404 } else { 200 };
+                assert_eq!(status, expected, "{page}");
+                assert!(
+                    policy.contains("'nonce-"),
+                    "{page} lost its policy: {policy}"
+                );
+            }
+        }
+    }
+    assert_eq!(seen, 240);
 }
