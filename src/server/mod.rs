@@ -11,6 +11,7 @@ pub mod clock;
 pub(crate) mod code_limits;
 pub mod config;
 pub mod db;
+pub(crate) mod group_commit;
 pub(crate) mod jobs;
 mod middleware;
 pub mod passkeys;
@@ -48,6 +49,8 @@ pub struct AppState {
     /// The hot write transactions' pool ([`db::writer_for`]): one connection on SQLite.
     #[from_ref(skip)]
     pub writer: AnyPool,
+    /// Signed callbacks, recorded many to a transaction on `writer`.
+    pub callbacks: group_commit::CallbackRecorder,
     pub config: Arc<Config>,
     /// The provider client (pointed at the sandbox when no provider is configured).
     pub provider: Arc<dyn Provider>,

@@ -232,16 +232,17 @@ pub async fn payment_callback(
         return refuse(&state, StatusCode::BAD_REQUEST, "unknown status").await;
     };
     let asked = callback.status.as_str();
-    let recorded = db::payments::record_push_callback(
-        &state.writer,
-        nonce.trim(),
-        sig.trim(),
-        &callback.uuid,
-        status,
-        &format!("push {asked}"),
-        now,
-    )
-    .await;
+    let recorded = state
+        .callbacks
+        .record(db::payments::PushCallback {
+            nonce: nonce.trim().to_string(),
+            signature: sig.trim().to_string(),
+            approval_uuid: callback.uuid.clone(),
+            status,
+            detail: format!("push {asked}"),
+            now,
+        })
+        .await;
     match recorded {
         Ok(PushOutcome::Decided(id, _)) => {
             tracing::info!(payment = %id, status = asked, "payment decided by push");

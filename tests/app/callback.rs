@@ -330,6 +330,91 @@ async fn fifty_concurrent_conflicting_callbacks_end_in_exactly_one_decision() {
     assert_eq!(decided, 1);
 }
 
+/// Callbacks arriving together are recorded many to a transaction: each still gets its own
+/// answer (a replay 401, an unknown request 404, the first approval 200), and each payment
+/// its decision and audit rows once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callbacks_recorded_together_each_get_their_own_answer() {
+    let app = spawn_app().await;
+    let mut payments = Vec::new();
+    for _ in 0..10 {
+        payments.push(pending_payment(&app).await);
+    }
+    let now = clock::now();
+    let url = app.state.config.authy_callback_url.to_string();
+    let key = app.state.config.authy_api_key.expose().to_string();
+    let mut requests = Vec::new();
+    for (i, p) in payments.iter().enumerate() {
+        let nonce = format!("{now}.{i:03}");
+        let approval = body(p, "approved");
+        // The same signed approval twice: the second is a replay.
+        requests.push((approval.clone(), nonce.clone(), "approval"));
+        requests.push((approval, nonce, "approval"));
+        let unknown = body(
+            &Pending {
+                payment_id: p.payment_id.clone(),
+                approval_uuid: uuid::Uuid::new_v4().to_string(),
+                authy_id: p.authy_id,
+                email: String::new(),
+            },
+            "approved",
+        );
+        requests.push((unknown, format!("{now}.{:03}", 100 + i), "unknown"));
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for (body, nonce, kind) in requests {
+        let (client, url, key) = (app.client.clone(), url.clone(), key.clone());
+        tasks.spawn(async move {
+            let sig = signature::sign(&key, &nonce, "POST", &url, &body).expect("sign");
+            let answer = client
+                .post(&url)
+                .header("X-Authy-Signature", sig)
+                .header("X-Authy-Signature-Nonce", &nonce)
+                .body(body)
+                .send()
+                .await
+                .expect("request");
+            (nonce, kind, answer.status().as_u16())
+        });
+    }
+    let mut answers = std::collections::HashMap::<String, Vec<u16>>::new();
+    while let Some(done) = tasks.join_next().await {
+        let (nonce, kind, status) = done.expect("task");
+        if kind == "unknown" {
+            assert_eq!(status, 404, "an unknown approval request");
+        } else {
+            answers.entry(nonce).or_default().push(status);
+        }
+    }
+    assert_eq!(answers.len(), payments.len());
+    for (nonce, mut statuses) in answers {
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            vec![200, 401],
+            "the approval with nonce {nonce} and its replay"
+        );
+    }
+    for p in &payments {
+        assert_eq!(status_of(&app, &p.payment_id).await.0, "approved");
+        let events: Vec<(String, String)> = sqlx::query_as(
+            "SELECT event, outcome FROM audit_events WHERE payment_id = $1 \
+             AND event IN ('callback', 'decision') ORDER BY event",
+        )
+        .bind(&p.payment_id)
+        .fetch_all(&app.state.db)
+        .await
+        .expect("audit rows");
+        assert_eq!(
+            events,
+            vec![
+                ("callback".to_string(), "accepted".to_string()),
+                ("decision".to_string(), "approved".to_string())
+            ]
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_sweeper_marks_unanswered_payments_expired() {
     let app = spawn_app().await;

@@ -408,6 +408,18 @@ pub enum PushOutcome {
     AlreadyDecided(Box<PaymentRow>),
 }
 
+/// A signed push callback to record: its nonce and signature, the approval request it
+/// answers, the status that makes of a pending payment, and the audit detail.
+#[derive(Debug, Clone)]
+pub struct PushCallback {
+    pub nonce: String,
+    pub signature: String,
+    pub approval_uuid: String,
+    pub status: PaymentStatus,
+    pub detail: String,
+    pub now: i64,
+}
+
 /// Records a signed push callback in one transaction: its nonce (refusing a replay), the
 /// decision of the pending payment whose request `approval_uuid` names (the conditional
 /// UPDATE says which payment and whose), and its audit rows: the callback accepted (with
@@ -415,21 +427,50 @@ pub enum PushOutcome {
 /// unless all of it is.
 pub async fn record_push_callback(
     db: &AnyPool,
-    nonce: &str,
-    signature: &str,
-    approval_uuid: &str,
-    status: PaymentStatus,
-    detail: &str,
-    now: i64,
+    callback: &PushCallback,
 ) -> sqlx::Result<PushOutcome> {
     let mut tx = db.begin().await?;
-    let fresh = remember_nonce(&mut *tx, nonce, signature, now).await?;
-    if !fresh {
-        tx.rollback().await?;
+    let outcome = record_push_callback_in(&mut tx, callback).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// Records several callbacks in one transaction (group commit): each as
+/// [`record_push_callback`] would, in order, so a later one sees what an earlier one did
+/// (the same nonce twice is a replay, a second answer finds the payment decided). Either
+/// all of them are kept or, on any error, none.
+pub async fn record_push_callbacks(
+    db: &AnyPool,
+    callbacks: &[PushCallback],
+) -> sqlx::Result<Vec<PushOutcome>> {
+    let mut tx = db.begin().await?;
+    let mut outcomes = Vec::with_capacity(callbacks.len());
+    for callback in callbacks {
+        outcomes.push(record_push_callback_in(&mut tx, callback).await?);
+    }
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+async fn record_push_callback_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    callback: &PushCallback,
+) -> sqlx::Result<PushOutcome> {
+    let PushCallback {
+        nonce,
+        signature,
+        approval_uuid,
+        status,
+        detail,
+        now,
+    } = callback;
+    let (status, now) = (*status, *now);
+    // A replay inserts nothing: there is nothing to undo.
+    if !remember_nonce(&mut **tx, nonce, signature, now).await? {
         return Ok(PushOutcome::Replay);
     }
     let decided = decide(
-        &mut *tx,
+        &mut **tx,
         DecisionFor::ApprovalRequest(approval_uuid),
         status,
         DecidedVia::Push,
@@ -444,7 +485,7 @@ pub async fn record_push_callback(
             ))
             .bind(now)
             .bind(approval_uuid)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
             match current {
                 Some(p) => PushOutcome::AlreadyDecided(Box::new(p)),
@@ -467,17 +508,16 @@ pub async fn record_push_callback(
             detail,
         };
         insert_event(
-            &mut *tx,
+            &mut **tx,
             &row(AuditKind::Callback, "accepted", detail.to_string()),
             now,
         )
         .await?;
         if matches!(outcome, PushOutcome::Decided(..)) {
             let decision = row(AuditKind::Decision, status.as_str(), "by push".to_string());
-            insert_event(&mut *tx, &decision, now).await?;
+            insert_event(&mut **tx, &decision, now).await?;
         }
     }
-    tx.commit().await?;
     Ok(outcome)
 }
 

@@ -1,0 +1,76 @@
+//! Signed callbacks recorded together (group commit).
+//!
+//! Each callback is a short write transaction (its nonce, the decision, its audit rows).
+//! One at a time, every callback pays for its own BEGIN and COMMIT, and on SQLite waits for
+//! the one writer connection anyway. Here the callbacks that arrive while a transaction is
+//! being written queue up, and the next transaction records all of them, in arrival order:
+//! one commit for many. Each request is answered only after the transaction that holds
+//! its callback has committed, so nothing acknowledged can be lost. If that transaction
+//! fails, each of its callbacks is tried again in a transaction of its own, so one bad
+//! callback does not fail the others.
+
+use sqlx::AnyPool;
+use tokio::sync::{mpsc, oneshot};
+
+use super::db::payments::{record_push_callback, record_push_callbacks, PushCallback, PushOutcome};
+
+/// At most this many callbacks in one transaction.
+const MOST_AT_ONCE: usize = 64;
+/// Callbacks waiting for their turn before senders wait for room.
+const QUEUE: usize = 1024;
+
+struct Job {
+    callback: PushCallback,
+    answer: oneshot::Sender<sqlx::Result<PushOutcome>>,
+}
+
+/// Records callbacks through the writer pool, many to a transaction.
+#[derive(Clone)]
+pub struct CallbackRecorder {
+    queue: mpsc::Sender<Job>,
+}
+
+impl CallbackRecorder {
+    /// Starts the recording task on the current runtime.
+    pub fn start(writer: AnyPool) -> Self {
+        let (queue, jobs) = mpsc::channel(QUEUE);
+        tokio::spawn(record_in_groups(writer, jobs));
+        CallbackRecorder { queue }
+    }
+
+    /// Records one callback; returns once the transaction that holds it has committed.
+    pub async fn record(&self, callback: PushCallback) -> sqlx::Result<PushOutcome> {
+        let (answer, answered) = oneshot::channel();
+        self.queue
+            .send(Job { callback, answer })
+            .await
+            .map_err(|_| sqlx::Error::PoolClosed)?;
+        answered.await.unwrap_or(Err(sqlx::Error::PoolClosed))
+    }
+}
+
+async fn record_in_groups(writer: AnyPool, mut jobs: mpsc::Receiver<Job>) {
+    let mut group = Vec::with_capacity(MOST_AT_ONCE);
+    while jobs.recv_many(&mut group, MOST_AT_ONCE).await > 0 {
+        let callbacks: Vec<PushCallback> = group.iter().map(|j| j.callback.clone()).collect();
+        match record_push_callbacks(&writer, &callbacks).await {
+            Ok(outcomes) => {
+                for (job, outcome) in group.drain(..).zip(outcomes) {
+                    let _ = job.answer.send(Ok(outcome));
+                }
+            }
+            Err(e) if group.len() == 1 => {
+                if let Some(job) = group.pop() {
+                    let _ = job.answer.send(Err(e));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, callbacks = group.len(), "a group of callbacks failed: recording each on its own");
+                for job in group.drain(..) {
+                    let outcome = record_push_callback(&writer, &job.callback).await;
+                    let _ = job.answer.send(outcome);
+                }
+            }
+        }
+    }
+}
