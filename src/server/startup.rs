@@ -74,7 +74,10 @@ pub async fn prepare_with(config: Config, readiness: Arc<Readiness>) -> anyhow::
         passkeys: super::passkeys::relying_party(&config.public_url),
         leptos_options: config.leptos_options.clone(),
         db,
-        callbacks: super::group_commit::CallbackRecorder::start(writer.clone()),
+        callbacks: super::group_commit::CallbackRecorder::start(
+            &config.database_url,
+            writer.clone(),
+        ),
         writer,
         config: Arc::new(config),
         provider: Arc::new(provider),
