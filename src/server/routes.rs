@@ -67,10 +67,11 @@ pub fn router(services: &Services) -> Router {
     };
     // Built files and `public/` straight from the site directory (precompressed `.br`/`.gz`
     // beside them when the browser accepts those); anything else is the app's not-found
-    // page (with the page policy, like every page). Not leptos_axum's own file handler: it serves each file inside a reactive owner
-    // made as a child of whatever owner the worker thread last ran, and copies that owner's
-    // response headers onto the file, taking them from the page being rendered beside it
-    // (a page then lost its security policy, cookies or status under concurrent requests).
+    // page (with the page policy, like every page). Not leptos_axum's own file handler: it
+    // serves each file inside a reactive owner made as a child of whatever owner the worker
+    // thread last ran, and copies that owner's response headers onto the file, taking them
+    // from the page being rendered beside it (a page then lost its security policy, cookies
+    // or status under concurrent requests).
     let not_found = leptos_axum::file_and_error_handler_with_context::<AppState, _>(
         page_context.clone(),
         shell,
