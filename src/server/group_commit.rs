@@ -68,23 +68,23 @@ impl CallbackRecorder {
 async fn record_in_groups(writer: AnyPool, mut jobs: mpsc::Receiver<Job>) {
     let mut group = Vec::with_capacity(MOST_AT_ONCE);
     while jobs.recv_many(&mut group, MOST_AT_ONCE).await > 0 {
-        let callbacks: Vec<PushCallback> = group.iter().map(|j| j.callback.clone()).collect();
+        let (callbacks, answers): (Vec<PushCallback>, Vec<_>) =
+            group.drain(..).map(|j| (j.callback, j.answer)).unzip();
         match record_push_callbacks(&writer, &callbacks).await {
             Ok(outcomes) => {
-                for (job, outcome) in group.drain(..).zip(outcomes) {
-                    let _ = job.answer.send(Ok(outcome));
+                for (answer, outcome) in answers.into_iter().zip(outcomes) {
+                    let _ = answer.send(Ok(outcome));
                 }
             }
-            Err(e) if group.len() == 1 => {
-                if let Some(job) = group.pop() {
-                    let _ = job.answer.send(Err(e));
+            Err(e) if callbacks.len() == 1 => {
+                if let Some(answer) = answers.into_iter().next() {
+                    let _ = answer.send(Err(e));
                 }
             }
             Err(e) => {
-                tracing::warn!(error = %e, callbacks = group.len(), "a group of callbacks failed: recording each on its own");
-                for job in group.drain(..) {
-                    let outcome = record_push_callback(&writer, &job.callback).await;
-                    let _ = job.answer.send(outcome);
+                tracing::warn!(error = %e, callbacks = callbacks.len(), "a group of callbacks failed: recording each on its own");
+                for (callback, answer) in callbacks.iter().zip(answers) {
+                    let _ = answer.send(record_push_callback(&writer, callback).await);
                 }
             }
         }

@@ -237,7 +237,7 @@ pub async fn payment_callback(
         .record(db::payments::PushCallback {
             nonce: nonce.trim().to_string(),
             signature: sig.trim().to_string(),
-            approval_uuid: callback.uuid.clone(),
+            approval_uuid: callback.uuid,
             status,
             detail: format!("push {asked}"),
             now,

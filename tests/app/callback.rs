@@ -341,8 +341,7 @@ async fn callbacks_recorded_together_each_get_their_own_answer() {
         payments.push(pending_payment(&app).await);
     }
     let now = clock::now();
-    let url = app.state.config.authy_callback_url.to_string();
-    let key = app.state.config.authy_api_key.expose().to_string();
+    let sender = app.callback_sender();
     let mut requests = Vec::new();
     for (i, p) in payments.iter().enumerate() {
         let nonce = format!("{now}.{i:03}");
@@ -363,17 +362,9 @@ async fn callbacks_recorded_together_each_get_their_own_answer() {
     }
     let mut tasks = tokio::task::JoinSet::new();
     for (body, nonce, kind) in requests {
-        let (client, url, key) = (app.client.clone(), url.clone(), key.clone());
+        let sender = sender.clone();
         tasks.spawn(async move {
-            let sig = signature::sign(&key, &nonce, "POST", &url, &body).expect("sign");
-            let answer = client
-                .post(&url)
-                .header("X-Authy-Signature", sig)
-                .header("X-Authy-Signature-Nonce", &nonce)
-                .body(body)
-                .send()
-                .await
-                .expect("request");
+            let answer = sender.send(&body, &nonce).await;
             (nonce, kind, answer.status().as_u16())
         });
     }

@@ -38,18 +38,16 @@ impl TestApp {
 
     /// Sends `body` to the callback URL, signed with `nonce` as the provider signs it.
     pub async fn send_signed_callback(&self, body: &str, nonce: &str) -> reqwest::Response {
-        let url = self.state.config.authy_callback_url.as_str();
-        let key = self.state.config.authy_api_key.expose();
-        let sig = signature::sign(key, nonce, "POST", url, body).expect("sign");
-        self.client
-            .post(url)
-            .header("Content-Type", "application/json")
-            .header("X-Authy-Signature", sig)
-            .header("X-Authy-Signature-Nonce", nonce)
-            .body(body.to_string())
-            .send()
-            .await
-            .expect("request")
+        self.callback_sender().send(body, nonce).await
+    }
+
+    /// Sends signed callbacks to this app from tasks of their own (it is cloned into them).
+    pub fn callback_sender(&self) -> CallbackSender {
+        CallbackSender {
+            client: self.client.clone(),
+            url: self.state.config.authy_callback_url.to_string(),
+            key: self.state.config.authy_api_key.expose().to_string(),
+        }
     }
 
     /// A client speaking the provider's wire protocol to this app's sandbox (its errors
@@ -322,4 +320,28 @@ pub async fn log_in(app: &TestApp, email: &str, password: &str) -> String {
         .await
         .expect("request");
     session_cookie(&response).expect("session cookie")
+}
+
+/// What signing and sending a provider callback needs, without the app.
+#[derive(Clone)]
+pub struct CallbackSender {
+    client: reqwest::Client,
+    url: String,
+    key: String,
+}
+
+impl CallbackSender {
+    /// `body`, signed as Authy would with `nonce`.
+    pub async fn send(&self, body: &str, nonce: &str) -> reqwest::Response {
+        let sig = signature::sign(&self.key, nonce, "POST", &self.url, body).expect("sign");
+        self.client
+            .post(&self.url)
+            .header("Content-Type", "application/json")
+            .header("X-Authy-Signature", sig)
+            .header("X-Authy-Signature-Nonce", nonce)
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("request")
+    }
 }
