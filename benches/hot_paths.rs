@@ -3,7 +3,8 @@
 //! record, conditional update), with a million payments in the table; then pages, the
 //! first load, memory and refusals. Prints figures; run with `make bench`.
 //! `BENCH_PAYMENTS=N` seeds N payments instead; `BENCH_POLL_SECONDS=S` runs only the
-//! status poll for S seconds (for a profiler: `perf record -e cpu-clock`).
+//! status poll for S seconds, `BENCH_LIST_SECONDS=S` only My payments (for a profiler:
+//! `perf record -e cpu-clock`).
 //!
 //! For scale: on the 2-core reference machine a bare axum route answers about 150,000
 //! requests/s and a small Leptos SSR page about 40,000 (measured with wrk).
@@ -284,11 +285,8 @@ async fn hot_paths(database_url: Option<&str>) -> HotPaths {
             })
             .collect()
     };
-    // For a profiler: only the status poll, for this many seconds.
-    if let Some(seconds) = std::env::var("BENCH_POLL_SECONDS")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-    {
+    // For a profiler: only the status poll, or only My payments, for this many seconds.
+    if let Some(seconds) = seconds_from("BENCH_POLL_SECONDS") {
         let until = Instant::now() + Duration::from_secs(seconds);
         while Instant::now() < until {
             run("status poll (get_payment)", polls(REQUESTS), |s| {
@@ -296,6 +294,18 @@ async fn hot_paths(database_url: Option<&str>) -> HotPaths {
             })
             .await
             .print();
+        }
+        std::process::exit(0);
+    }
+    if let Some(seconds) = seconds_from("BENCH_LIST_SECONDS") {
+        let until = Instant::now() + Duration::from_secs(seconds);
+        while Instant::now() < until {
+            let list = (0..REQUESTS / 4)
+                .map(|_| http.get(app.url("/payments")).header("Cookie", &cookie))
+                .collect();
+            run("My payments, page 1 (SSR)", list, |s| s.is_success())
+                .await
+                .print();
         }
         std::process::exit(0);
     }
@@ -326,6 +336,11 @@ async fn hot_paths(database_url: Option<&str>) -> HotPaths {
         poll,
         callback,
     }
+}
+
+/// A number of seconds from environment variable `name`, if set.
+fn seconds_from(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
 }
 
 /// An app after its hot paths were measured, with its bench user signed in.

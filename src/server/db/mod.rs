@@ -64,6 +64,10 @@ pub async fn connect_with(
     AnyPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(Duration::from_secs(10))
+        // A PostgreSQL connection can have been dropped by the server while idle: test it
+        // before each use. A SQLite connection is a file in this process; its "ping" is
+        // only a round trip to its worker thread (one more on every query).
+        .test_before_acquire(!is_sqlite)
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 if is_sqlite {
@@ -131,4 +135,37 @@ pub async fn migrate_at(database_url: &str) -> anyhow::Result<()> {
 /// Checks that the database answers.
 pub async fn ping(pool: &AnyPool) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT 1").execute(pool).await.map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn sqlite_pool(dir: &tempfile::TempDir) -> AnyPool {
+        let url = format!("sqlite:{}", dir.path().join("t.db").display());
+        connect(&url).await.expect("open SQLite")
+    }
+
+    #[tokio::test]
+    async fn sqlite_plans_do_not_depend_on_bound_values() {
+        // Without the planner stability guarantee, statistics from ANALYZE make SQLite
+        // compile the status poll again on every run (see .cargo/config.toml).
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let pool = sqlite_pool(&dir).await;
+        let options: Vec<String> = sqlx::query_scalar("PRAGMA compile_options")
+            .fetch_all(&pool)
+            .await
+            .expect("compile options");
+        assert!(
+            options.iter().any(|o| o == "ENABLE_QPSG"),
+            "SQLite built without ENABLE_QPSG: {options:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn sqlite_connections_are_used_without_a_ping_first() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let pool = sqlite_pool(&dir).await;
+        assert!(!pool.options().get_test_before_acquire());
+    }
 }
