@@ -11,33 +11,38 @@
 
 use payfriend::server::clock;
 use std::{
-    alloc::{GlobalAlloc, Layout, System},
+    alloc::{GlobalAlloc, Layout},
     sync::{
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicIsize, Ordering},
         Arc,
     },
     time::{Duration, Instant},
 };
 
-/// The system allocator, counting the bytes in use and their peak (for the cost of
-/// refusing a forged callback).
+/// The server's allocator (mimalloc, as in src/main.rs), counting the bytes allocated
+/// and their peak while `COUNTING` is on (for the cost of refusing a forged callback; on
+/// every allocation of the hot paths the shared counters would slow them down).
 struct Counting;
 
-static IN_USE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static IN_USE: AtomicIsize = AtomicIsize::new(0);
+static PEAK: AtomicIsize = AtomicIsize::new(0);
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let now = IN_USE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+        let p = unsafe { mimalloc::MiMalloc.alloc(layout) };
+        if !p.is_null() && COUNTING.load(Ordering::Relaxed) {
+            let size = layout.size() as isize;
+            let now = IN_USE.fetch_add(size, Ordering::Relaxed) + size;
             PEAK.fetch_max(now, Ordering::Relaxed);
         }
         p
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        IN_USE.fetch_sub(layout.size(), Ordering::Relaxed);
+        unsafe { mimalloc::MiMalloc.dealloc(ptr, layout) };
+        if COUNTING.load(Ordering::Relaxed) {
+            IN_USE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        }
     }
 }
 
@@ -59,9 +64,10 @@ fn refusal_cost() {
     let runs = 200;
     let mut peak_extra = 0;
     let started = Instant::now();
+    COUNTING.store(true, Ordering::Relaxed);
     for _ in 0..runs {
-        let base = IN_USE.load(Ordering::Relaxed);
-        PEAK.store(base, Ordering::Relaxed);
+        IN_USE.store(0, Ordering::Relaxed);
+        PEAK.store(0, Ordering::Relaxed);
         let refused = signature::verify(
             "an api key",
             "http://127.0.0.1/payments/callback",
@@ -78,8 +84,9 @@ fn refusal_cost() {
             refused,
             Err(signature::SignatureError::BadBody(_))
         ));
-        peak_extra = peak_extra.max(PEAK.load(Ordering::Relaxed) - base);
+        peak_extra = peak_extra.max(PEAK.load(Ordering::Relaxed));
     }
+    COUNTING.store(false, Ordering::Relaxed);
     println!(
         "{:<28} {:>8.3} ms each   peak {:>6} KiB above the body ({} KiB body)",
         "refusing the worst forged callback",
@@ -167,6 +174,9 @@ mod common;
 
 const CONCURRENCY: usize = 16;
 const REQUESTS: usize = 4_000;
+/// Requests sent before each measurement and not counted: the client's connections, the
+/// database connections' prepared statements and the allocator's pools are made then.
+const WARM_UP: usize = 400;
 
 struct Figures {
     name: &'static str,
@@ -186,7 +196,7 @@ impl Figures {
         let name = self.name;
         self.print();
         println!(
-            "{:<28} {:>8.0} % of the ceiling",
+            "{:<28} {:>8.1} % of the ceiling",
             format!("  ({name})"),
             share * 100.0
         );
@@ -309,6 +319,7 @@ async fn hot_paths(database_url: Option<&str>) -> HotPaths {
         }
         std::process::exit(0);
     }
+    run("warm-up", polls(WARM_UP), |s| s.is_success()).await;
     let poll = run("status poll (get_payment)", polls(REQUESTS), |s| {
         s.is_success()
     })
@@ -316,8 +327,8 @@ async fn hot_paths(database_url: Option<&str>) -> HotPaths {
 
     let callback_url = state.config.authy_callback_url.to_string();
     let key = state.config.authy_api_key.expose().to_string();
-    let mut callbacks = Vec::with_capacity(REQUESTS);
-    for n in 0..REQUESTS {
+    let mut callbacks = Vec::with_capacity(WARM_UP + REQUESTS);
+    for n in 0..WARM_UP + REQUESTS {
         let (_, uuid) = seed_payment(&state, &user_id, n).await;
         let body = format!(r#"{{"uuid": "{uuid}", "status": "approved"}}"#);
         let nonce = format!("{}.{n:05}", clock::now());
@@ -329,7 +340,9 @@ async fn hot_paths(database_url: Option<&str>) -> HotPaths {
                 .body(body),
         );
     }
-    let callback = run("callback (approve, signed)", callbacks, |s| s.is_success()).await;
+    let measured = callbacks.split_off(WARM_UP);
+    run("warm-up", callbacks, |s| s.is_success()).await;
+    let callback = run("callback (approve, signed)", measured, |s| s.is_success()).await;
     HotPaths {
         app,
         cookie,
@@ -412,24 +425,35 @@ async fn ceiling(http: &reqwest::Client) -> Figures {
     let base = format!("http://{}", listener.local_addr().expect("address"));
     let router = axum::Router::new().route("/", axum::routing::get(|| async { "ok" }));
     tokio::spawn(payfriend::server::serve(listener, router));
-    let requests = (0..REQUESTS)
-        .map(|_| http.get(format!("{base}/")))
-        .collect();
-    run("ceiling (bare axum route)", requests, |s| s.is_success()).await
+    let requests = |n| (0..n).map(|_| http.get(format!("{base}/"))).collect();
+    run("warm-up", requests(WARM_UP), |s| s.is_success()).await;
+    run("ceiling (bare axum route)", requests(REQUESTS), |s| {
+        s.is_success()
+    })
+    .await
 }
 
 /// Server-rendered pages, signed in: My payments (page 1, with a page of payments) and the
 /// start page.
 async fn pages(app: &common::TestApp, cookie: &str) -> (Figures, Figures) {
     let http = &app.client;
-    let list = (0..REQUESTS / 4)
-        .map(|_| http.get(app.url("/payments")).header("Cookie", cookie))
-        .collect();
-    let list = run("My payments, page 1 (SSR)", list, |s| s.is_success()).await;
-    let home = (0..REQUESTS / 4)
-        .map(|_| http.get(app.url("/")).header("Cookie", cookie))
-        .collect();
-    let home = run("start page (SSR)", home, |s| s.is_success()).await;
+    let page = |path: &str, n| {
+        (0..n)
+            .map(|_| http.get(app.url(path)).header("Cookie", cookie))
+            .collect()
+    };
+    run("warm-up", page("/payments", WARM_UP), |s| s.is_success()).await;
+    let list = run(
+        "My payments, page 1 (SSR)",
+        page("/payments", REQUESTS / 4),
+        |s| s.is_success(),
+    )
+    .await;
+    run("warm-up", page("/", WARM_UP), |s| s.is_success()).await;
+    let home = run("start page (SSR)", page("/", REQUESTS / 4), |s| {
+        s.is_success()
+    })
+    .await;
     (list, home)
 }
 
@@ -477,10 +501,23 @@ fn imported_modules(js: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-/// The release server binary, started as in production on a fresh SQLite file: the time to
-/// its first answer, and what a first visit to Send a payment downloads from it (the page's
-/// HTML is measured on the in-process app, signed in; the assets are the release build's).
-async fn release_binary(send_page_html: usize, html_encoding: &str) {
+/// The release binary, started on a fresh SQLite file and answering.
+struct Started {
+    child: std::process::Child,
+    base: String,
+    /// From the start of the process to its first answer.
+    cold: Duration,
+    dir: tempfile::TempDir,
+}
+
+impl Started {
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_release_binary() -> Started {
     let dir = tempfile::tempdir().expect("dir");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -517,10 +554,45 @@ async fn release_binary(send_page_html: usize, html_encoding: &str) {
         }
         tokio::time::sleep(Duration::from_millis(1)).await;
     };
+    Started {
+        child,
+        base,
+        cold,
+        dir,
+    }
+}
+
+/// The release server binary, started as in production on a fresh SQLite file: the time to
+/// its first answer, and what a first visit to Send a payment downloads from it (the page's
+/// HTML is measured on the in-process app, signed in; the assets are the release build's).
+async fn release_binary(send_page_html: usize, html_encoding: &str) {
+    // The median of a few cold starts: one start moves by tens of milliseconds with what
+    // else the machine does (the migrations write and sync a fresh file).
+    let mut starts = Vec::new();
+    let mut running: Option<Started> = None;
+    for _ in 0..5 {
+        if let Some(mut previous) = running.take() {
+            previous.stop();
+        }
+        let started = start_release_binary().await;
+        starts.push(started.cold);
+        running = Some(started);
+    }
+    let Started {
+        mut child,
+        base,
+        dir: _dir,
+        ..
+    } = running.expect("started");
+    starts.sort();
     println!(
-        "cold start to first answer     {:>8.1} ms (fresh SQLite file, migrations included)",
-        cold.as_secs_f64() * 1000.0
+        "cold start to first answer     {:>8.1} ms (median of {}: {:.1} to {:.1}; fresh SQLite file, migrations included)",
+        starts[starts.len() / 2].as_secs_f64() * 1000.0,
+        starts.len(),
+        starts[0].as_secs_f64() * 1000.0,
+        starts[starts.len() - 1].as_secs_f64() * 1000.0,
     );
+    let http = reqwest::Client::new();
 
     let home = http
         .get(format!("{base}/"))

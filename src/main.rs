@@ -1,6 +1,10 @@
 //! The Payfriend server: configuration -> database -> router -> serve.
 
 #[cfg(feature = "ssr")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[cfg(feature = "ssr")]
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     use payfriend::server::{self, config::Config};

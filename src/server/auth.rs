@@ -6,7 +6,10 @@
 use crate::server::clock;
 use std::{
     net::IpAddr,
-    sync::atomic::{AtomicU64, Ordering},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
     time::Duration,
 };
 
@@ -19,7 +22,12 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use tokio::sync::Semaphore;
 
-use super::{config::Secret, db, db::users::UserRow, internal, AppState};
+use super::{
+    config::Secret,
+    db,
+    db::users::{SessionRow, UserRow},
+    internal, AppState,
+};
 use crate::{error::AppError, model::UserId};
 
 /// The session cookie's name over plain http (development).
@@ -302,10 +310,14 @@ pub async fn session_user(
     let Some(id) = caller_session_id(state, caller) else {
         return Ok(None);
     };
-    let Some(session) = db::users::session_user(&state.db, &id)
-        .await
-        .map_err(|e| internal("read session", e))?
-    else {
+    let page = SessionOfPage::of_this_request();
+    let read = match page.as_ref().and_then(|p| p.get(&id)) {
+        Some(session) => Some(session),
+        None => db::users::session_user(&state.db, &id)
+            .await
+            .map_err(|e| internal("read session", e))?,
+    };
+    let Some(mut session) = read else {
         return Ok(None);
     };
     let now = clock::now();
@@ -315,8 +327,59 @@ pub async fn session_user(
         db::users::touch_session(&state.db, &id, now)
             .await
             .map_err(|e| internal("touch session", e))?;
+        session.last_seen_at = now;
+    }
+    if let Some(page) = page {
+        page.put(id, session.clone());
     }
     Ok(Some(session.user))
+}
+
+/// Whether the request being answered renders a page (its parts are provided first, on
+/// its own reactive owner).
+fn renders_a_page() -> bool {
+    leptos::prelude::use_context::<axum::http::request::Parts>()
+        .is_some_and(|parts| parts.method == axum::http::Method::GET)
+}
+
+/// A page render's one reading of its session. A page asks for its user in several
+/// places (the nav, the guard, the page's own list), each a server function run in place
+/// while the page renders: they share the first answer instead of reading it again.
+/// Provided only while a page renders (a GET), which changes nothing about the session or
+/// its user but the activity time (kept here too); server functions called by the
+/// browser, which do change them, read the database every time.
+#[derive(Debug, Clone, Default)]
+pub struct SessionOfPage(Arc<Mutex<Option<(String, SessionRow)>>>);
+
+impl SessionOfPage {
+    /// Provides one for this request if it renders a page.
+    pub fn provide_for_page() {
+        if renders_a_page() {
+            leptos::prelude::provide_context(SessionOfPage::default());
+        }
+    }
+
+    /// This page render's. Asked for by anything else (a server function the browser
+    /// calls), none, even if a context lookup would climb to another request's: leptos
+    /// makes a server function's reactive owner a child of whatever owner the thread ran
+    /// before.
+    fn of_this_request() -> Option<SessionOfPage> {
+        renders_a_page()
+            .then(leptos::prelude::use_context::<SessionOfPage>)
+            .flatten()
+    }
+
+    /// Session `id` as read earlier in this render.
+    fn get(&self, id: &str) -> Option<SessionRow> {
+        let held = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        held.as_ref()
+            .filter(|(held_id, _)| held_id == id)
+            .map(|(_, session)| session.clone())
+    }
+
+    fn put(&self, id: String, session: SessionRow) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((id, session));
+    }
 }
 
 /// The signed-in user, if any (a request by the person).

@@ -25,7 +25,7 @@ use tower_http::{
 };
 
 use super::{
-    db,
+    auth, db,
     middleware::{sandbox_gate, server_fn_status},
     startup::Services,
     web_guard, webhook, AppState,
@@ -61,6 +61,7 @@ pub fn router(services: &Services) -> Router {
     let sandbox = services.sandbox.clone();
     let page_context = move || {
         web_guard::provide_page_policy();
+        auth::SessionOfPage::provide_for_page();
         if let Some(sandbox) = &sandbox {
             leptos::prelude::provide_context(sandbox.clone());
         }

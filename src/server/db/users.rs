@@ -1,5 +1,7 @@
 //! Users and their sessions.
 
+use std::sync::LazyLock;
+
 use sqlx::AnyPool;
 
 use crate::model::{Email, UserId};
@@ -129,7 +131,7 @@ pub async fn insert_session(
 }
 
 /// A session's user and times.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SessionRow {
     #[sqlx(flatten)]
     pub user: UserRow,
@@ -141,18 +143,21 @@ pub struct SessionRow {
 
 /// The user of a session, with the session's sign-in and last activity times.
 pub async fn session_user(db: &AnyPool, session_id: &str) -> sqlx::Result<Option<SessionRow>> {
-    let columns = USER_COLUMNS
-        .split(", ")
-        .map(|c| format!("u.{}", c.trim()))
-        .collect::<Vec<_>>()
-        .join(", ");
-    sqlx::query_as(&format!(
-        "SELECT {columns}, s.created_at, s.last_seen_at FROM sessions s \
-         JOIN users u ON u.id = s.user_id WHERE s.id = $1"
-    ))
-    .bind(session_id)
-    .fetch_optional(db)
-    .await
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        let columns = USER_COLUMNS
+            .split(", ")
+            .map(|c| format!("u.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "SELECT {columns}, s.created_at, s.last_seen_at FROM sessions s \
+             JOIN users u ON u.id = s.user_id WHERE s.id = $1"
+        )
+    });
+    sqlx::query_as(&SQL)
+        .bind(session_id)
+        .fetch_optional(db)
+        .await
 }
 
 /// Deletes accounts whose phone was never verified and that were created before
