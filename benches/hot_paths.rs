@@ -9,7 +9,7 @@
 //! For scale: on the 2-core reference machine a bare axum route answers about 150,000
 //! requests/s and a small Leptos SSR page about 40,000 (measured with wrk).
 
-use payfriend::server::clock;
+use payfriend::server::{clock, Allocator};
 use std::{
     alloc::{GlobalAlloc, Layout},
     sync::{
@@ -19,7 +19,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// The server's allocator (mimalloc, as in src/main.rs), counting the bytes allocated
+/// The server's allocator (`server::Allocator`), counting the bytes allocated
 /// and their peak while `COUNTING` is on (for the cost of refusing a forged callback; on
 /// every allocation of the hot paths the shared counters would slow them down).
 struct Counting;
@@ -30,7 +30,7 @@ static PEAK: AtomicIsize = AtomicIsize::new(0);
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { mimalloc::MiMalloc.alloc(layout) };
+        let p = unsafe { Allocator.alloc(layout) };
         if !p.is_null() && COUNTING.load(Ordering::Relaxed) {
             let size = layout.size() as isize;
             let now = IN_USE.fetch_add(size, Ordering::Relaxed) + size;
@@ -39,7 +39,7 @@ unsafe impl GlobalAlloc for Counting {
         p
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { mimalloc::MiMalloc.dealloc(ptr, layout) };
+        unsafe { Allocator.dealloc(ptr, layout) };
         if COUNTING.load(Ordering::Relaxed) {
             IN_USE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
         }
@@ -297,33 +297,13 @@ async fn hot_paths(database_url: Option<&str>) -> HotPaths {
     };
     // For a profiler: only the status poll, or only My payments, for this many seconds.
     if let Some(seconds) = seconds_from("BENCH_POLL_SECONDS") {
-        let until = Instant::now() + Duration::from_secs(seconds);
-        while Instant::now() < until {
-            run("status poll (get_payment)", polls(REQUESTS), |s| {
-                s.is_success()
-            })
-            .await
-            .print();
-        }
-        std::process::exit(0);
+        for_profiler("status poll (get_payment)", seconds, polls, REQUESTS).await;
     }
     if let Some(seconds) = seconds_from("BENCH_LIST_SECONDS") {
-        let until = Instant::now() + Duration::from_secs(seconds);
-        while Instant::now() < until {
-            let list = (0..REQUESTS / 4)
-                .map(|_| http.get(app.url("/payments")).header("Cookie", &cookie))
-                .collect();
-            run("My payments, page 1 (SSR)", list, |s| s.is_success())
-                .await
-                .print();
-        }
-        std::process::exit(0);
+        let list = signed_in_page(&app, &cookie, "/payments");
+        for_profiler("My payments, page 1 (SSR)", seconds, list, REQUESTS / 4).await;
     }
-    run("warm-up", polls(WARM_UP), |s| s.is_success()).await;
-    let poll = run("status poll (get_payment)", polls(REQUESTS), |s| {
-        s.is_success()
-    })
-    .await;
+    let poll = warmed("status poll (get_payment)", polls, REQUESTS).await;
 
     let callback_url = state.config.authy_callback_url.to_string();
     let key = state.config.authy_api_key.expose().to_string();
@@ -349,6 +329,29 @@ async fn hot_paths(database_url: Option<&str>) -> HotPaths {
         poll,
         callback,
     }
+}
+
+/// `n` requests made by `make`, measured after `WARM_UP` uncounted ones; each should
+/// succeed.
+async fn warmed<M>(name: &'static str, make: M, n: usize) -> Figures
+where
+    M: Fn(usize) -> Vec<reqwest::RequestBuilder>,
+{
+    run("warm-up", make(WARM_UP), |s| s.is_success()).await;
+    run(name, make(n), |s| s.is_success()).await
+}
+
+/// For a profiler: `n` requests made by `make`, measured and printed over and over for
+/// `seconds`; then the process ends.
+async fn for_profiler<M>(name: &'static str, seconds: u64, make: M, n: usize) -> !
+where
+    M: Fn(usize) -> Vec<reqwest::RequestBuilder>,
+{
+    let until = Instant::now() + Duration::from_secs(seconds);
+    while Instant::now() < until {
+        run(name, make(n), |s| s.is_success()).await.print();
+    }
+    std::process::exit(0)
 }
 
 /// A number of seconds from environment variable `name`, if set.
@@ -426,35 +429,30 @@ async fn ceiling(http: &reqwest::Client) -> Figures {
     let router = axum::Router::new().route("/", axum::routing::get(|| async { "ok" }));
     tokio::spawn(payfriend::server::serve(listener, router));
     let requests = |n| (0..n).map(|_| http.get(format!("{base}/"))).collect();
-    run("warm-up", requests(WARM_UP), |s| s.is_success()).await;
-    run("ceiling (bare axum route)", requests(REQUESTS), |s| {
-        s.is_success()
-    })
-    .await
+    warmed("ceiling (bare axum route)", requests, REQUESTS).await
 }
 
 /// Server-rendered pages, signed in: My payments (page 1, with a page of payments) and the
 /// start page.
 async fn pages(app: &common::TestApp, cookie: &str) -> (Figures, Figures) {
-    let http = &app.client;
-    let page = |path: &str, n| {
-        (0..n)
-            .map(|_| http.get(app.url(path)).header("Cookie", cookie))
-            .collect()
-    };
-    run("warm-up", page("/payments", WARM_UP), |s| s.is_success()).await;
-    let list = run(
-        "My payments, page 1 (SSR)",
-        page("/payments", REQUESTS / 4),
-        |s| s.is_success(),
-    )
-    .await;
-    run("warm-up", page("/", WARM_UP), |s| s.is_success()).await;
-    let home = run("start page (SSR)", page("/", REQUESTS / 4), |s| {
-        s.is_success()
-    })
-    .await;
+    let list = signed_in_page(app, cookie, "/payments");
+    let list = warmed("My payments, page 1 (SSR)", list, REQUESTS / 4).await;
+    let home = signed_in_page(app, cookie, "/");
+    let home = warmed("start page (SSR)", home, REQUESTS / 4).await;
     (list, home)
+}
+
+/// Makes `n` requests for page `path` with the session `cookie`.
+fn signed_in_page<'a>(
+    app: &'a common::TestApp,
+    cookie: &'a str,
+    path: &'a str,
+) -> impl Fn(usize) -> Vec<reqwest::RequestBuilder> + 'a {
+    move |n| {
+        (0..n)
+            .map(|_| app.client.get(app.url(path)).header("Cookie", cookie))
+            .collect()
+    }
 }
 
 /// Bytes of a body as sent to a browser accepting brotli and gzip.

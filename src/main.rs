@@ -2,7 +2,7 @@
 
 #[cfg(feature = "ssr")]
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: payfriend::server::Allocator = payfriend::server::Allocator;
 
 #[cfg(feature = "ssr")]
 #[tokio::main]

@@ -338,8 +338,10 @@ pub async fn session_user(
 /// Whether the request being answered renders a page (its parts are provided first, on
 /// its own reactive owner).
 fn renders_a_page() -> bool {
-    leptos::prelude::use_context::<axum::http::request::Parts>()
-        .is_some_and(|parts| parts.method == axum::http::Method::GET)
+    leptos::prelude::with_context(|parts: &axum::http::request::Parts| {
+        parts.method == axum::http::Method::GET
+    })
+    .unwrap_or(false)
 }
 
 /// A page render's one reading of its session. A page asks for its user in several

@@ -28,6 +28,11 @@ pub mod webhook;
 
 use std::{fmt, sync::Arc};
 
+/// The server's allocator (the binary's global allocator; the bench measures with it too):
+/// a request allocates and frees many small objects on whichever worker thread runs it,
+/// where glibc's malloc spent a fifth of the hot paths' time.
+pub use mimalloc::MiMalloc as Allocator;
+
 use axum::extract::FromRef;
 use leptos::prelude::*;
 use sqlx::AnyPool;
