@@ -8,6 +8,11 @@ export PATH="$PWD/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 # command here sets it too, so that they share one build and `cargo test` (which also
 # links the server binary) does not leave a binary that looks for the wrong Wasm file.
 export LEPTOS_OUTPUT_NAME=payfriend
+# In CI (a fresh clone, built once) incremental compilation only writes caches nobody reads
+# again: several GB of them, on a disk CI shares. Local runs keep them (quick rebuilds).
+if [ "${CI:-}" = true ]; then
+  export CARGO_INCREMENTAL=0
+fi
 
 step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
