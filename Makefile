@@ -15,15 +15,21 @@ test: setup
 	@bash scripts/test.sh
 
 # An optimised build: size-optimised Wasm (wasm-opt from end2end's npm packages), static
-# files precompressed (.br and .gz beside them, served as the browser accepts).
+# files precompressed (.br and .gz beside them, served as the browser accepts). The Wasm is
+# compiled with v0 symbol names: with them wasm-split leaves the strings that only lazily
+# loaded pages use in those pages' chunks (with the legacy names 35 KB of them stayed in
+# the main module; README, Benchmarks).
 release: setup
-	PATH="$(CURDIR)/end2end/node_modules/.bin:$$PATH" cargo leptos build --release --precompress --split
+	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C symbol-mangling-version=v0" \
+	  PATH="$(CURDIR)/end2end/node_modules/.bin:$$PATH" cargo leptos build --release --precompress --split
 
 # Throughput and latency of the status poll and the callback on SQLite and on the local
-# PostgreSQL (started by scripts/postgres.sh), then refusals and floods (prints figures).
+# PostgreSQL (started by scripts/postgres.sh), then refusals and floods, and the first load
+# beside the floor of Leptos alone (benches/floor, built by scripts/wasm-floor.sh).
 # It builds the release site first (`make release`): run `cargo leptos build` before debug
 # runs and tests again.
 bench: release
+	bash scripts/wasm-floor.sh
 	bash scripts/postgres.sh
 	PAYFRIEND_TEST_POSTGRES=postgres://payfriend:payfriend@127.0.0.1/postgres \
 	  cargo bench --no-default-features --features ssr --bench hot_paths

@@ -560,6 +560,29 @@ async fn start_release_binary() -> Started {
     }
 }
 
+/// The floor under the first load: the same Leptos pieces with none of Payfriend's code
+/// (benches/floor, built by scripts/wasm-floor.sh as `make release` builds the app), its
+/// Wasm and JS as sent with brotli. What the app adds is its own code.
+fn first_load_floor(app_total: usize) {
+    let pkg = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/floor/site/pkg");
+    let sizes: Option<Vec<u64>> = ["floor.wasm.br", "floor.js.br"]
+        .iter()
+        .map(|file| std::fs::metadata(pkg.join(file)).ok().map(|m| m.len()))
+        .collect();
+    let Some(sizes) = sizes else {
+        println!("first load floor (Leptos only)  not built: run scripts/wasm-floor.sh (make bench does)");
+        return;
+    };
+    let floor: u64 = sizes.iter().sum();
+    println!(
+        "first load floor (Leptos only) {:>8.1} KB (benches/floor: Wasm {} B, JS {} B, br); Payfriend's own code and page {:.1} KB",
+        floor as f64 / 1024.0,
+        sizes[0],
+        sizes[1],
+        (app_total as f64 - floor as f64) / 1024.0,
+    );
+}
+
 /// The release server binary, started as in production on a fresh SQLite file: the time to
 /// its first answer, and what a first visit to Send a payment downloads from it (the page's
 /// HTML is measured on the in-process app, signed in; the assets are the release build's).
@@ -629,6 +652,7 @@ async fn release_binary(send_page_html: usize, html_encoding: &str) {
         total as f64 / 1024.0,
         parts.join(", ")
     );
+    first_load_floor(total);
 
     // The release server's own memory under load: pages, static files and refused
     // callbacks, CONCURRENCY at a time over kept-alive connections.

@@ -14,7 +14,7 @@ use crate::components::{
 };
 use crate::error::AppError;
 use crate::model::SessionUser;
-use crate::pages::{home::HomePage, lazy, login::LoginPage, not_found::NotFound, send::SendPage};
+use crate::pages::{lazy, not_found::NotFound, send::SendPage};
 
 /// Who is signed in, and the actions that change it (so the user is fetched again after each).
 #[derive(Clone, Copy)]
@@ -98,9 +98,9 @@ pub fn App() -> impl IntoView {
                     // Every page waits for who is signed in before its HTML leaves: streamed
                     // out of order, the navigation would arrive in a chunk that only a script
                     // puts in place, and without JavaScript there would be no way to log in.
-                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/") view={lazy::home()} ssr=SsrMode::Async/>
                     <Route path=path!("/register") view={lazy::register()} ssr=SsrMode::Async/>
-                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view={lazy::login()} ssr=SsrMode::Async/>
                     <Route path=path!("/verify") view={lazy::verify()} ssr=SsrMode::Async/>
                     <Route path=path!("/payments/new") view=SendPage ssr=SsrMode::Async/>
                     <Route path=path!("/payments/:id") view={lazy::payment()} ssr=SsrMode::Async/>

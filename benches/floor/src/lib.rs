@@ -1,0 +1,70 @@
+//! What Send a payment's first load needs from Leptos, and nothing of Payfriend's own: a
+//! hydrated page with the router (links and one route), the page title, a resource read in
+//! a `Suspense` (who is signed in) and an `ActionForm` posting to a server function whose
+//! answer and error come back as JSON.
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Title};
+use leptos_router::{
+    components::{Route, Router, Routes, A},
+    path,
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Sent {
+    pub id: String,
+}
+
+#[server]
+pub async fn send(payee: String, amount: String) -> Result<Sent, ServerFnError> {
+    Ok(Sent {
+        id: format!("{payee}{amount}"),
+    })
+}
+
+#[server]
+pub async fn who() -> Result<Option<String>, ServerFnError> {
+    Ok(None)
+}
+
+#[component]
+fn SendForm() -> impl IntoView {
+    let send = ServerAction::<Send>::new();
+    view! {
+        <Title text="Send"/>
+        <ActionForm action=send>
+            <input name="payee"/>
+            <input name="amount"/>
+            <button disabled=move || send.pending().get()>"Send"</button>
+        </ActionForm>
+        <p>{move || send.value().get().map(|sent| format!("{sent:?}"))}</p>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let who = Resource::new(|| (), |_| who());
+    view! {
+        <Router>
+            <nav>
+                <A href="/">"Send"</A>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move { who.await.ok().flatten() })}
+                </Suspense>
+            </nav>
+            <main>
+                <Routes fallback=|| "Not found">
+                    <Route path=path!("/") view=SendForm/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    leptos::mount::hydrate_body(App);
+}
