@@ -17,7 +17,7 @@ test: setup
 # An optimised build: size-optimised Wasm (wasm-opt from end2end's npm packages), static
 # files precompressed (.br and .gz beside them, served as the browser accepts). The Wasm is
 # compiled with v0 symbol names: with them wasm-split leaves the strings that only lazily
-# loaded pages use in those pages' chunks (with the legacy names 35 KB of them stayed in
+# loaded pages use in those pages' chunks (with the legacy names 36 KB of them stayed in
 # the main module; README, Benchmarks).
 release: setup
 	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C symbol-mangling-version=v0" \
