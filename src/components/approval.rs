@@ -222,8 +222,11 @@ impl ServerClock {
 
     fn tick(self) {
         if let Some(skew) = self.skew.get_value() {
-            self.ticked
-                .set(Some((browser_seconds() + skew).floor() as i64));
+            let shown = self.ticked.get_untracked();
+            let now = never_back(shown, browser_seconds() + skew);
+            if shown != Some(now) {
+                self.ticked.set(Some(now));
+            }
         }
     }
 
@@ -234,6 +237,16 @@ impl ServerClock {
                 .with(|p| p.as_ref().map_or(0, |p| p.server_time))
         })
     }
+}
+
+/// The server's time in whole seconds from `estimate` (this browser's clock plus the last
+/// answer's skew), never earlier than the time already `shown`. Answers carry whole seconds,
+/// rounded down, and arrive a moment after they were written: an answer can put the estimate
+/// a second behind the one a tick showed just before, and a countdown would step back, or
+/// the SMS offer made at 15 seconds be taken away for a second (and a click on it lost).
+fn never_back(shown: Option<i64>, estimate: f64) -> i64 {
+    let estimate = estimate.floor() as i64;
+    shown.map_or(estimate, |shown| shown.max(estimate))
 }
 
 /// This browser's clock, in Unix seconds.
@@ -699,5 +712,58 @@ fn SmsFallback(parts: Parts) -> impl IntoView {
                 </Show>
             </div>
         </Show>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::never_back;
+
+    /// What the browser shows each second, as `tick` computes it: the last answer's skew
+    /// (server time minus browser time on arrival) added to the browser's clock.
+    fn shown_over(events: &[(f64, Option<i64>)]) -> Vec<i64> {
+        let (mut skew, mut shown) = (0.0, None);
+        let mut seen = Vec::new();
+        for &(browser, answer) in events {
+            if let Some(server_time) = answer {
+                skew = server_time as f64 - browser;
+            }
+            let now = never_back(shown, browser + skew);
+            shown = Some(now);
+            seen.push(now);
+        }
+        seen
+    }
+
+    #[test]
+    fn the_server_clock_never_steps_back_when_an_answer_arrives() {
+        // An answer written at 100.0 arrives at once; ticks follow. The next answer was
+        // written at 103.99 (whole seconds: 103) and arrives at 104.06, just after the tick
+        // at 104.05 showed 104.
+        let seen = shown_over(&[
+            (100.0, Some(100)),
+            (101.05, None),
+            (102.05, None),
+            (103.05, None),
+            (104.05, None),
+            (104.06, Some(103)),
+            (105.05, None),
+            (106.1, None),
+        ]);
+        // Rounded down and late, the new answer puts the server a second behind: the
+        // clock waits for it instead of showing 103.
+        assert_eq!(seen, [100, 101, 102, 103, 104, 104, 104, 105]);
+    }
+
+    #[test]
+    fn the_server_clock_follows_an_answer_that_is_ahead() {
+        // The browser's clock is 30 seconds behind the server's: the first answer sets it.
+        let seen = shown_over(&[
+            (70.0, Some(100)),
+            (71.0, None),
+            (72.5, Some(102)),
+            (73.5, None),
+        ]);
+        assert_eq!(seen, [100, 101, 102, 103]);
     }
 }
