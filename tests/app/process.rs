@@ -519,3 +519,56 @@ fn holds_number(line: &str, digits: &str) -> bool {
         !before.is_some_and(|c| c.is_ascii_digit()) && !after.is_some_and(|c| c.is_ascii_digit())
     })
 }
+
+/// How many times the server has read a session so far, from its log of statements.
+fn session_reads(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("server.log"))
+        .expect("server log")
+        .lines()
+        .filter(|line| line.contains("sqlx::query") && line.contains("FROM sessions s"))
+        .count()
+}
+
+/// A page asks who is signed in from several places (the navigation, the guard, the page's
+/// own list), each a server function run in place while it renders: the render reads the
+/// session once, and the next render reads it again (a sign-out in between counts).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_render_reads_its_session_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    let server = start(
+        dir.path(),
+        free_port(),
+        &[("RUST_LOG", "warn,sqlx::query=debug")],
+    )
+    .await;
+    let db = db::connect(&format!("sqlite:{}", dir.path().join("app.db").display()))
+        .await
+        .expect("db");
+    let cookie = signed_up(&server, &db, "correct horse battery staple").await;
+    let http = client_of(&server);
+
+    for render in 1..=2 {
+        let before = session_reads(dir.path());
+        let page = http
+            .get(format!("{}/payments", server.base))
+            .header("Cookie", &cookie)
+            .send()
+            .await
+            .expect("page");
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.expect("body");
+        assert!(
+            html.contains("durable@example.com"),
+            "render {render} is signed in"
+        );
+        assert!(
+            html.contains("No payments yet"),
+            "render {render} lists the payments"
+        );
+        assert_eq!(
+            session_reads(dir.path()) - before,
+            1,
+            "render {render} reads the session once"
+        );
+    }
+}
