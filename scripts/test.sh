@@ -26,8 +26,8 @@ step "clippy (Wasm client build)"
 cargo clippy --no-default-features --features hydrate --lib --target wasm32-unknown-unknown -- -D warnings
 
 step "Rust unit and integration tests (SQLite)"
-# The multi-instance tests need PostgreSQL: they run in the next step.
-cargo test --no-default-features --features ssr -- --skip multi_instance::
+# The multi-instance and PostgreSQL tests need PostgreSQL: they run in the next step.
+cargo test --no-default-features --features ssr -- --skip multi_instance:: --skip postgres::
 
 step "Rust integration tests on PostgreSQL (a fresh database per test app), with two instances on one database"
 bash scripts/postgres.sh

@@ -16,6 +16,7 @@ mod multi_instance;
 mod pages;
 mod passkeys;
 mod payments_api;
+mod postgres;
 mod process;
 mod properties;
 mod resend;

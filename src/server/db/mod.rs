@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use sqlx::{
     any::{install_default_drivers, AnyPoolOptions},
-    AnyPool, Executor,
+    AnyPool, Connection, Executor,
 };
 
 /// How the pool is sized and how long a statement may take.
@@ -40,6 +40,12 @@ impl PoolSettings {
     }
 }
 
+/// A PostgreSQL connection idle at least this long is pinged before it is used (HikariCP
+/// bypasses its check for connections used in the last 500 ms too). One used more recently
+/// that the server has dropped fails its query: the server was restarted in the last
+/// half second, and the request is answered with an error instead of waiting.
+pub const PING_AFTER_IDLE: Duration = Duration::from_millis(500);
+
 /// Opens a connection pool with the default settings.
 pub async fn connect(database_url: &str) -> Result<AnyPool, sqlx::Error> {
     connect_with(database_url, PoolSettings::default_for(database_url)).await
@@ -64,10 +70,20 @@ pub async fn connect_with(
     AnyPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(Duration::from_secs(10))
-        // A PostgreSQL connection can have been dropped by the server while idle: test it
-        // before each use. A SQLite connection is a file in this process; its "ping" is
-        // only a round trip to its worker thread (one more on every query).
-        .test_before_acquire(!is_sqlite)
+        // A PostgreSQL connection can have been dropped by the server (or something on the
+        // way) while idle: one idle for a while is tested with a ping before use, one used
+        // moments ago is not (a ping before every use was a second round trip per query).
+        // A SQLite connection is a file in this process: never.
+        .test_before_acquire(false)
+        .before_acquire(move |conn, meta| {
+            Box::pin(async move {
+                if !is_sqlite && meta.idle_for >= PING_AFTER_IDLE {
+                    // An error closes this connection; the pool takes or opens another.
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 if is_sqlite {
