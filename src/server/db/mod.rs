@@ -42,8 +42,8 @@ impl PoolSettings {
 
 /// A PostgreSQL connection idle at least this long is pinged before it is used (HikariCP
 /// bypasses its check for connections used in the last 500 ms too). One used more recently
-/// that the server has dropped fails its query: the server was restarted in the last
-/// half second, and the request is answered with an error instead of waiting.
+/// that the server has just dropped fails its query, as it would had the server gone
+/// during the query: the request is answered with an error.
 pub const PING_AFTER_IDLE: Duration = Duration::from_millis(500);
 
 /// Opens a connection pool with the default settings.
