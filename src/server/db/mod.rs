@@ -67,23 +67,13 @@ pub async fn connect_with(
     } else {
         database_url.to_string()
     };
-    AnyPoolOptions::new()
+    let options = AnyPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(Duration::from_secs(10))
-        // A PostgreSQL connection can have been dropped by the server (or something on the
-        // way) while idle: one idle for a while is tested with a ping before use, one used
-        // moments ago is not (a ping before every use was a second round trip per query).
-        // A SQLite connection is a file in this process: never.
+        // sqlx's own test pings before every use: a second round trip per query on
+        // PostgreSQL, one more trip to the worker thread on SQLite (a file in this process,
+        // never dropped by a server).
         .test_before_acquire(false)
-        .before_acquire(move |conn, meta| {
-            Box::pin(async move {
-                if !is_sqlite && meta.idle_for >= PING_AFTER_IDLE {
-                    // An error closes this connection; the pool takes or opens another.
-                    conn.ping().await?;
-                }
-                Ok(true)
-            })
-        })
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 if is_sqlite {
@@ -101,9 +91,23 @@ pub async fn connect_with(
                 }
                 Ok(())
             })
+        });
+    let options = if is_sqlite {
+        options
+    } else {
+        // A PostgreSQL connection can have been dropped by the server (or something on the
+        // way) while idle: one idle for a while is pinged before use, one used moments ago
+        // is not. An error closes it; the pool takes or opens another.
+        options.before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_AFTER_IDLE {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
         })
-        .connect(&url)
-        .await
+    };
+    options.connect(&url).await
 }
 
 /// Where the hot write transactions go (a callback's nonce, decision and audit rows; a
