@@ -58,7 +58,7 @@ test('a first visit to Send a payment fetches only the main Wasm module; the wai
   await fresh.close();
 });
 
-// The start page and sign-in are chunks of their own too (10 KB less in the main module for
+// The start page and sign-in are chunks of their own too (less in the main module for
 // everyone already signed in). Opened directly, each fetches its chunk after the main module
 // and then runs in the browser: a wrong password is answered in the page, without a reload.
 test('the start page and sign-in come in their own chunks and work when opened directly', async ({

@@ -2,8 +2,8 @@
 //!
 //! With `cargo leptos … --split` each of these views is cut out of the main Wasm module into
 //! its own chunk: the first visit to Send a payment downloads the shell, the navigation and
-//! that page; the other pages (the start page and sign-in too: 10 KB of the main module,
-//! compressed) come when they are first shown. On the server they render as before.
+//! that page; the other pages (the start page and sign-in too) come when they are first
+//! shown. On the server they render as before.
 //! A page opened directly works before its chunk arrives: its forms post without the client.
 
 use leptos::prelude::*;
