@@ -8,7 +8,7 @@ use std::{
     net::IpAddr,
     sync::{
         atomic::{AtomicU64, Ordering},
-        Arc, Mutex,
+        Arc,
     },
     time::Duration,
 };
@@ -20,7 +20,7 @@ use argon2::{
 use axum::http::{header, HeaderValue};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use tokio::sync::Semaphore;
+use tokio::sync::{Mutex, Semaphore};
 
 use super::{
     config::Secret,
@@ -311,7 +311,19 @@ pub async fn session_user(
         return Ok(None);
     };
     let page = SessionOfPage::of_this_request();
-    let read = match page.as_ref().and_then(|p| p.get(&id)) {
+    // The render's first ask holds its memo while it reads (and touches) the session: the
+    // others, which a render starts at the same moment, wait for that answer instead of
+    // each reading it too.
+    let mut held = match &page {
+        Some(page) => Some(page.0.lock().await),
+        None => None,
+    };
+    let earlier = held
+        .as_deref()
+        .and_then(Option::as_ref)
+        .filter(|(held_id, _)| *held_id == id)
+        .map(|(_, session)| session.clone());
+    let read = match earlier {
         Some(session) => Some(session),
         None => db::users::session_user(&state.db, &id)
             .await
@@ -329,8 +341,8 @@ pub async fn session_user(
             .map_err(|e| internal("touch session", e))?;
         session.last_seen_at = now;
     }
-    if let Some(page) = page {
-        page.put(id, session.clone());
+    if let Some(held) = held.as_mut() {
+        **held = Some((id, session.clone()));
     }
     Ok(Some(session.user))
 }
@@ -346,10 +358,11 @@ fn renders_a_page() -> bool {
 
 /// A page render's one reading of its session. A page asks for its user in several
 /// places (the nav, the guard, the page's own list), each a server function run in place
-/// while the page renders: they share the first answer instead of reading it again.
-/// Provided only while a page renders (a GET), which changes nothing about the session or
-/// its user but the activity time (kept here too); server functions called by the
-/// browser, which do change them, read the database every time.
+/// while the page renders, and often at the same moment: they share the first answer
+/// instead of reading it again (the lock is held across that first read, so the others
+/// wait for it). Provided only while a page renders (a GET), which changes nothing about
+/// the session or its user but the activity time (kept here too); server functions called
+/// by the browser, which do change them, read the database every time.
 #[derive(Debug, Clone, Default)]
 pub struct SessionOfPage(Arc<Mutex<Option<(String, SessionRow)>>>);
 
@@ -369,18 +382,6 @@ impl SessionOfPage {
         renders_a_page()
             .then(leptos::prelude::use_context::<SessionOfPage>)
             .flatten()
-    }
-
-    /// Session `id` as read earlier in this render.
-    fn get(&self, id: &str) -> Option<SessionRow> {
-        let held = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        held.as_ref()
-            .filter(|(held_id, _)| held_id == id)
-            .map(|(_, session)| session.clone())
-    }
-
-    fn put(&self, id: String, session: SessionRow) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((id, session));
     }
 }
 
