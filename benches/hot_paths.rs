@@ -562,25 +562,32 @@ async fn start_release_binary() -> Started {
 
 /// The floor under the first load: the same Leptos pieces with none of Payfriend's code
 /// (benches/floor, built by scripts/wasm-floor.sh as `make release` builds the app), its
-/// Wasm and JS as sent with brotli. What the app adds is its own code.
+/// Wasm and JS as sent with brotli. What the app adds is its own code. Beside it, the same
+/// page built as islands (only the form hydrated): what the floor would be if Payfriend's
+/// pages were islands instead of one hydrated app.
 fn first_load_floor(app_total: usize) {
-    let pkg = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/floor/site/pkg");
-    let sizes: Option<Vec<u64>> = ["floor.wasm.br", "floor.js.br"]
-        .iter()
-        .map(|file| std::fs::metadata(pkg.join(file)).ok().map(|m| m.len()))
-        .collect();
-    let Some(sizes) = sizes else {
+    let floor = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/floor");
+    let Some((wasm, js)) = floor_sizes(&floor.join("site/pkg")) else {
         println!("first load floor (Leptos only)  not built: run scripts/wasm-floor.sh (make bench does)");
         return;
     };
-    let floor: u64 = sizes.iter().sum();
     println!(
-        "first load floor (Leptos only) {:>8.1} KB (benches/floor: Wasm {} B, JS {} B, br); Payfriend's own code and page {:.1} KB",
-        floor as f64 / 1024.0,
-        sizes[0],
-        sizes[1],
-        (app_total as f64 - floor as f64) / 1024.0,
+        "first load floor (Leptos only) {:>8.1} KB (benches/floor: Wasm {wasm} B, JS {js} B, br); Payfriend's own code and page {:.1} KB",
+        (wasm + js) as f64 / 1024.0,
+        (app_total as f64 - (wasm + js) as f64) / 1024.0,
     );
+    if let Some((wasm, js)) = floor_sizes(&floor.join("islands")) {
+        println!(
+            "first load floor as islands    {:>8.1} KB (benches/floor --features islands: Wasm {wasm} B, JS {js} B, br)",
+            (wasm + js) as f64 / 1024.0,
+        );
+    }
+}
+
+/// The sizes of floor.wasm.br and floor.js.br in `dir`, if both are there.
+fn floor_sizes(dir: &std::path::Path) -> Option<(u64, u64)> {
+    let size = |file: &str| std::fs::metadata(dir.join(file)).ok().map(|m| m.len());
+    Some((size("floor.wasm.br")?, size("floor.js.br")?))
 }
 
 /// The release server binary, started as in production on a fresh SQLite file: the time to

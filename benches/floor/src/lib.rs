@@ -2,6 +2,11 @@
 //! hydrated page with the router (links and one route), the page title, a resource read in
 //! a `Suspense` (who is signed in) and an `ActionForm` posting to a server function whose
 //! answer and error come back as JSON.
+//!
+//! With the `islands` feature the same page is built as Leptos islands: the server renders
+//! it all, and the client hydrates only the form (`hydrate_islands`), so the router, the
+//! title and the resource stay on the server. `make bench` prints both floors: what the
+//! page would weigh if Payfriend's pages were islands instead of one hydrated app.
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Title};
@@ -29,10 +34,18 @@ pub async fn who() -> Result<Option<String>, ServerFnError> {
 }
 
 #[component]
+fn SendPage() -> impl IntoView {
+    view! {
+        <Title text="Send"/>
+        <SendForm/>
+    }
+}
+
+#[cfg_attr(feature = "islands", island)]
+#[cfg_attr(not(feature = "islands"), component)]
 fn SendForm() -> impl IntoView {
     let send = ServerAction::<Send>::new();
     view! {
-        <Title text="Send"/>
         <ActionForm action=send>
             <input name="payee"/>
             <input name="amount"/>
@@ -56,7 +69,7 @@ pub fn App() -> impl IntoView {
             </nav>
             <main>
                 <Routes fallback=|| "Not found">
-                    <Route path=path!("/") view=SendForm/>
+                    <Route path=path!("/") view=SendPage/>
                 </Routes>
             </main>
         </Router>
@@ -66,5 +79,8 @@ pub fn App() -> impl IntoView {
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
+    #[cfg(feature = "islands")]
+    leptos::mount::hydrate_islands();
+    #[cfg(not(feature = "islands"))]
     leptos::mount::hydrate_body(App);
 }
