@@ -9,12 +9,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 site="$PWD/target/floor/site"
+islands="$PWD/target/floor/islands"
 cd benches/floor
 # The Makefile exports the app's output name to every command; the floor has its own.
 export LEPTOS_OUTPUT_NAME=floor
 build() { CARGO_TARGET_DIR="$PWD/../../target/floor" cargo leptos build --release --precompress --frontend-only "$@"; }
 build --features islands
-rm -rf "$site/../islands"
-mkdir -p "$site/../islands"
-cp "$site"/pkg/floor.wasm.br "$site"/pkg/floor.js.br "$site/../islands/"
+rm -rf "$islands"
+mkdir -p "$islands"
+cp "$site"/pkg/floor.wasm.br "$site"/pkg/floor.js.br "$islands/"
 build
