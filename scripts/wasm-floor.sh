@@ -8,14 +8,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
-site="$PWD/target/floor/site"
-islands="$PWD/target/floor/islands"
+floor="$PWD/target/floor"
 cd benches/floor
 # The Makefile exports the app's output name to every command; the floor has its own.
 export LEPTOS_OUTPUT_NAME=floor
-build() { CARGO_TARGET_DIR="$PWD/../../target/floor" cargo leptos build --release --precompress --frontend-only "$@"; }
+# The site goes to $floor/site (benches/floor/Cargo.toml); each build replaces it.
+build() { CARGO_TARGET_DIR="$floor" cargo leptos build --release --precompress --frontend-only "$@"; }
 build --features islands
-rm -rf "$islands"
-mkdir -p "$islands"
-cp "$site"/pkg/floor.wasm.br "$site"/pkg/floor.js.br "$islands/"
+rm -rf "$floor/islands"
+mkdir -p "$floor/islands"
+cp "$floor"/site/pkg/floor.wasm.br "$floor"/site/pkg/floor.js.br "$floor/islands/"
 build
