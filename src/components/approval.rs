@@ -8,7 +8,6 @@ use std::time::Duration;
 use leptos::prelude::*;
 use leptos::reactive::computed::ScopedFuture;
 use leptos_meta::Title;
-use leptos_router::components::Redirect;
 
 use crate::api::passkeys::{finish_passkey_approval, start_passkey_approval};
 use crate::api::payments::{
@@ -33,10 +32,15 @@ pub const POLL_AT_MOST_EVERY: Duration = Duration::from_secs(30);
 /// How long after the payment's creation the SMS code is offered (the push goes first).
 pub const SMS_OFFER_AFTER_SECS: i64 = 15;
 
-/// Follows one payment until it is decided. `passkeys`: how many passkeys its owner has
-/// (`None` where this server cannot use them).
-#[component]
-pub fn ApprovalPanel(#[prop(into)] id: Signal<String>, passkeys: Option<u32>) -> impl IntoView {
+/// Follows payment `id` until it is decided. `passkeys`: how many passkeys its owner has
+/// (`None` where this server cannot use them). An island of its own, loaded lazily: its
+/// code comes only to the pages that show a payment.
+#[island(lazy)]
+pub fn ApprovalPanel(id: String, passkeys: Option<u32>) -> impl IntoView {
+    // In the browser an island has no app around it: it brings the context its title needs
+    // (on the server the app's is there already and is kept).
+    leptos_meta::provide_meta_context();
+    let id = Signal::stored(id);
     let send_sms = ServerAction::<SendPaymentSms>::new();
     let verify_sms = ServerAction::<VerifyPaymentSms>::new();
     let cancel = ServerAction::<CancelPayment>::new();
@@ -175,6 +179,8 @@ pub fn ApprovalPanel(#[prop(into)] id: Signal<String>, passkeys: Option<u32>) ->
         passkey_prompt,
     };
     view! {
+        // ...and the app's title format.
+        <Title formatter=crate::app::page_title/>
         <Suspense fallback=|| view! { <p class="muted">"Loading the payment…"</p> }>
             // Waits for the first answer only (untracked): what follows flows through the
             // signals above, so the page is not rebuilt on every check and the live region
@@ -297,9 +303,16 @@ fn PaymentBody(parts: Parts, problem: Memo<Option<AppError>>) -> impl IntoView {
             Some(AppError::SessionExpired | AppError::NotSignedIn)
         )
     });
+    // Pages are loaded by the browser: a session that ended while the page was open sends
+    // the person to sign in again.
+    Effect::new(move |_| {
+        if signed_out.get() {
+            let _ = window().location().set_href("/login?session=expired");
+        }
+    });
     move || {
         if signed_out.get() {
-            return view! { <Redirect path="/login?session=expired"/> }.into_any();
+            return ().into_any();
         }
         let Some((payee, amount)) = head.get() else {
             let message = problem.get().map(|e| e.to_string()).unwrap_or_default();

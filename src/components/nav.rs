@@ -1,68 +1,74 @@
 //! The site header: brand and navigation, collapsible on small screens.
 
 use leptos::prelude::*;
-use leptos_router::{components::A, hooks::use_location};
+use leptos_router::components::A;
 
-use crate::app::Auth;
+use crate::api::accounts::{current_user, LogOut};
 
-/// The top navigation bar.
+/// The top navigation bar. Rendered on the server: only its menu button (`NavBar`) runs in
+/// the browser.
 #[component]
 pub fn Nav() -> impl IntoView {
-    let auth = expect_context::<Auth>();
+    let user = Resource::new(|| (), |_| current_user());
+    let log_out = ServerAction::<LogOut>::new();
+    view! {
+        <header class="site-header">
+            <NavBar>
+                <ul id="nav-links" class="nav-links">
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match user.await {
+                            Ok(Some(user)) => view! {
+                                <li><A href="/payments/new">"Send a payment"</A></li>
+                                <li><A href="/payments" exact=true>"My payments"</A></li>
+                                <li><A href="/account">"Account"</A></li>
+                                <li class="who" data-testid="signed-in-as">{user.email}</li>
+                                <li>
+                                    <ActionForm action=log_out>
+                                        <button type="submit" class="link-button">"Log out"</button>
+                                    </ActionForm>
+                                </li>
+                            }
+                            .into_any(),
+                            _ => view! {
+                                <li><A href="/register">"Register"</A></li>
+                                <li><A href="/login" attr:class="button small">"Log in"</A></li>
+                            }
+                            .into_any(),
+                        }
+                    })}
+                </Suspense>
+                </ul>
+            </NavBar>
+        </header>
+    }
+}
+
+/// The brand, the menu button and the list of links (`children`, rendered on the server),
+/// shown on a small screen when the menu is open.
+#[island]
+fn NavBar(children: Children) -> impl IntoView {
     let (open, set_open) = signal(false);
-    // Effects run only in the browser, so this flips once the Wasm client has taken over.
+    // Effects run only in the browser, so this flips once the island has been taken over.
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
 
-    // Close the menu after every navigation.
-    let location = use_location();
-    Effect::new(move |_| {
-        location.pathname.track();
-        set_open.set(false);
-    });
-
     view! {
-        <header class="site-header">
-            <nav class="nav" data-hydrated=move || hydrated.get().to_string()>
-                <A href="/" attr:class="brand">
-                    <span class="brand-mark" aria-hidden="true">"✓"</span>
-                    "Payfriend"
-                </A>
-                <button
-                    type="button"
-                    class="nav-toggle"
-                    aria-controls="nav-links"
-                    aria-expanded=move || open.get().to_string()
-                    on:click=move |_| set_open.update(|o| *o = !*o)
-                >
-                    "Menu"
-                </button>
-                <ul id="nav-links" class="nav-links" class:open=open>
-                    <Transition fallback=|| ()>
-                        {move || Suspend::new(async move {
-                            match auth.user.await {
-                                Ok(Some(user)) => view! {
-                                    <li><A href="/payments/new">"Send a payment"</A></li>
-                                    <li><A href="/payments" exact=true>"My payments"</A></li>
-                                    <li><A href="/account">"Account"</A></li>
-                                    <li class="who" data-testid="signed-in-as">{user.email}</li>
-                                    <li>
-                                        <ActionForm action=auth.log_out>
-                                            <button type="submit" class="link-button">"Log out"</button>
-                                        </ActionForm>
-                                    </li>
-                                }
-                                .into_any(),
-                                _ => view! {
-                                    <li><A href="/register">"Register"</A></li>
-                                    <li><A href="/login" attr:class="button small">"Log in"</A></li>
-                                }
-                                .into_any(),
-                            }
-                        })}
-                    </Transition>
-                </ul>
-            </nav>
-        </header>
+        <nav class="nav" class:open=open data-hydrated=move || hydrated.get().to_string()>
+            <a href="/" class="brand">
+                <span class="brand-mark" aria-hidden="true">"✓"</span>
+                "Payfriend"
+            </a>
+            <button
+                type="button"
+                class="nav-toggle"
+                aria-controls="nav-links"
+                aria-expanded=move || open.get().to_string()
+                on:click=move |_| set_open.update(|o| *o = !*o)
+            >
+                "Menu"
+            </button>
+            {children()}
+        </nav>
     }
 }

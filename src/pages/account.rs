@@ -62,7 +62,9 @@ enum AddProblem {
     Browser(String),
 }
 
-#[component]
+/// The passkeys and the form to add one: an island of its own, loaded lazily (the
+/// browser's WebAuthn API is called from here).
+#[island(lazy)]
 fn Passkeys() -> impl IntoView {
     let send_code = ServerAction::<SendPasskeyCode>::new();
     let remove = ServerAction::<RemovePasskey>::new();

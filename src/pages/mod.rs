@@ -2,7 +2,6 @@
 
 pub mod account;
 pub mod home;
-pub mod lazy;
 pub mod login;
 pub mod not_found;
 pub mod payment;
