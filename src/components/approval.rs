@@ -196,6 +196,16 @@ pub fn ApprovalPanel(id: String, passkeys: Option<u32>) -> impl IntoView {
     }
 }
 
+/// Fetches the waiting screen's code ahead of time, into the browser's cache: Send a payment
+/// asks for it while the person types, so that the waiting screen that follows the payment
+/// runs at once.
+#[cfg(feature = "hydrate")]
+pub fn preload() {
+    // `#[island(lazy)]` names the loader `<island>_loader`, and `#[lazy]` its preload
+    // function `__preload_<loader>`.
+    leptos::task::spawn_local(__preload_ApprovalPanel_loader());
+}
+
 /// The server's clock as this browser can tell it: the time the last answer carried, plus
 /// what this browser's clock says passed since. On the server, and until the Wasm client
 /// runs, it is the answer's own time, so both render the same countdown.

@@ -57,9 +57,19 @@ fn SendForm(currency: String, payee: Option<String>, amount: Option<String>) -> 
             key.set(uuid::Uuid::new_v4().to_string());
         }
     });
+    // The waiting screen's island comes in a chunk of its own: fetch it while the person
+    // types, so that it is there when the payment has been sent.
+    let fetched = StoredValue::new(false);
+    let fetch_waiting_screen = move |_| {
+        if !fetched.get_value() {
+            fetched.set_value(true);
+            #[cfg(feature = "hydrate")]
+            crate::components::approval::preload();
+        }
+    };
 
     view! {
-        <ActionForm action=send attr:class="stack">
+        <ActionForm action=send attr:class="stack" on:focusin=fetch_waiting_screen>
             // In the server-rendered HTML too: the form works before (and without) the
             // Wasm client.
             <input type="hidden" name="idempotency_key" value=key/>
