@@ -532,8 +532,7 @@ fn session_reads(dir: &Path) -> Vec<String> {
 
 /// A page asks who is signed in from several places (the navigation, the guard, the page's
 /// own list), each a server function run in place while it renders, often two at the same
-/// moment: the render reads the session once, and the next render reads it again (a
-/// sign-out in between counts).
+/// moment: the render reads the session once, and the next render reads it again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_render_reads_its_session_once() {
     let dir = tempfile::tempdir().expect("dir");
