@@ -15,29 +15,29 @@ pub fn Nav() -> impl IntoView {
         <header class="site-header">
             <NavBar>
                 <ul id="nav-links" class="nav-links">
-                <Suspense fallback=|| ()>
-                    {move || Suspend::new(async move {
-                        match user.await {
-                            Ok(Some(user)) => view! {
-                                <li><A href="/payments/new">"Send a payment"</A></li>
-                                <li><A href="/payments" exact=true>"My payments"</A></li>
-                                <li><A href="/account">"Account"</A></li>
-                                <li class="who" data-testid="signed-in-as">{user.email}</li>
-                                <li>
-                                    <ActionForm action=log_out>
-                                        <button type="submit" class="link-button">"Log out"</button>
-                                    </ActionForm>
-                                </li>
+                    <Suspense fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            match user.await {
+                                Ok(Some(user)) => view! {
+                                    <li><A href="/payments/new">"Send a payment"</A></li>
+                                    <li><A href="/payments" exact=true>"My payments"</A></li>
+                                    <li><A href="/account">"Account"</A></li>
+                                    <li class="who" data-testid="signed-in-as">{user.email}</li>
+                                    <li>
+                                        <ActionForm action=log_out>
+                                            <button type="submit" class="link-button">"Log out"</button>
+                                        </ActionForm>
+                                    </li>
+                                }
+                                .into_any(),
+                                _ => view! {
+                                    <li><A href="/register">"Register"</A></li>
+                                    <li><A href="/login" attr:class="button small">"Log in"</A></li>
+                                }
+                                .into_any(),
                             }
-                            .into_any(),
-                            _ => view! {
-                                <li><A href="/register">"Register"</A></li>
-                                <li><A href="/login" attr:class="button small">"Log in"</A></li>
-                            }
-                            .into_any(),
-                        }
-                    })}
-                </Suspense>
+                        })}
+                    </Suspense>
                 </ul>
             </NavBar>
         </header>
