@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::api::accounts::{current_user, LogOut};
+use crate::components::timers::use_mounted;
 
 /// The top navigation bar. Rendered on the server: only its menu button (`NavBar`) runs in
 /// the browser.
@@ -49,9 +50,9 @@ pub fn Nav() -> impl IntoView {
 #[island]
 fn NavBar(children: Children) -> impl IntoView {
     let (open, set_open) = signal(false);
-    // Effects run only in the browser, so this flips once the island has been taken over.
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
+    // False in the server's HTML: until the island runs, the menu button cannot work and
+    // the stylesheet shows the links instead.
+    let hydrated = use_mounted();
 
     view! {
         <nav class="nav" class:open=open data-hydrated=move || hydrated.get().to_string()>
