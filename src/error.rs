@@ -58,6 +58,16 @@ pub enum AppError {
     /// The payment's push request was sent as many times as it may be.
     #[error("The request was sent to your phone {max} times, as often as it can be. Answer it there, or use a code by SMS.")]
     PushLimit { max: u32 },
+    /// The user has this many payments waiting for approval already.
+    #[error("You have {max} payments waiting for approval. Answer or cancel one of them before you send another.")]
+    TooManyPending { max: u32 },
+    /// The user's phone got as many approval requests this hour as it may.
+    #[error("Your phone got as many approval requests as it can this hour. You can send another payment in {}.", wait(*retry_after_secs))]
+    PushBudgetSpent { retry_after_secs: u64 },
+    /// A payment was denied on the phone since this session signed in: someone else may
+    /// know the password, so the next payment needs a fresh sign-in.
+    #[error("You denied a payment on your phone. For your safety, log out and log in again before you send another payment.")]
+    SignInAgain,
     /// The approval window passed before the user answered.
     #[error("The approval request expired. Please start again.")]
     ApprovalExpired,
@@ -118,14 +128,17 @@ impl AppError {
     /// The HTTP status this error is answered with.
     pub fn status_code(&self) -> u16 {
         match self {
-            AppError::NotSignedIn | AppError::BadCredentials { .. } | AppError::SessionExpired => {
-                401
-            }
+            AppError::NotSignedIn
+            | AppError::BadCredentials { .. }
+            | AppError::SessionExpired
+            | AppError::SignInAgain => 401,
             AppError::AccountLocked { .. }
             | AppError::RateLimited { .. }
             | AppError::TooManyRequests { .. }
             | AppError::SendingPaused { .. }
-            | AppError::PushLimit { .. } => 429,
+            | AppError::PushLimit { .. }
+            | AppError::TooManyPending { .. }
+            | AppError::PushBudgetSpent { .. } => 429,
             AppError::Busy { .. } => 503,
             AppError::PhoneNotVerified => 403,
             AppError::Field { .. } | AppError::InvalidCode { .. } | AppError::Transport(_) => 400,
@@ -146,6 +159,7 @@ impl AppError {
             | AppError::RateLimited { retry_after_secs }
             | AppError::TooManyRequests { retry_after_secs }
             | AppError::SendingPaused { retry_after_secs }
+            | AppError::PushBudgetSpent { retry_after_secs }
             | AppError::Busy { retry_after_secs } => Some((*retry_after_secs).max(1)),
             _ => None,
         }

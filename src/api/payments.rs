@@ -18,15 +18,7 @@ pub async fn send_payment(
     let caller = request::caller(&state);
     request::limit(&state, &caller, Action::SendPayment)?;
     let user = auth::require_verified_user(&state, &caller).await?;
-    let id = payments::create(
-        &state,
-        &user,
-        &payee,
-        &amount,
-        &idempotency_key,
-        caller.client,
-    )
-    .await?;
+    let id = payments::create(&state, &caller, &user, &payee, &amount, &idempotency_key).await?;
     leptos_axum::redirect(&format!("/payments/{id}"));
     Ok(id)
 }

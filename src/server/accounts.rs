@@ -10,6 +10,7 @@ use super::{
     provider_error, AppState,
 };
 use crate::server::clock;
+use crate::server::db::users::CodePurpose;
 use crate::{
     error::AppError,
     model::{AuditKind, Email, UserId, Via},
@@ -77,6 +78,7 @@ pub async fn register(
     })?;
     let via =
         Via::parse(&form.via).ok_or_else(|| AppError::field("via", "Choose SMS or voice call."))?;
+    phone_number::check_reachable(&phone, via, &state.config.sms_countries)?;
 
     if let Some(taken) = db::users::taken(&state.db, &email, &phone.e164)
         .await
@@ -94,6 +96,8 @@ pub async fn register(
             user_id: None,
             phone_e164: &phone.e164,
             payment_id: None,
+            via,
+            verified: false,
             event: AuditKind::VerificationSent,
             detail: format!("registration code by {} to {}", via.as_str(), phone.e164),
         },
@@ -145,6 +149,8 @@ pub async fn resend_code(state: &AppState, caller: &Caller) -> Result<(), AppErr
             user_id: Some(&user.id),
             phone_e164: &user.phone_e164,
             payment_id: None,
+            via,
+            verified: user.is_verified(),
             event: AuditKind::VerificationSent,
             detail: format!("new code by {}", via.as_str()),
         },
@@ -154,7 +160,7 @@ pub async fn resend_code(state: &AppState, caller: &Caller) -> Result<(), AppErr
         |e| provider_error("resend phone verification", e),
     )
     .await?;
-    db::users::reset_verify_attempts(&state.db, &user.id)
+    db::users::reset_code_attempts(&state.db, &user.id, CodePurpose::PhoneVerification)
         .await
         .map_err(|e| internal("reset verification checks", e))
 }
@@ -185,9 +191,14 @@ pub async fn verify_phone(state: &AppState, caller: &Caller, code: &str) -> Resu
         ));
     }
     // The check is counted before it is made, so parallel guesses share the five.
-    let allowed = db::users::take_verify_attempt(&state.db, &user.id, MAX_VERIFY_ATTEMPTS)
-        .await
-        .map_err(|e| internal("count verification check", e))?;
+    let allowed = db::users::take_code_attempt(
+        &state.db,
+        &user.id,
+        CodePurpose::PhoneVerification,
+        MAX_VERIFY_ATTEMPTS,
+    )
+    .await
+    .map_err(|e| internal("count verification check", e))?;
     if !allowed {
         return Err(AppError::field(
             "code",
@@ -201,7 +212,10 @@ pub async fn verify_phone(state: &AppState, caller: &Caller, code: &str) -> Resu
     if let Err(e) = &checked {
         if matches!(e, ProviderError::Unavailable(_)) {
             // The provider did not answer: this check did not happen.
-            if let Err(e) = db::users::return_verify_attempt(&state.db, &user.id).await {
+            if let Err(e) =
+                db::users::return_code_attempt(&state.db, &user.id, CodePurpose::PhoneVerification)
+                    .await
+            {
                 tracing::warn!(error = %e, "cannot give back a verification check");
             }
         }

@@ -7,7 +7,7 @@ use crate::server::clock;
 use std::{
     net::IpAddr,
     sync::{
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicU64, AtomicUsize, Ordering},
         Arc,
     },
     time::Duration,
@@ -20,7 +20,7 @@ use argon2::{
 use axum::http::{header, HeaderValue};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore};
 
 use super::{
     config::Secret,
@@ -67,8 +67,12 @@ pub const HASH_SLOT_WAIT: Duration = Duration::from_secs(2);
 /// Password hashing for requests: at most one hash per core at a time (a flood of
 /// sign-ins queues briefly, then gets 503 instead of growing threads and memory), and the
 /// same single verification whether or not the email has an account.
+///
+/// A slot is held by the hashing itself, not by the request: the permit moves into the
+/// blocking task, so a client that hangs up mid-request frees its slot only when its hash
+/// is done (the request's future is dropped, the blocking task is not).
 pub struct Passwords {
-    slots: Semaphore,
+    slots: Arc<Semaphore>,
     /// How many slots there are (one per core).
     slot_count: usize,
     /// The hash of a random password, made once at start-up: unknown emails verify
@@ -76,6 +80,35 @@ pub struct Passwords {
     decoy: String,
     /// Verifications run so far (tests and figures).
     verifications: AtomicU64,
+    /// Hashes running now, and the most seen at once.
+    gauge: Arc<HashGauge>,
+}
+
+#[derive(Default)]
+struct HashGauge {
+    running: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+impl HashGauge {
+    /// Runs `work` on the blocking pool, holding `permit` until it is done.
+    async fn run<T: Send + 'static>(
+        self: &Arc<Self>,
+        permit: OwnedSemaphorePermit,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, AppError> {
+        let gauge = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let now = gauge.running.fetch_add(1, Ordering::SeqCst) + 1;
+            gauge.peak.fetch_max(now, Ordering::SeqCst);
+            let result = work();
+            gauge.running.fetch_sub(1, Ordering::SeqCst);
+            result
+        })
+        .await
+        .map_err(|e| internal("password hashing task", e))
+    }
 }
 
 impl Passwords {
@@ -84,10 +117,11 @@ impl Passwords {
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         let decoy = hash_password(Secret::random(32).expose().to_string()).await?;
         Ok(Passwords {
-            slots: Semaphore::new(cores),
+            slots: Arc::new(Semaphore::new(cores)),
             slot_count: cores,
             decoy,
             verifications: AtomicU64::new(0),
+            gauge: Arc::default(),
         })
     }
 
@@ -101,8 +135,18 @@ impl Passwords {
         self.verifications.load(Ordering::Relaxed)
     }
 
-    async fn slot(&self) -> Result<tokio::sync::SemaphorePermit<'_>, AppError> {
-        match tokio::time::timeout(HASH_SLOT_WAIT, self.slots.acquire()).await {
+    /// Hashes (or verifications) running now.
+    pub fn hashing_now(&self) -> usize {
+        self.gauge.running.load(Ordering::SeqCst)
+    }
+
+    /// The most hashes (or verifications) that ran at once since start-up.
+    pub fn hashing_peak(&self) -> usize {
+        self.gauge.peak.load(Ordering::SeqCst)
+    }
+
+    async fn slot(&self) -> Result<OwnedSemaphorePermit, AppError> {
+        match tokio::time::timeout(HASH_SLOT_WAIT, self.slots.clone().acquire_owned()).await {
             Ok(Ok(permit)) => Ok(permit),
             Ok(Err(e)) => Err(internal("password slots", e)),
             Err(_) => Err(AppError::Busy {
@@ -113,8 +157,10 @@ impl Passwords {
 
     /// Hashes a new password within the bound.
     pub async fn hash(&self, password: String) -> Result<String, AppError> {
-        let _slot = self.slot().await?;
-        hash_password(password).await
+        let permit = self.slot().await?;
+        self.gauge
+            .run(permit, move || hash_blocking(&password))
+            .await?
     }
 
     /// Reserves a slot for a verification: `Busy` when none frees up in time. Taken before
@@ -122,7 +168,7 @@ impl Passwords {
     pub async fn reserve(&self) -> Result<HashSlot<'_>, AppError> {
         Ok(HashSlot {
             passwords: self,
-            _permit: self.slot().await?,
+            permit: self.slot().await?,
         })
     }
 }
@@ -130,7 +176,7 @@ impl Passwords {
 /// A reserved hashing slot; verifying uses it up.
 pub struct HashSlot<'a> {
     passwords: &'a Passwords,
-    _permit: tokio::sync::SemaphorePermit<'a>,
+    permit: OwnedSemaphorePermit,
 }
 
 impl HashSlot<'_> {
@@ -140,15 +186,17 @@ impl HashSlot<'_> {
         let known = hash.is_some();
         let stored = hash.unwrap_or_else(|| self.passwords.decoy.clone());
         self.passwords.verifications.fetch_add(1, Ordering::Relaxed);
-        let ok = tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&stored).is_ok_and(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
+        let ok = self
+            .passwords
+            .gauge
+            .run(self.permit, move || {
+                PasswordHash::new(&stored).is_ok_and(|parsed| {
+                    Argon2::default()
+                        .verify_password(password.as_bytes(), &parsed)
+                        .is_ok()
+                })
             })
-        })
-        .await
-        .map_err(|e| internal("password check task", e))?;
+            .await?;
         Ok(ok && known)
     }
 }
@@ -173,6 +221,16 @@ pub(crate) fn caller_session_id(state: &AppState, caller: &Caller) -> Option<Str
         .session_token
         .as_deref()
         .and_then(|t| session_id(&state.config.session_secret, t))
+}
+
+/// When the caller's session signed in (`NotSignedIn` without a session).
+pub async fn signed_in_at(state: &AppState, caller: &Caller) -> Result<i64, AppError> {
+    let id = caller_session_id(state, caller).ok_or(AppError::NotSignedIn)?;
+    db::users::session_user(&state.db, &id)
+        .await
+        .map_err(|e| internal("read session", e))?
+        .map(|session| session.created_at)
+        .ok_or(AppError::NotSignedIn)
 }
 
 /// `SessionExpired` for a session idle too long (PSD2 RTS 4(3)(d)) or signed in longer
@@ -475,6 +533,57 @@ mod tests {
         );
         drop(held);
         assert!(passwords.reserve().await.is_ok());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sign_ins_dropped_mid_flight_never_run_more_hashes_than_slots() {
+        let passwords = Arc::new(Passwords::new().await.expect("gate"));
+        let hash = passwords.hash("a password".into()).await.expect("hash");
+        for _ in 0..4 {
+            // As many sign-ins as three times the slots, each dropped (its client hung up)
+            // once its hash is under way...
+            let flights: Vec<_> = (0..passwords.slots() * 3)
+                .map(|_| {
+                    let (passwords, hash) = (passwords.clone(), hash.clone());
+                    tokio::spawn(async move {
+                        let slot = passwords.reserve().await?;
+                        slot.verify("a guess".into(), Some(hash)).await
+                    })
+                })
+                .collect();
+            while passwords.hashing_now() == 0 {
+                tokio::task::yield_now().await;
+            }
+            for flight in &flights {
+                flight.abort();
+            }
+            // ...while new ones keep arriving.
+            for _ in 0..passwords.slots() {
+                let (passwords, hash) = (passwords.clone(), hash.clone());
+                tokio::spawn(async move {
+                    if let Ok(slot) = passwords.reserve().await {
+                        let _ = slot.verify("a guess".into(), Some(hash)).await;
+                    }
+                });
+            }
+        }
+        // Every slot comes back once the hashes already started are done.
+        let all: Vec<_> = {
+            let mut all = Vec::new();
+            for _ in 0..passwords.slots() {
+                all.push(passwords.slots.clone().acquire_owned().await.expect("slot"));
+            }
+            all
+        };
+        assert_eq!(passwords.hashing_now(), 0);
+        drop(all);
+        assert!(passwords.hashing_peak() >= 1);
+        assert!(
+            passwords.hashing_peak() <= passwords.slots(),
+            "{} hashes ran at once with {} slots",
+            passwords.hashing_peak(),
+            passwords.slots()
+        );
     }
 
     #[test]

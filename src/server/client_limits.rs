@@ -7,8 +7,8 @@
 //! a trusted proxy (entries further left were written by the client and prove nothing).
 
 use std::{
-    collections::HashMap,
-    net::{IpAddr, SocketAddr},
+    collections::{HashMap, VecDeque},
+    net::{IpAddr, Ipv6Addr, SocketAddr},
     sync::Mutex,
     time::Instant,
 };
@@ -43,8 +43,15 @@ impl Action {
     }
 }
 
-/// More buckets than this and the full ones are dropped (a full bucket is the same as none).
-const MAX_BUCKETS: usize = 100_000;
+/// The most buckets one instance keeps. At this size a new address may take the place of
+/// a bucket that has filled up again (an idle one, the same as none); when the oldest ones
+/// are all in use, the new address is limited as if its bucket were empty (fail closed)
+/// rather than growing the table.
+pub const MAX_BUCKETS: usize = 100_000;
+
+/// How many of the oldest buckets a request at the cap looks at for an idle one: a flood
+/// from many addresses never turns a request into a scan of the table.
+const EVICTION_LOOKS: usize = 8;
 
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
@@ -52,26 +59,56 @@ struct Bucket {
     updated: Instant,
 }
 
+type Key = (Action, IpAddr);
+
 /// The buckets of one app instance.
 pub struct ClientLimiter {
     limits: ClientLimits,
+    /// IPv6 clients are keyed by their network of this prefix length (a host with a /64
+    /// has all of it): `IPV6_CLIENT_PREFIX`, 64 by default.
+    ipv6_prefix: u8,
+    capacity: usize,
     buckets: Mutex<Buckets>,
 }
 
-/// The buckets, and when a full table was last cleaned on the request path.
+/// The buckets, and their keys in the order they were made (oldest first).
 struct Buckets {
-    map: HashMap<(Action, IpAddr), Bucket>,
-    pruned: Option<Instant>,
+    map: HashMap<Key, Bucket>,
+    order: VecDeque<Key>,
 }
 
 impl ClientLimiter {
-    pub fn new(limits: ClientLimits) -> Self {
+    pub fn new(limits: ClientLimits, ipv6_prefix: u8) -> Self {
+        Self::with_capacity(limits, ipv6_prefix, MAX_BUCKETS)
+    }
+
+    /// A limiter that keeps at most `capacity` buckets.
+    pub fn with_capacity(limits: ClientLimits, ipv6_prefix: u8, capacity: usize) -> Self {
         ClientLimiter {
             limits,
+            ipv6_prefix: ipv6_prefix.min(128),
+            capacity: capacity.max(1),
             buckets: Mutex::new(Buckets {
                 map: HashMap::new(),
-                pruned: None,
+                order: VecDeque::new(),
             }),
+        }
+    }
+
+    /// The address a client's bucket is kept under: IPv4 as it is, IPv6 by its network.
+    pub fn bucket_address(&self, client: IpAddr) -> IpAddr {
+        match client {
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None => {
+                    let bits = u128::from(v6);
+                    let mask = u128::MAX
+                        .checked_shl(128 - u32::from(self.ipv6_prefix))
+                        .unwrap_or(0);
+                    IpAddr::V6(Ipv6Addr::from(bits & mask))
+                }
+            },
+            v4 => v4,
         }
     }
 
@@ -84,19 +121,16 @@ impl ClientLimiter {
         let Ok(mut buckets) = self.buckets.lock() else {
             return Ok(()); // a poisoned lock must not lock everyone out
         };
-        // A table at its size cap is cleaned of full buckets, at most once a second: a
-        // flood from many addresses must not turn every request into a scan.
-        let due = buckets
-            .pruned
-            .is_none_or(|at| now.saturating_duration_since(at).as_secs() >= 1);
-        if buckets.map.len() >= MAX_BUCKETS && due {
-            let limits = self.limits;
-            buckets
-                .map
-                .retain(|(a, _), b| !is_full(b, a.rate(&limits), now));
-            buckets.pruned = Some(now);
+        let key = (action, self.bucket_address(client));
+        if !buckets.map.contains_key(&key) {
+            if buckets.map.len() >= self.capacity && !buckets.evict_one_idle(&self.limits, now) {
+                // Full of buckets in use: this address is limited as if its bucket were
+                // empty, until the table has room again.
+                return Err((1.0 / per_sec).ceil().max(1.0) as u64);
+            }
+            buckets.order.push_back(key);
         }
-        let bucket = buckets.map.entry((action, client)).or_insert(Bucket {
+        let bucket = buckets.map.entry(key).or_insert(Bucket {
             tokens: burst,
             updated: now,
         });
@@ -111,19 +145,42 @@ impl ClientLimiter {
         }
     }
 
-    /// Forgets buckets that have filled up again (the sweeper calls it).
+    /// Forgets buckets that have filled up again (the sweeper calls it, off the request
+    /// path).
     pub fn forget_full(&self, now: Instant) {
         if let Ok(mut buckets) = self.buckets.lock() {
             let limits = self.limits;
-            buckets
-                .map
-                .retain(|(a, _), b| !is_full(b, a.rate(&limits), now));
+            let Buckets { map, order } = &mut *buckets;
+            map.retain(|(a, _), b| !is_full(b, a.rate(&limits), now));
+            order.retain(|key| map.contains_key(key));
         }
     }
 
     /// How many clients have a bucket (for tests and figures).
     pub fn tracked(&self) -> usize {
         self.buckets.lock().map(|b| b.map.len()).unwrap_or_default()
+    }
+}
+
+impl Buckets {
+    /// Removes one idle (refilled) bucket among the oldest few, if there is one.
+    fn evict_one_idle(&mut self, limits: &ClientLimits, now: Instant) -> bool {
+        for _ in 0..EVICTION_LOOKS {
+            let Some(key) = self.order.pop_front() else {
+                return false;
+            };
+            match self.map.get(&key) {
+                // Already forgotten by the sweeper: not a bucket, look further.
+                None => continue,
+                Some(bucket) if is_full(bucket, key.0.rate(limits), now) => {
+                    self.map.remove(&key);
+                    return true;
+                }
+                // In use: it goes to the back, the next oldest is looked at.
+                Some(_) => self.order.push_back(key),
+            }
+        }
+        false
     }
 }
 
@@ -212,10 +269,13 @@ mod tests {
 
     #[test]
     fn a_bucket_allows_its_burst_then_refills_at_its_rate() {
-        let limiter = ClientLimiter::new(limits(Rate {
-            burst: 3,
-            per_secs: 30,
-        }));
+        let limiter = ClientLimiter::new(
+            limits(Rate {
+                burst: 3,
+                per_secs: 30,
+            }),
+            64,
+        );
         let ip: IpAddr = "192.0.2.1".parse().expect("ip");
         let other: IpAddr = "192.0.2.2".parse().expect("ip");
         let t0 = Instant::now();
@@ -234,6 +294,78 @@ mod tests {
         assert!(limiter.take(Action::SignIn, ip, later).is_err());
         limiter.forget_full(t0 + Duration::from_secs(3600));
         assert_eq!(limiter.tracked(), 0);
+    }
+
+    #[test]
+    fn ipv6_clients_share_a_bucket_per_network_of_the_configured_prefix() {
+        let rate = Rate {
+            burst: 2,
+            per_secs: 60,
+        };
+        let t0 = Instant::now();
+        let ip = |s: &str| s.parse::<IpAddr>().expect("ip");
+        let by_64 = ClientLimiter::new(limits(rate), 64);
+        assert_eq!(
+            by_64.take(Action::SignIn, ip("2001:db8:1:2::1"), t0),
+            Ok(())
+        );
+        assert_eq!(
+            by_64.take(Action::SignIn, ip("2001:db8:1:2:ffff::9"), t0),
+            Ok(())
+        );
+        assert!(
+            by_64
+                .take(Action::SignIn, ip("2001:db8:1:2:abcd::5"), t0)
+                .is_err(),
+            "a third address of the same /64 finds the bucket empty"
+        );
+        assert_eq!(
+            by_64.take(Action::SignIn, ip("2001:db8:1:3::1"), t0),
+            Ok(()),
+            "another /64"
+        );
+        assert_eq!(
+            by_64.bucket_address(ip("::ffff:192.0.2.7")),
+            ip("192.0.2.7"),
+            "an IPv4-mapped address is its IPv4 client"
+        );
+        let by_48 = ClientLimiter::new(limits(rate), 48);
+        assert_eq!(
+            by_48.bucket_address(ip("2001:db8:1:3::1")),
+            ip("2001:db8:1::")
+        );
+        let by_128 = ClientLimiter::new(limits(rate), 128);
+        assert_eq!(by_128.bucket_address(ip("2001:db8::1")), ip("2001:db8::1"));
+    }
+
+    #[test]
+    fn a_full_table_limits_new_addresses_instead_of_growing() {
+        let limiter = ClientLimiter::with_capacity(
+            limits(Rate {
+                burst: 2,
+                per_secs: 60,
+            }),
+            64,
+            4,
+        );
+        let t0 = Instant::now();
+        let ip = |n: u8| IpAddr::from([192, 0, 2, n]);
+        for n in 1..=4 {
+            assert_eq!(limiter.take(Action::SignIn, ip(n), t0), Ok(()));
+        }
+        // Every bucket is in use: a fifth address is limited, not added.
+        assert!(limiter.take(Action::SignIn, ip(5), t0).is_err());
+        assert_eq!(limiter.tracked(), 4);
+        // The addresses already known still get their tokens.
+        assert_eq!(limiter.take(Action::SignIn, ip(1), t0), Ok(()));
+        // Once a bucket has filled up again (idle), a new address takes its place.
+        let later = t0 + Duration::from_secs(120);
+        assert_eq!(limiter.take(Action::SignIn, ip(5), later), Ok(()));
+        assert_eq!(limiter.tracked(), 4);
+        for n in 6..=40 {
+            let _ = limiter.take(Action::SignIn, ip(n), later);
+            assert!(limiter.tracked() <= 4);
+        }
     }
 
     fn forwarded(value: &str) -> HeaderMap {

@@ -15,7 +15,7 @@ use super::{
 };
 use crate::{
     error::AppError,
-    model::{AuditKind, PaymentId, UserId},
+    model::{AuditKind, PaymentId, UserId, Via},
 };
 
 /// A code about to be sent: to whom, and how the audit trail should call it.
@@ -25,6 +25,12 @@ pub struct CodeSend<'a> {
     pub user_id: Option<&'a UserId>,
     pub phone_e164: &'a str,
     pub payment_id: Option<&'a PaymentId>,
+    /// How it goes out: a voice call weighs two SMS in every budget.
+    pub via: Via,
+    /// For someone whose phone is verified (payment and passkey codes): drawn from the
+    /// app's hourly budget. Registration codes draw from a budget of their own
+    /// (`CODE_SEND_UNVERIFIED_HOURLY`), so strangers cannot use that one up.
+    pub verified: bool,
     /// The audit event (`VerificationSent`, `SmsSent`).
     pub event: AuditKind,
     pub detail: String,
@@ -60,12 +66,22 @@ async fn reserve_code_send(state: &AppState, code: &CodeSend<'_>) -> Result<(), 
     let now = clock::now();
     let config = &state.config;
     let window = config.code_send_window_secs as i64;
+    let budget = if code.verified {
+        config.code_send_global_hourly
+    } else {
+        config.code_send_unverified_hourly
+    };
     let limits = CodeSendLimits {
         user_id: code.user_id,
         phone_e164: code.phone_e164,
+        weight: match code.via {
+            Via::Sms => 1,
+            Via::Call => 2,
+        },
+        unverified: !code.verified,
         per_recipient: config.code_send_limit as i64,
         window_start: now - window,
-        global: config.code_send_global_hourly as i64,
+        global: budget as i64,
         hour_start: now - 3600,
     };
     let refusal = db::throttle::reserve_code_send(&state.db, &limits, now)
@@ -89,8 +105,12 @@ async fn reserve_code_send(state: &AppState, code: &CodeSend<'_>) -> Result<(), 
                 code.event,
                 "refused",
                 format!(
-                    "the app's budget of {} codes per hour is used up",
-                    config.code_send_global_hourly
+                    "the app's budget of {budget} codes per hour for {} is used up",
+                    if code.verified {
+                        "verified people"
+                    } else {
+                        "registrations"
+                    }
                 ),
             )
             .await;

@@ -100,6 +100,13 @@ pub struct Config {
     /// Production mode (`PAYFRIEND_ENV=production`, or an https `PUBLIC_URL`): real
     /// provider and session secret required, sandbox never on.
     pub production: bool,
+    /// Whether the built-in sandbox is mounted: no provider configured, and either the
+    /// server is reachable on loopback only (`PUBLIC_URL`'s host and the address it listens
+    /// on) or `PAYFRIEND_ENV=development` is set explicitly.
+    sandbox_mounted: bool,
+    /// The sandbox is mounted and reachable from the network (explicit development mode on
+    /// a non-loopback address): start-up warns about it loudly.
+    pub sandbox_exposed: bool,
     /// `LOGIN_MAX_FAILURES`: failed sign-ins in a row before the account is locked.
     pub login_max_failures: u64,
     /// `LOGIN_LOCK_SECS`: how long such a lock lasts.
@@ -114,7 +121,21 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// `SANDBOX_FAULT`: the failure the sandbox starts acting out (sandbox only).
     pub sandbox_fault: SandboxFault,
-    /// `CODE_SEND_GLOBAL_HOURLY`: codes sent by the whole app per hour, at most.
+    /// `IPV6_CLIENT_PREFIX`: IPv6 clients share a per-client bucket per network of this
+    /// prefix length (default 64: one host's usual allocation).
+    pub ipv6_client_prefix: u8,
+    /// `MAX_PENDING_PAYMENTS`: payments one user may have waiting for approval at once.
+    pub max_pending_payments: u64,
+    /// `PUSH_HOURLY_PER_USER`: push approval requests (new payments and resends) per user
+    /// per hour, counted in the database.
+    pub push_hourly_per_user: u64,
+    /// `CODE_SEND_UNVERIFIED_HOURLY`: codes sent per hour, at most, to people without a
+    /// verified phone (registration), apart from the budget of verified people's codes.
+    pub code_send_unverified_hourly: u64,
+    /// `SMS_COUNTRIES`: ISO country codes whose numbers may register (empty: all).
+    pub sms_countries: Vec<String>,
+    /// `CODE_SEND_GLOBAL_HOURLY`: codes sent by the whole app per hour, at most, to people
+    /// with a verified phone (payment and passkey codes).
     pub code_send_global_hourly: u64,
     /// `SESSION_MAX_SECS`: a session ends this long after sign-in, whatever the activity.
     pub session_max_secs: u64,
@@ -371,7 +392,17 @@ impl Config {
             ));
         }
 
+        // Mounted only where nobody else can reach it, unless asked for explicitly: a server
+        // listening on 0.0.0.0 answers anyone who sends `Host: localhost`.
+        let listens_on_loopback = leptos_options.site_addr.ip().is_loopback();
+        let sandbox_mounted =
+            provider == Provider::Sandbox && (explicit_development || listens_on_loopback);
+        let sandbox_exposed =
+            sandbox_mounted && !(listens_on_loopback && is_loopback_host(&public_url));
+
         Ok(Config {
+            sandbox_mounted,
+            sandbox_exposed,
             leptos_options,
             database_url,
             public_url,
@@ -393,6 +424,19 @@ impl Config {
             request_timeout_secs: number(&get, "REQUEST_TIMEOUT_SECS", 30, 1)?,
             sandbox_fault,
             code_send_global_hourly: number(&get, "CODE_SEND_GLOBAL_HOURLY", 500, 1)?,
+            code_send_unverified_hourly: number(&get, "CODE_SEND_UNVERIFIED_HOURLY", 200, 1)?,
+            sms_countries: parse_countries(get("SMS_COUNTRIES").as_deref().unwrap_or(""))?,
+            ipv6_client_prefix: match number(&get, "IPV6_CLIENT_PREFIX", 64, 1)? {
+                n @ 1..=128 => n as u8,
+                _ => {
+                    return Err(bad(
+                        "IPV6_CLIENT_PREFIX",
+                        "expected a prefix length from 1 to 128",
+                    ))
+                }
+            },
+            max_pending_payments: number(&get, "MAX_PENDING_PAYMENTS", 3, 1)?,
+            push_hourly_per_user: number(&get, "PUSH_HOURLY_PER_USER", 10, 1)?,
             session_max_secs: number(&get, "SESSION_MAX_SECS", 12 * 3600, 60)?,
             trusted_proxies: match get("TRUSTED_PROXIES") {
                 Some(v) => parse_proxies(&v)?,
@@ -445,9 +489,11 @@ impl Config {
         }
     }
 
-    /// Whether the built-in sandbox is on (no `AUTHY_API_URL`).
+    /// Whether the built-in sandbox is on: no `AUTHY_API_URL`, and reachable on loopback
+    /// only or in explicit development mode. Without it and without a provider, nothing
+    /// can send codes or push requests (start-up says so).
     pub fn sandbox_enabled(&self) -> bool {
-        self.provider == Provider::Sandbox
+        self.sandbox_mounted
     }
 
     /// Whether cookies must be `Secure`: the app is reached over https.
@@ -476,6 +522,25 @@ fn parse_base_url(var: &'static str, value: &str) -> Result<Url, ConfigError> {
         url.set_path(&path);
     }
     Ok(url)
+}
+
+/// `SMS_COUNTRIES`: ISO 3166 alpha-2 codes separated by commas or spaces.
+fn parse_countries(value: &str) -> Result<Vec<String>, ConfigError> {
+    value
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|code| !code.is_empty())
+        .map(|code| {
+            let code = code.to_ascii_uppercase();
+            if code.parse::<phonenumber::country::Id>().is_ok() {
+                Ok(code)
+            } else {
+                Err(bad(
+                    "SMS_COUNTRIES",
+                    format!("expected ISO country codes such as US, GB or DE, got {code:?}"),
+                ))
+            }
+        })
+        .collect()
 }
 
 fn number(
@@ -659,6 +724,30 @@ mod tests {
             let config = config_from(&[("PUBLIC_URL", loopback)]).expect(loopback);
             assert!(config.sandbox_enabled());
         }
+    }
+
+    #[test]
+    fn the_sandbox_is_not_mounted_on_a_network_address_unless_development_is_explicit() {
+        let container = [
+            ("PUBLIC_URL", "http://localhost:3000"),
+            ("LEPTOS_SITE_ADDR", "0.0.0.0:3000"),
+        ];
+        let config = config_from(&container).expect("starts");
+        assert!(!config.sandbox_enabled());
+        assert!(!config.sandbox_exposed);
+
+        let mut explicit = container.to_vec();
+        explicit.push(("PAYFRIEND_ENV", "development"));
+        let config = config_from(&explicit).expect("explicitly development");
+        assert!(config.sandbox_enabled());
+        assert!(config.sandbox_exposed, "start-up warns about the exposure");
+
+        let local = config_from(&[
+            ("PUBLIC_URL", "http://localhost:3000"),
+            ("LEPTOS_SITE_ADDR", "127.0.0.1:3000"),
+        ])
+        .expect("loopback");
+        assert!(local.sandbox_enabled() && !local.sandbox_exposed);
     }
 
     #[test]

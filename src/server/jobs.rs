@@ -69,6 +69,14 @@ async fn clean_up(state: &AppState, now: i64) {
     if let Err(e) = db::throttle::forget_code_sends_before(&state.db, code_horizon).await {
         tracing::warn!(error = %e, "code-send cleanup failed");
     }
+    let quiet_since = now - config.login_lock_secs as i64;
+    if let Err(e) = db::throttle::forget_login_attempts(&state.db, now, quiet_since).await {
+        tracing::warn!(error = %e, "sign-in attempt cleanup failed");
+    }
+    let push_horizon = now - super::payments::PUSH_WINDOW_SECS;
+    if let Err(e) = db::payments::forget_push_sends_before(&state.db, push_horizon).await {
+        tracing::warn!(error = %e, "push-send cleanup failed");
+    }
     if let Err(e) = db::passkeys::forget_expired_challenges(&state.db, now).await {
         tracing::warn!(error = %e, "passkey challenge cleanup failed");
     }

@@ -28,11 +28,12 @@ use super::{
     provider::ProviderError,
     provider_error, AppState,
 };
+use crate::server::db::users::CodePurpose;
 use crate::{
     error::AppError,
     model::{
         parse_passkey_name, AuditKind, DecidedVia, PasskeyCeremony, PasskeyView, PaymentEvent,
-        PaymentId, PaymentStatus,
+        PaymentId, PaymentStatus, Via,
     },
 };
 
@@ -111,6 +112,8 @@ pub async fn send_add_code(
             user_id: Some(&user.id),
             phone_e164: &user.phone_e164,
             payment_id: None,
+            via: Via::Sms,
+            verified: true,
             event: AuditKind::Passkey,
             detail: "code to add a passkey".into(),
         },
@@ -123,7 +126,7 @@ pub async fn send_add_code(
     )
     .await?;
     // A new code: its checks start from zero (the phone-code counter, free once verified).
-    db::users::reset_verify_attempts(&state.db, &user.id)
+    db::users::reset_code_attempts(&state.db, &user.id, CodePurpose::AddPasskey)
         .await
         .map_err(|e| internal("reset code checks", e))
 }
@@ -142,9 +145,14 @@ pub async fn start_add(
     let code = payments::sms_code(code)?;
     let authy_id = user.authy_id.ok_or(AppError::PhoneNotVerified)?;
     // Counted before it is made, so parallel guesses share the five; a new code resets it.
-    let allowed = db::users::take_verify_attempt(&state.db, &user.id, MAX_VERIFY_ATTEMPTS)
-        .await
-        .map_err(|e| internal("count code check", e))?;
+    let allowed = db::users::take_code_attempt(
+        &state.db,
+        &user.id,
+        CodePurpose::AddPasskey,
+        MAX_VERIFY_ATTEMPTS,
+    )
+    .await
+    .map_err(|e| internal("count code check", e))?;
     if !allowed {
         return Err(AppError::field(
             "code",
@@ -156,7 +164,7 @@ pub async fn start_add(
         .verify_token(authy_id, code, &add_action(user))
         .await
     {
-        Ok(()) => db::users::reset_verify_attempts(&state.db, &user.id)
+        Ok(()) => db::users::reset_code_attempts(&state.db, &user.id, CodePurpose::AddPasskey)
             .await
             .map_err(|e| internal("reset code checks", e))?,
         Err(ProviderError::WrongCode | ProviderError::CodeExpired) => {
@@ -178,7 +186,10 @@ pub async fn start_add(
         Err(e) => {
             if matches!(e, ProviderError::Unavailable(_)) {
                 // The provider did not answer: this check did not happen.
-                if let Err(e) = db::users::return_verify_attempt(&state.db, &user.id).await {
+                if let Err(e) =
+                    db::users::return_code_attempt(&state.db, &user.id, CodePurpose::AddPasskey)
+                        .await
+                {
                     tracing::warn!(error = %e, "cannot give back a code check");
                 }
             }

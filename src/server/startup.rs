@@ -11,7 +11,12 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use super::{
-    auth, authy::AuthyClient, client_limits, config::Config, db, jobs, readiness::Readiness,
+    auth,
+    authy::AuthyClient,
+    client_limits,
+    config::{Config, Provider},
+    db, jobs,
+    readiness::Readiness,
     routes, webhook, AppState,
 };
 use crate::sandbox::service::Sandbox;
@@ -62,10 +67,12 @@ pub async fn prepare_with(config: Config, readiness: Arc<Readiness>) -> anyhow::
         .build()
         .context("cannot build the HTTP client")?;
     let sandbox = Sandbox::for_config(&config, db.clone(), http);
+    warn_about_the_sandbox(&config);
     let passwords = auth::Passwords::new()
         .await
         .map_err(|e| anyhow::anyhow!("cannot prepare password hashing: {e}"))?;
-    let client_limiter = client_limits::ClientLimiter::new(config.client_limits);
+    let client_limiter =
+        client_limits::ClientLimiter::new(config.client_limits, config.ipv6_client_prefix);
     let state = AppState {
         passwords: Arc::new(passwords),
         client_limiter: Arc::new(client_limiter),
@@ -89,6 +96,28 @@ pub async fn prepare_with(config: Config, readiness: Arc<Readiness>) -> anyhow::
         app: state,
         sandbox,
     })
+}
+
+/// The sandbox hands out every phone's codes and approves any push request: say so when
+/// the network can reach it, and say why it is off when it is not mounted.
+fn warn_about_the_sandbox(config: &Config) {
+    let addr = config.leptos_options.site_addr;
+    if config.sandbox_exposed {
+        tracing::warn!(
+            "DEVELOPMENT SANDBOX EXPOSED: PAYFRIEND_ENV=development and this server listens on \
+             {addr} (PUBLIC_URL {}): anyone who can reach it reads every phone's codes at \
+             /sandbox/phone and approves any payment. Use it on a trusted network only.",
+            config.public_url
+        );
+    } else if config.provider == Provider::Sandbox && !config.sandbox_enabled() {
+        tracing::error!(
+            "no provider: AUTHY_API_URL is not set, and the built-in sandbox is not mounted \
+             because this server listens on {addr}, which the network can reach (it would \
+             give anyone the codes and the push approvals). Set AUTHY_API_URL and \
+             AUTHY_API_KEY, listen on 127.0.0.1, or set PAYFRIEND_ENV=development to expose \
+             the sandbox on purpose. Codes and push requests fail until then."
+        );
+    }
 }
 
 /// Starts the app as configured: the body of `main`. It listens at once and answers 503

@@ -72,6 +72,20 @@ impl TestApp {
 /// SQLite, once so); without it, a fresh SQLite file.
 pub const TEST_POSTGRES: &str = "PAYFRIEND_TEST_POSTGRES";
 
+/// Whether the PostgreSQL-only tests can run (`PAYFRIEND_TEST_POSTGRES` set). Without it a
+/// local run skips them with a note; in CI (`CI=true`) that is a failure, never a silent pass.
+pub fn postgres_available(what: &str) -> bool {
+    if std::env::var(TEST_POSTGRES).is_ok_and(|v| !v.is_empty()) {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").map_or(true, |v| v != "true"),
+        "CI runs {what} on PostgreSQL: set {TEST_POSTGRES}"
+    );
+    eprintln!("skipped: set {TEST_POSTGRES} to run {what}");
+    false
+}
+
 /// A new, empty database for one test app; its URL.
 pub async fn fresh_database(dir: &std::path::Path) -> String {
     let Some(admin_url) = std::env::var(TEST_POSTGRES).ok().filter(|v| !v.is_empty()) else {

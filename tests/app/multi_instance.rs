@@ -12,13 +12,12 @@ use payfriend::api::{
 use payfriend::server::{authy::signature, clock, db};
 use sqlx::AnyPool;
 
-use crate::common::{fresh_database, TEST_POSTGRES};
+use crate::common::{fresh_database, postgres_available};
 use crate::process::{client_of, free_port, healthy, launch, signed_up_as, start, Server, API_KEY};
 
 /// A fresh PostgreSQL database, or `None` (with a note) when the suite runs on SQLite.
 async fn postgres_database(dir: &std::path::Path) -> Option<String> {
-    if std::env::var(TEST_POSTGRES).map_or(true, |v| v.is_empty()) {
-        eprintln!("skipped: set {TEST_POSTGRES} to run the multi-instance tests");
+    if !postgres_available("the multi-instance tests") {
         return None;
     }
     Some(fresh_database(dir).await)

@@ -19,7 +19,7 @@ use crate::common::*;
 
 /// A signed-in user on an app named `localhost`, with a software passkey.
 struct Person {
-    app: TestApp,
+    app: std::sync::Arc<TestApp>,
     user_id: String,
     cookie: String,
     key: SoftPasskey,
@@ -35,10 +35,22 @@ impl Person {
         let (user_id, email) = verified_user(&app, PASSWORD).await;
         let cookie = log_in(&app, &email, PASSWORD).await;
         Person {
-            app,
+            app: std::sync::Arc::new(app),
             user_id: user_id.to_string(),
             cookie,
             // `true`: the soft key says it verified the person (as a PIN or biometric does).
+            key: SoftPasskey::new(true),
+        }
+    }
+
+    /// Another person with an account on the same app.
+    async fn neighbour(&self) -> Person {
+        let (user_id, email) = verified_user(&self.app, PASSWORD).await;
+        let cookie = log_in(&self.app, &email, PASSWORD).await;
+        Person {
+            app: self.app.clone(),
+            user_id: user_id.to_string(),
+            cookie,
             key: SoftPasskey::new(true),
         }
     }
@@ -432,9 +444,19 @@ async fn a_removed_passkey_approves_nothing() {
         .call(StartPasskeyApproval::PATH, &[("id", &id)])
         .await;
     assert!(refusal(none).await.contains("Add a passkey"));
-    // Someone else's passkey id removes nothing.
-    let other = person.call(RemovePasskey::PATH, &[("id", &added.id)]).await;
+    // Someone else's passkey id removes nothing, and theirs stays.
+    let mut neighbour = person.neighbour().await;
+    let theirs = neighbour.add_passkey("Phone").await;
+    let other = person
+        .call(RemovePasskey::PATH, &[("id", &theirs.id)])
+        .await;
     assert_eq!(other.status(), StatusCode::NOT_FOUND);
+    let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM passkeys WHERE id = $1")
+        .bind(&theirs.id)
+        .fetch_one(&person.app.state.db)
+        .await
+        .expect("count");
+    assert_eq!(kept, 1, "the neighbour's passkey is still there");
 }
 
 #[tokio::test]
@@ -561,4 +583,42 @@ async fn five_wrong_codes_end_the_code_for_adding_a_passkey() {
     // A new code counts from zero.
     let mut person = std::sync::Arc::into_inner(person).expect("one owner");
     person.add_passkey("Laptop").await;
+}
+
+#[tokio::test]
+async fn a_new_phone_verification_code_buys_no_more_guesses_at_the_passkey_code() {
+    let person = Person::on(&[("LIMIT_CODE_RESEND", "1000/60")]).await;
+    assert_eq!(
+        person.call(SendPasskeyCode::PATH, &[]).await.status(),
+        StatusCode::OK
+    );
+    let code = person.add_code().await;
+    let wrong = if code == "0000000" {
+        "1111111"
+    } else {
+        "0000000"
+    };
+    for _ in 0..5 {
+        let guess = person
+            .call(
+                StartAddPasskey::PATH,
+                &[("name", "Laptop"), ("code", wrong)],
+            )
+            .await;
+        assert_eq!(guess.status(), StatusCode::BAD_REQUEST);
+    }
+    // A code of another purpose (the phone verification's resend) resets its own count only.
+    let resent = person
+        .call(payfriend::api::accounts::ResendCode::PATH, &[])
+        .await;
+    assert_eq!(resent.status(), StatusCode::OK, "{:?}", resent.text().await);
+
+    let right = person
+        .call(
+            StartAddPasskey::PATH,
+            &[("name", "Laptop"), ("code", &code)],
+        )
+        .await;
+    assert_eq!(right.status(), StatusCode::BAD_REQUEST);
+    assert!(right.text().await.unwrap().contains("Too many wrong codes"));
 }

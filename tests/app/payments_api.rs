@@ -152,6 +152,73 @@ async fn a_provider_failure_fails_the_payment_with_its_reason() {
     assert!(reason.is_some_and(|r| !r.is_empty()));
 }
 
+#[tokio::test]
+async fn a_provider_failure_shows_a_sentence_not_the_providers_words() {
+    let app = spawn_app().await;
+    let (user_id, email) = verified_user(&app, "a password").await;
+    let cookie = log_in(&app, &email, "a password").await;
+    // The sandbox answers the push request with Authy's "60026 User not found.".
+    sqlx::query("DELETE FROM sandbox_users")
+        .execute(&app.state.db)
+        .await
+        .expect("forget users");
+    let sent = send_payment(&app, &cookie, &uuid::Uuid::new_v4().to_string()).await;
+    assert_eq!(sent.status(), 503);
+    let answer = sent.text().await.expect("body");
+    let id = only_payment_id(&app, &user_id).await;
+
+    let view = get_payment(&app, &cookie, &id)
+        .await
+        .text()
+        .await
+        .expect("body");
+    let page = app
+        .client
+        .get(app.url(&format!("/payments/{id}")))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    let timeline = app
+        .client
+        .post(app.url(payfriend::api::payments::PaymentTimeline::PATH))
+        .header("Cookie", &cookie)
+        .form(&[("id", id.as_str())])
+        .send()
+        .await
+        .expect("timeline")
+        .text()
+        .await
+        .expect("body");
+    assert!(view.contains("could not be sent to your phone"), "{view}");
+    assert!(timeline.contains("push_sent"), "{timeline}");
+    for (what, text) in [
+        ("answer", &answer),
+        ("view", &view),
+        ("page", &page),
+        ("timeline", &timeline),
+    ] {
+        for provider_words in ["60026", "User not found", "refused by the provider"] {
+            assert!(
+                !text.contains(provider_words),
+                "{what} shows {provider_words:?}: {text}"
+            );
+        }
+    }
+    // The detail is kept for whoever investigates.
+    let detail: String = sqlx::query_scalar(
+        "SELECT detail FROM audit_events WHERE payment_id = $1 AND event = 'push_sent'",
+    )
+    .bind(&id)
+    .fetch_one(&app.state.db)
+    .await
+    .expect("audit row");
+    assert!(detail.contains("User not found"), "{detail}");
+}
+
 /// Every page of the list, following the cursors from `start` in one direction.
 async fn walk(
     app: &TestApp,

@@ -4,12 +4,11 @@
 
 use payfriend::server::db;
 
-use crate::common::{log_in, spawn_app, verified_user, TEST_POSTGRES};
+use crate::common::{log_in, postgres_available, spawn_app, verified_user};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_the_server_dropped_while_idle_are_replaced_before_use() {
-    if std::env::var(TEST_POSTGRES).map_or(true, |v| v.is_empty()) {
-        eprintln!("skipped: set {TEST_POSTGRES} to run the PostgreSQL tests");
+    if !postgres_available("the PostgreSQL tests") {
         return;
     }
     let app = spawn_app().await;

@@ -369,8 +369,39 @@ async fn the_sweep_forgets_what_can_no_longer_matter_and_keeps_the_rest() {
             .expect("nonce");
     }
 
+    // Sign-in attempts: an email tried once long ago (never signed in), one tried just
+    // now, one locked until later, and one whose lock ended long ago.
+    let lock = app.state.config.login_lock_secs as i64;
+    for (email, failures, locked_until, last_at) in [
+        ("long-ago@example.com", 1, None, now - lock - 10),
+        ("just-now@example.com", 2, None, now),
+        ("locked@example.com", 5, Some(now + 100), now - lock - 10),
+        ("lock-over@example.com", 5, Some(now - 10), now - lock - 10),
+    ] {
+        sqlx::query(
+            "INSERT INTO login_throttle (email, failures, locked_until, last_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(email)
+        .bind(failures)
+        .bind(locked_until)
+        .bind(last_at)
+        .execute(&app.state.db)
+        .await
+        .expect("sign-in attempts");
+    }
+
     payfriend::server::sweep(&app.state).await;
 
+    let mut throttled: Vec<String> = sqlx::query_scalar("SELECT email FROM login_throttle")
+        .fetch_all(&app.state.db)
+        .await
+        .expect("attempts");
+    throttled.sort();
+    assert_eq!(
+        throttled,
+        vec!["just-now@example.com", "locked@example.com"]
+    );
     let phones: Vec<String> = sqlx::query_scalar("SELECT phone_e164 FROM code_sends")
         .fetch_all(&app.state.db)
         .await
@@ -381,4 +412,44 @@ async fn the_sweep_forgets_what_can_no_longer_matter_and_keeps_the_rest() {
         .expect("nonces");
     assert_eq!(phones, vec!["+12015550102"]);
     assert_eq!(nonces, vec!["new"]);
+}
+
+#[tokio::test]
+async fn a_server_listening_on_every_address_does_not_serve_the_sandbox() {
+    // A typical container: the public URL says localhost, the server listens on 0.0.0.0.
+    let app = spawn_app_with(&[
+        ("PUBLIC_URL", "http://localhost:3000"),
+        ("LEPTOS_SITE_ADDR", "0.0.0.0:3000"),
+    ])
+    .await;
+    assert!(app.sandbox.is_none());
+    for path in [
+        "/sandbox/phone?phone=%2B12015550123",
+        "/sandbox/authy/protected/json/users/1/status",
+    ] {
+        let answer = app
+            .client
+            .get(app.url(path))
+            .header("Host", "localhost:3000")
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(answer.status(), 404, "{path}");
+    }
+
+    // Asked for explicitly, it is there (and start-up warns about it).
+    let explicit = spawn_app_with(&[
+        ("PUBLIC_URL", "http://localhost:3000"),
+        ("LEPTOS_SITE_ADDR", "0.0.0.0:3000"),
+        ("PAYFRIEND_ENV", "development"),
+    ])
+    .await;
+    let phone = explicit
+        .client
+        .get(explicit.url("/sandbox/phone?phone=%2B12015550123"))
+        .header("Host", "localhost:3000")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(phone.status(), 200);
 }

@@ -132,7 +132,12 @@ async fn no_code_works_after_the_payment_was_decided_or_expired() {
 
 #[tokio::test]
 async fn payment_codes_are_sent_within_the_per_user_limit() {
-    let app = spawn_app_with(&[("CODE_SEND_LIMIT", "3"), ("LIMIT_PAYMENT_CODE", "100/60")]).await;
+    let app = spawn_app_with(&[
+        ("CODE_SEND_LIMIT", "3"),
+        ("LIMIT_PAYMENT_CODE", "100/60"),
+        ("MAX_PENDING_PAYMENTS", "10"),
+    ])
+    .await;
     let payer = payer(&app).await;
     let mut statuses = Vec::new();
     let mut codes = 0;
@@ -214,4 +219,117 @@ async fn a_code_that_could_not_be_sent_can_be_asked_for_again_at_once() {
 
     assert_eq!(ask_for_code(&app, &payer, &id).await.status(), 200);
     assert_eq!(payment_codes(&app, &id).await.len(), 1);
+}
+
+/// Sends `codes` for the payment at once, each from a task of its own; their statuses in
+/// the order of `codes`.
+async fn guess_at_once(
+    app: &std::sync::Arc<TestApp>,
+    payer: &std::sync::Arc<Payer>,
+    id: &str,
+    codes: Vec<String>,
+) -> Vec<u16> {
+    let guesses: Vec<_> = codes
+        .into_iter()
+        .map(|code| {
+            let (app, payer, id) = (app.clone(), payer.clone(), id.to_string());
+            tokio::spawn(
+                async move { enter_code(&app, &payer, &id, &code).await.status().as_u16() },
+            )
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for guess in guesses {
+        statuses.push(guess.await.expect("task"));
+    }
+    statuses
+}
+
+/// A wrong code: the real one with its first digit changed.
+fn wrong(code: &str) -> String {
+    let first = (code.as_bytes()[0] - b'0' + 1) % 10;
+    format!("{first}{}", &code[1..])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_parallel_wrong_codes_reach_the_provider_at_most_five_times() {
+    let app = std::sync::Arc::new(spawn_app_with(&[("LIMIT_PAYMENT_CODE", "1000/60")]).await);
+    let payer = std::sync::Arc::new(payer(&app).await);
+    let id = new_payment(&app, &payer).await;
+    assert_eq!(ask_for_code(&app, &payer, &id).await.status(), 200);
+    let code = only_code(&app, &id).await;
+    let checks_before = app.sandbox().code_checks();
+
+    let statuses = guess_at_once(&app, &payer, &id, vec![wrong(&code); 20]).await;
+
+    let checked = app.sandbox().code_checks() - checks_before;
+    assert!(checked <= 5, "{checked} guesses reached the provider");
+    assert_eq!(status(&app, &id).await.0, "failed");
+    assert!(!statuses.contains(&200), "{statuses:?}");
+    // The real code is no use now either.
+    assert_ne!(enter_code(&app, &payer, &id, &code).await.status(), 200);
+    assert_eq!(status(&app, &id).await.0, "failed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_right_code_in_a_burst_approves_only_when_it_was_among_the_five_checked() {
+    let app = std::sync::Arc::new(spawn_app_with(&[("LIMIT_PAYMENT_CODE", "1000/60")]).await);
+    let payer = std::sync::Arc::new(payer(&app).await);
+    for round in 0..3 {
+        let id = new_payment(&app, &payer).await;
+        assert_eq!(ask_for_code(&app, &payer, &id).await.status(), 200);
+        let code = only_code(&app, &id).await;
+        let checks_before = app.sandbox().code_checks();
+        // The right code sits in a different place of the burst each round.
+        let mut codes = vec![wrong(&code); 12];
+        let right_at = [0, 6, 11][round];
+        codes[right_at] = code.clone();
+
+        let statuses = guess_at_once(&app, &payer, &id, codes).await;
+
+        assert!(app.sandbox().code_checks() - checks_before <= 5);
+        let (outcome, via) = status(&app, &id).await;
+        let right_accepted = statuses[right_at] == 200;
+        assert_eq!(
+            outcome == "approved",
+            right_accepted,
+            "round {round}: {outcome}, {statuses:?}"
+        );
+        if right_accepted {
+            assert_eq!(via.as_deref(), Some("sms"));
+        } else {
+            assert_eq!(outcome, "failed", "{statuses:?}");
+        }
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 200).count(),
+            usize::from(right_accepted)
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_code_the_provider_could_not_check_costs_no_attempt() {
+    let app = spawn_app().await;
+    let payer = payer(&app).await;
+    let id = new_payment(&app, &payer).await;
+    assert_eq!(ask_for_code(&app, &payer, &id).await.status(), 200);
+    let code = only_code(&app, &id).await;
+    app.sandbox().fault.set(SandboxFault::Error503);
+    for _ in 0..6 {
+        assert_eq!(
+            enter_code(&app, &payer, &id, &wrong(&code)).await.status(),
+            503
+        );
+    }
+    app.sandbox().fault.set(SandboxFault::None);
+
+    let attempts: i64 =
+        sqlx::query_scalar("SELECT sms_failed_attempts FROM payments WHERE id = $1")
+            .bind(&id)
+            .fetch_one(&app.state.db)
+            .await
+            .expect("attempts");
+    assert_eq!(attempts, 0);
+    assert_eq!(enter_code(&app, &payer, &id, &code).await.status(), 200);
+    assert_eq!(status(&app, &id).await.0, "approved");
 }

@@ -269,6 +269,7 @@ async fn check_verification(
     State(state): State<Sandbox>,
     Query(q): Query<CheckVerification>,
 ) -> ApiResult {
+    state.count_code_check();
     let phone = e164(
         q.country_code.as_deref().unwrap_or_default(),
         q.phone_number.as_deref().unwrap_or_default(),
@@ -538,6 +539,7 @@ async fn verify_token(
     Path((token, id)): Path<(String, String)>,
     Query(q): Query<VerifyQuery>,
 ) -> ApiResult {
+    state.count_code_check();
     let id = parse_user_id(&id)?;
     if store::user_by_id(&state.db, id).await?.is_none() {
         return Err(ApiError::user_not_found());

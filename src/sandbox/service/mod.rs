@@ -8,7 +8,10 @@ pub mod api;
 pub mod handset;
 pub mod store;
 
-use std::sync::{Arc, RwLock};
+use std::sync::{
+    atomic::{AtomicU64, Ordering},
+    Arc, RwLock,
+};
 
 use axum::Router;
 use rand::Rng;
@@ -30,6 +33,9 @@ pub struct Sandbox {
     pub fault: FaultSwitch,
     /// The provider client's timeout: the `slow` fault answers just after it.
     pub client_timeout_secs: u64,
+    /// How many codes the app asked this sandbox to check (phone verification and payment
+    /// codes): what an attacker's guesses cost at the provider, for the tests of limits.
+    code_checks: Arc<AtomicU64>,
 }
 
 impl Sandbox {
@@ -42,7 +48,17 @@ impl Sandbox {
             http,
             fault: FaultSwitch::new(config.sandbox_fault),
             client_timeout_secs: config.authy_timeout_secs,
+            code_checks: Arc::default(),
         })
+    }
+
+    /// Codes checked so far (every request to check one, whatever its answer).
+    pub fn code_checks(&self) -> u64 {
+        self.code_checks.load(Ordering::Relaxed)
+    }
+
+    fn count_code_check(&self) {
+        self.code_checks.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The provider's endpoints, to be nested under `/sandbox/authy`.

@@ -68,13 +68,29 @@ pub fn flatten_json(body: &str) -> Result<Vec<(String, String)>, SignatureError>
     Ok(out)
 }
 
+/// How `~` is written in the canonical form. Authy's reference implementations disagree:
+/// Python 3.7+'s `quote_plus` leaves it as it is, older Python and Java's `URLEncoder`
+/// escape it. A callback signed either way is accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tilde {
+    /// `%7E` (the form this module signs with).
+    Escaped,
+    /// `~`.
+    Kept,
+}
+
 /// Encodes one key or value as an HTML form would: `A-Za-z0-9-._` stay, space is `+`,
 /// everything else is `%XX` of its UTF-8 bytes.
 pub fn form_encode(s: &str) -> String {
+    form_encode_with(s, Tilde::Escaped)
+}
+
+fn form_encode_with(s: &str, tilde: Tilde) -> String {
     let mut out = String::with_capacity(s.len() * 3);
     for &b in s.as_bytes() {
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => out.push(b as char),
+            b'~' if tilde == Tilde::Kept => out.push('~'),
             b' ' => out.push('+'),
             _ => out.push_str(&format!("%{b:02X}")),
         }
@@ -85,9 +101,20 @@ pub fn form_encode(s: &str) -> String {
 /// The PARAMS part: encoded `key=value` pairs sorted in byte order, array indexes then
 /// blanked (`%5B0%5D` becomes `%5B%5D`), joined with `&`.
 pub fn canonical_params(pairs: &[(String, String)]) -> String {
+    canonical_params_with(pairs, Tilde::Escaped)
+}
+
+/// [`canonical_params`] with `~` written as `tilde` says (the pairs sort as written).
+pub fn canonical_params_with(pairs: &[(String, String)], tilde: Tilde) -> String {
     let mut encoded: Vec<String> = pairs
         .iter()
-        .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                form_encode_with(k, tilde),
+                form_encode_with(v, tilde)
+            )
+        })
         .collect();
     encoded.sort_unstable();
     encoded
@@ -121,7 +148,17 @@ pub fn signed_string(
     url: &str,
     body: &str,
 ) -> Result<String, SignatureError> {
-    let params = canonical_params(&flatten_json(body)?);
+    signed_string_with(nonce, method, url, &flatten_json(body)?, Tilde::Escaped)
+}
+
+fn signed_string_with(
+    nonce: &str,
+    method: &str,
+    url: &str,
+    pairs: &[(String, String)],
+    tilde: Tilde,
+) -> Result<String, SignatureError> {
+    let params = canonical_params_with(pairs, tilde);
     Ok(format!(
         "{nonce}|{}|{url}|{params}",
         method.to_ascii_uppercase()
@@ -136,7 +173,26 @@ pub fn sign(
     url: &str,
     body: &str,
 ) -> Result<String, SignatureError> {
-    let message = signed_string(nonce, method, url, body)?;
+    sign_with(api_key, nonce, method, url, body, Tilde::Escaped)
+}
+
+/// [`sign`], with `~` written as `tilde` says (as one or the other reference client does).
+pub fn sign_with(
+    api_key: &str,
+    nonce: &str,
+    method: &str,
+    url: &str,
+    body: &str,
+    tilde: Tilde,
+) -> Result<String, SignatureError> {
+    let pairs = flatten_json(body)?;
+    mac_of(
+        api_key,
+        &signed_string_with(nonce, method, url, &pairs, tilde)?,
+    )
+}
+
+fn mac_of(api_key: &str, message: &str) -> Result<String, SignatureError> {
     let mut mac =
         HmacSha256::new_from_slice(api_key.as_bytes()).map_err(|_| SignatureError::Mismatch)?;
     mac.update(message.as_bytes());
@@ -179,8 +235,20 @@ pub fn verify(
     if (nonce_secs - now as f64).abs() > tolerance_secs as f64 {
         return Err(SignatureError::StaleNonce);
     }
-    let expected = sign(api_key, nonce, request.method, url, request.body)?;
-    if bool::from(expected.as_bytes().ct_eq(signature.as_bytes())) {
+    let pairs = flatten_json(request.body)?;
+    let escaped = signed_string_with(nonce, request.method, url, &pairs, Tilde::Escaped)?;
+    let mut matches = mac_of(api_key, &escaped)?
+        .as_bytes()
+        .ct_eq(signature.as_bytes());
+    // A `~` anywhere (a public fact of the body): the form that keeps it is checked as
+    // well, and both comparisons run whatever the first one found.
+    if request.body.contains('~') {
+        let kept = signed_string_with(nonce, request.method, url, &pairs, Tilde::Kept)?;
+        matches |= mac_of(api_key, &kept)?
+            .as_bytes()
+            .ct_eq(signature.as_bytes());
+    }
+    if bool::from(matches) {
         Ok(())
     } else {
         Err(SignatureError::Mismatch)
@@ -498,6 +566,68 @@ mod tests {
                 Ok(()),
                 "{}",
                 v.name
+            );
+        }
+    }
+
+    /// A payee with `~`, signed by Python's own `hmac` over `quote_plus(s, safe='')` (Python
+    /// 3.7+: `~` kept) and over the same with `~` escaped (older Python, Java): computed once,
+    /// outside this code.
+    const TILDE_KEY: &str = "tilde-test-api-key";
+    const TILDE_URL: &str = "https://pay.example.org/payments/callback";
+    const TILDE_BODY: &str = r#"{"approval_request":{"transaction":{"details":{"Sending to":"Mr~Smith & Co"}}},"status":"approved","uuid":"u-1"}"#;
+    const TILDE_KEPT: &str = "eV3lFIwSO8zy4tdlCAzDVtyqzkVZN58C6kCQGhDIXyE=";
+    const TILDE_ESCAPED: &str = "wiBIXBgm6KQ6pCAdqsNdK4W9GYQrfHphq9rH9kizjs0=";
+
+    fn tilde_request(signature: &str) -> SignedRequest<'_> {
+        SignedRequest {
+            signature: Some(signature),
+            nonce: Some("1764140001"),
+            method: "POST",
+            body: TILDE_BODY,
+        }
+    }
+
+    #[test]
+    fn a_payee_with_a_tilde_verifies_signed_either_way() {
+        for signature in [TILDE_KEPT, TILDE_ESCAPED] {
+            assert_eq!(
+                verify(
+                    TILDE_KEY,
+                    TILDE_URL,
+                    tilde_request(signature),
+                    1_764_140_001,
+                    300
+                ),
+                Ok(()),
+                "{signature}"
+            );
+        }
+        assert_eq!(
+            sign_with(
+                TILDE_KEY,
+                "1764140001",
+                "POST",
+                TILDE_URL,
+                TILDE_BODY,
+                Tilde::Kept
+            ),
+            Ok(TILDE_KEPT.to_string())
+        );
+        assert_eq!(
+            sign(TILDE_KEY, "1764140001", "POST", TILDE_URL, TILDE_BODY),
+            Ok(TILDE_ESCAPED.to_string())
+        );
+        // Either form of a changed body is still refused.
+        let changed = TILDE_BODY.replace("approved", "denied");
+        for signature in [TILDE_KEPT, TILDE_ESCAPED] {
+            let request = SignedRequest {
+                body: &changed,
+                ..tilde_request(signature)
+            };
+            assert_eq!(
+                verify(TILDE_KEY, TILDE_URL, request, 1_764_140_001, 300),
+                Err(SignatureError::Mismatch)
             );
         }
     }

@@ -106,6 +106,171 @@ pub async fn insert_once(
     Ok((id, false))
 }
 
+/// The limits a new payment (or a push resend) must fit in.
+#[derive(Debug, Clone, Copy)]
+pub struct PushLimits {
+    /// Payments waiting for approval at once, per user.
+    pub max_pending: i64,
+    /// Push requests per user since `hour_start`.
+    pub hourly: i64,
+    pub hour_start: i64,
+}
+
+/// What became of a new payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewPaymentOutcome {
+    /// Created now; its push request is counted.
+    Created(PaymentId),
+    /// A payment already made with this idempotency key.
+    Existing(PaymentId),
+    /// The user has `max_pending` payments waiting already.
+    TooManyPending,
+    /// The user's push requests for the hour are spent: the oldest was sent at this time.
+    PushBudgetSpent { oldest: i64 },
+}
+
+/// Inserts a new pending payment and counts its push request, if the user has fewer than
+/// `max_pending` waiting and push requests left this hour. One transaction that first
+/// updates the user's gate, so a user's concurrent sends are checked one after the other.
+pub async fn insert_within_limits(
+    db: &AnyPool,
+    p: &NewPayment<'_>,
+    limits: PushLimits,
+    now: i64,
+) -> sqlx::Result<NewPaymentOutcome> {
+    let mut tx = db.begin().await?;
+    take_push_gate(&mut tx, p.user_id).await?;
+    let existing: Option<PaymentId> =
+        sqlx::query_scalar("SELECT id FROM payments WHERE user_id = $1 AND idempotency_key = $2")
+            .bind(p.user_id)
+            .bind(p.idempotency_key)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if let Some(id) = existing {
+        tx.rollback().await?;
+        return Ok(NewPaymentOutcome::Existing(id));
+    }
+    let pending: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM payments WHERE user_id = $1 AND status = 'pending' \
+         AND expires_at >= $2",
+    )
+    .bind(p.user_id)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    if pending >= limits.max_pending {
+        tx.rollback().await?;
+        return Ok(NewPaymentOutcome::TooManyPending);
+    }
+    if let Err(oldest) = count_push_send(&mut tx, p.user_id, limits, now).await? {
+        tx.rollback().await?;
+        return Ok(NewPaymentOutcome::PushBudgetSpent { oldest });
+    }
+    sqlx::query(
+        "INSERT INTO payments (id, user_id, idempotency_key, payee, amount_cents, currency, status, \
+         sms_failed_attempts, expires_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $8)",
+    )
+    .bind(p.id)
+    .bind(p.user_id)
+    .bind(p.idempotency_key)
+    .bind(p.payee)
+    .bind(p.amount_cents)
+    .bind(p.currency)
+    .bind(p.expires_at)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(NewPaymentOutcome::Created(p.id.clone()))
+}
+
+/// Counts one more push request for the user (a resend), if the hour's budget has room;
+/// `Err(oldest)` when it is spent. The record's id, to give it back with
+/// [`give_back_push_send`] if no request goes out after all.
+pub async fn reserve_push_send(
+    db: &AnyPool,
+    user_id: &UserId,
+    limits: PushLimits,
+    now: i64,
+) -> sqlx::Result<Result<String, i64>> {
+    let mut tx = db.begin().await?;
+    take_push_gate(&mut tx, user_id).await?;
+    let counted = count_push_send(&mut tx, user_id, limits, now).await?;
+    tx.commit().await?;
+    Ok(counted)
+}
+
+/// Forgets a push request counted by [`reserve_push_send`] that was not sent.
+pub async fn give_back_push_send(db: &AnyPool, id: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM push_sends WHERE id = $1")
+        .bind(id)
+        .execute(db)
+        .await
+        .map(drop)
+}
+
+/// Forgets push requests sent before `before` (outside the hourly window).
+pub async fn forget_push_sends_before(db: &AnyPool, before: i64) -> sqlx::Result<u64> {
+    sqlx::query("DELETE FROM push_sends WHERE at < $1")
+        .bind(before)
+        .execute(db)
+        .await
+        .map(|r| r.rows_affected())
+}
+
+async fn take_push_gate(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    user_id: &UserId,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET push_gate = push_gate + 1 WHERE id = $1")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await
+        .map(drop)
+}
+
+/// Records a push request if the user's hourly budget has room: `Ok(record id)`, or
+/// `Err(oldest)` with the time of the oldest request in the window.
+async fn count_push_send(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    user_id: &UserId,
+    limits: PushLimits,
+    now: i64,
+) -> sqlx::Result<Result<String, i64>> {
+    let (sent, oldest): (i64, Option<i64>) =
+        sqlx::query_as("SELECT COUNT(*), MIN(at) FROM push_sends WHERE user_id = $1 AND at >= $2")
+            .bind(user_id)
+            .bind(limits.hour_start)
+            .fetch_one(&mut **tx)
+            .await?;
+    if sent >= limits.hourly {
+        return Ok(Err(oldest.unwrap_or(now)));
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    sqlx::query("INSERT INTO push_sends (id, user_id, at) VALUES ($1, $2, $3)")
+        .bind(&id)
+        .bind(user_id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(Ok(id))
+}
+
+/// Whether one of the user's payments was denied at or after `since` (a session's sign-in;
+/// times are whole seconds, so a denial in the sign-in's own second counts).
+pub async fn denied_after(db: &AnyPool, user_id: &UserId, since: i64) -> sqlx::Result<bool> {
+    let denied: Option<i64> = sqlx::query_scalar(
+        "SELECT decided_at FROM payments WHERE user_id = $1 AND status = 'denied' \
+         AND decided_at >= $2 LIMIT 1",
+    )
+    .bind(user_id)
+    .bind(since)
+    .fetch_optional(db)
+    .await?;
+    Ok(denied.is_some())
+}
+
 /// Stores the provider's approval request uuid for a payment.
 pub async fn set_approval_uuid(db: &AnyPool, id: &PaymentId, uuid: &str) -> sqlx::Result<()> {
     sqlx::query("UPDATE payments SET approval_uuid = $1 WHERE id = $2")
@@ -368,15 +533,48 @@ pub async fn claim_push_request(
     .await
 }
 
-/// Counts one more wrong SMS code; returns the new count (`None` if no longer pending).
-pub async fn count_wrong_code(db: &AnyPool, id: &PaymentId) -> sqlx::Result<Option<i64>> {
+/// Takes one of the payment's `max` SMS code attempts before the code is checked, so that
+/// guesses sent at once are counted before any of them reaches the provider; returns the
+/// attempts taken so far, this one included (`None`: no longer pending, or none left).
+pub async fn reserve_code_attempt(
+    db: &AnyPool,
+    id: &PaymentId,
+    max: i64,
+) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar(
         "UPDATE payments SET sms_failed_attempts = sms_failed_attempts + 1 \
-         WHERE id = $1 AND status = 'pending' RETURNING sms_failed_attempts",
+         WHERE id = $1 AND status = 'pending' AND sms_failed_attempts < $2 \
+         RETURNING sms_failed_attempts",
+    )
+    .bind(id)
+    .bind(max)
+    .fetch_optional(db)
+    .await
+}
+
+/// Counts a wrong SMS code among the checks taken; returns the wrong ones so far (`None`
+/// when the payment is no longer pending).
+pub async fn count_wrong_code(db: &AnyPool, id: &PaymentId) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "UPDATE payments SET sms_wrong_codes = sms_wrong_codes + 1 \
+         WHERE id = $1 AND status = 'pending' RETURNING sms_wrong_codes",
     )
     .bind(id)
     .fetch_optional(db)
     .await
+}
+
+/// Gives back an attempt taken by `reserve_code_attempt` whose code the provider could not
+/// check (it did not answer): the person loses no try to an outage.
+pub async fn give_back_code_attempt(db: &AnyPool, id: &PaymentId) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE payments SET sms_failed_attempts = sms_failed_attempts - 1 \
+         WHERE id = $1 AND sms_failed_attempts > 0",
+    )
+    .bind(id)
+    .execute(db)
+    .await
+    .map(drop)
 }
 
 /// Stores the expiry of every pending payment past its time; returns their ids and owners.

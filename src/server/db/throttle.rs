@@ -37,7 +37,8 @@ pub async fn take_login_attempt(
            failures = CASE WHEN locked_until <= $2 THEN 1 ELSE failures + 1 END, \
            locked_until = CASE WHEN locked_until <= $2 THEN $5 \
                                WHEN failures + 1 >= $3 THEN $4 \
-                               ELSE locked_until END \
+                               ELSE locked_until END, \
+           last_at = $2 \
          WHERE email = $1 AND (failures < $3 OR locked_until <= $2) \
          RETURNING failures",
     )
@@ -74,14 +75,32 @@ pub async fn clear_login_failures(db: &AnyPool, email: &Email) -> sqlx::Result<(
         .map(|_| ())
 }
 
+/// Forgets the sign-in attempts of emails whose lock (if any) has ended and whose last
+/// attempt was before `quiet_since`: their count would start again anyway.
+pub async fn forget_login_attempts(db: &AnyPool, now: i64, quiet_since: i64) -> sqlx::Result<u64> {
+    sqlx::query(
+        "DELETE FROM login_throttle WHERE (locked_until IS NULL OR locked_until <= $1) \
+         AND (last_at IS NULL OR last_at < $2)",
+    )
+    .bind(now)
+    .bind(quiet_since)
+    .execute(db)
+    .await
+    .map(|r| r.rows_affected())
+}
+
 /// A code about to be sent, and the limits it must fit in.
 pub struct CodeSendLimits<'a> {
     pub user_id: Option<&'a UserId>,
     pub phone_e164: &'a str,
-    /// Codes per phone and per user since `window_start`.
+    /// What this send weighs (a voice call 2, an SMS 1).
+    pub weight: i64,
+    /// Sent for someone without a verified phone: drawn from the unverified budget.
+    pub unverified: bool,
+    /// Codes per phone and per user since `window_start` (by weight).
     pub per_recipient: i64,
     pub window_start: i64,
-    /// Codes by the whole app since `hour_start`.
+    /// Codes of this budget (verified or not) since `hour_start`, by weight.
     pub global: i64,
     pub hour_start: i64,
 }
@@ -109,34 +128,43 @@ pub async fn reserve_code_send(
         .execute(&mut *tx)
         .await?;
     let (recipient, oldest): (i64, Option<i64>) = sqlx::query_as(
-        "SELECT COUNT(*), MIN(at) FROM code_sends WHERE at >= $1 \
-         AND (phone_e164 = $2 OR (user_id IS NOT NULL AND user_id = $3))",
+        "SELECT CAST(COALESCE(SUM(weight), 0) AS BIGINT), MIN(at) FROM code_sends \
+         WHERE at >= $1 AND (phone_e164 = $2 OR (user_id IS NOT NULL AND user_id = $3))",
     )
     .bind(limits.window_start)
     .bind(limits.phone_e164)
     .bind(limits.user_id)
     .fetch_one(&mut *tx)
     .await?;
-    if recipient >= limits.per_recipient {
+    if recipient + limits.weight > limits.per_recipient {
         tx.rollback().await?;
         return Ok(Err(CodeSendRefused::Recipient { oldest }));
     }
-    let (global, oldest): (i64, Option<i64>) =
-        sqlx::query_as("SELECT COUNT(*), MIN(at) FROM code_sends WHERE at >= $1")
-            .bind(limits.hour_start)
-            .fetch_one(&mut *tx)
-            .await?;
-    if global >= limits.global {
+    let unverified = i64::from(limits.unverified);
+    let (global, oldest): (i64, Option<i64>) = sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(weight), 0) AS BIGINT), MIN(at) FROM code_sends \
+         WHERE at >= $1 AND unverified = $2",
+    )
+    .bind(limits.hour_start)
+    .bind(unverified)
+    .fetch_one(&mut *tx)
+    .await?;
+    if global + limits.weight > limits.global {
         tx.rollback().await?;
         return Ok(Err(CodeSendRefused::Global { oldest }));
     }
-    sqlx::query("INSERT INTO code_sends (id, user_id, phone_e164, at) VALUES ($1, $2, $3, $4)")
-        .bind(uuid::Uuid::new_v4().to_string())
-        .bind(limits.user_id)
-        .bind(limits.phone_e164)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO code_sends (id, user_id, phone_e164, at, weight, unverified) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(uuid::Uuid::new_v4().to_string())
+    .bind(limits.user_id)
+    .bind(limits.phone_e164)
+    .bind(now)
+    .bind(limits.weight)
+    .bind(unverified)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(Ok(()))
 }

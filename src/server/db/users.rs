@@ -170,29 +170,68 @@ pub async fn delete_unverified_before(db: &AnyPool, before: i64) -> sqlx::Result
         .map(|r| r.rows_affected())
 }
 
-/// Takes one of the `max` checks allowed for the user's current verification code;
+/// What a one-time code sent to the user's phone is for: each has its own count of checks,
+/// and only a new code of the same purpose starts it again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodePurpose {
+    /// Verifying the phone number (registration).
+    PhoneVerification,
+    /// Confirming the phone before adding a passkey.
+    AddPasskey,
+}
+
+impl CodePurpose {
+    fn column(self) -> &'static str {
+        match self {
+            CodePurpose::PhoneVerification => "verify_attempts",
+            CodePurpose::AddPasskey => "passkey_code_attempts",
+        }
+    }
+}
+
+/// Takes one of the `max` checks allowed for the user's current code of this purpose;
 /// `false` when they are used up.
-pub async fn take_verify_attempt(db: &AnyPool, user_id: &UserId, max: i64) -> sqlx::Result<bool> {
-    sqlx::query("UPDATE users SET verify_attempts = verify_attempts + 1 WHERE id = $1 AND verify_attempts < $2")
-        .bind(user_id)
-        .bind(max)
-        .execute(db)
-        .await
-        .map(|r| r.rows_affected() == 1)
+pub async fn take_code_attempt(
+    db: &AnyPool,
+    user_id: &UserId,
+    purpose: CodePurpose,
+    max: i64,
+) -> sqlx::Result<bool> {
+    let column = purpose.column();
+    sqlx::query(&format!(
+        "UPDATE users SET {column} = {column} + 1 WHERE id = $1 AND {column} < $2"
+    ))
+    .bind(user_id)
+    .bind(max)
+    .execute(db)
+    .await
+    .map(|r| r.rows_affected() == 1)
 }
 
 /// Gives back a check that could not be made (the provider did not answer).
-pub async fn return_verify_attempt(db: &AnyPool, user_id: &UserId) -> sqlx::Result<()> {
-    sqlx::query("UPDATE users SET verify_attempts = verify_attempts - 1 WHERE id = $1 AND verify_attempts > 0")
-        .bind(user_id)
-        .execute(db)
-        .await
-        .map(|_| ())
+pub async fn return_code_attempt(
+    db: &AnyPool,
+    user_id: &UserId,
+    purpose: CodePurpose,
+) -> sqlx::Result<()> {
+    let column = purpose.column();
+    sqlx::query(&format!(
+        "UPDATE users SET {column} = {column} - 1 WHERE id = $1 AND {column} > 0"
+    ))
+    .bind(user_id)
+    .execute(db)
+    .await
+    .map(|_| ())
 }
 
-/// A new code was sent to the user's phone: its checks start from zero.
-pub async fn reset_verify_attempts(db: &AnyPool, user_id: &UserId) -> sqlx::Result<()> {
-    sqlx::query("UPDATE users SET verify_attempts = 0 WHERE id = $1")
+/// A new code of this purpose was sent to the user's phone: its checks start from zero.
+pub async fn reset_code_attempts(
+    db: &AnyPool,
+    user_id: &UserId,
+    purpose: CodePurpose,
+) -> sqlx::Result<()> {
+    let column = purpose.column();
+    sqlx::query(&format!("UPDATE users SET {column} = 0 WHERE id = $1"))
         .bind(user_id)
         .execute(db)
         .await

@@ -9,7 +9,8 @@ use crate::{
     model::{AuditKind, Money, Payee, PaymentEvent, PaymentId},
     server::{
         audit,
-        db::{self, users::UserRow},
+        auth::{self, Caller},
+        db::{self, payments::NewPaymentOutcome, users::UserRow},
         internal,
         provider::{Logo, NewApprovalRequest},
         provider_error, AppState,
@@ -18,14 +19,19 @@ use crate::{
 
 /// Creates a payment and sends the push approval request. A repeated idempotency key
 /// returns the payment already created for it; a provider failure fails the payment.
+///
+/// Against push bombing (a stolen password buying prompts until one is approved by
+/// mistake): at most `MAX_PENDING_PAYMENTS` waiting at once and `PUSH_HOURLY_PER_USER`
+/// push requests an hour per user, and after a denial on the phone a fresh sign-in.
 pub async fn create(
     state: &AppState,
+    caller: &Caller,
     user: &UserRow,
     payee: &str,
     amount: &str,
     idempotency_key: &str,
-    client_ip: Option<IpAddr>,
 ) -> Result<PaymentId, AppError> {
+    let client_ip = caller.client;
     let config = &state.config;
     let payee = Payee::parse(payee).map_err(|e| AppError::field("payee", e.to_string()))?;
     let amount = Money::parse(amount, &config.currency)
@@ -40,9 +46,17 @@ pub async fn create(
         .to_string();
     let authy_id = user.authy_id.ok_or(AppError::PhoneNotVerified)?;
 
+    let signed_in_at = auth::signed_in_at(state, caller).await?;
+    if db::payments::denied_after(&state.db, &user.id, signed_in_at)
+        .await
+        .map_err(|e| internal("look for denials", e))?
+    {
+        return Err(AppError::SignInAgain);
+    }
+
     let now = clock::now();
     let new_id = PaymentId::random();
-    let (id, created) = db::payments::insert_once(
+    let outcome = db::payments::insert_within_limits(
         &state.db,
         &db::payments::NewPayment {
             id: &new_id,
@@ -53,14 +67,24 @@ pub async fn create(
             currency: &amount.currency,
             expires_at: now + config.approval_seconds_to_expire as i64,
         },
+        push_limits(state, now),
         now,
     )
     .await
     .map_err(|e| internal("insert payment", e))?;
-    if !created {
+    let id = match outcome {
+        NewPaymentOutcome::Created(id) => id,
         // A retry of a request already made: same payment, no second push.
-        return Ok(id);
-    }
+        NewPaymentOutcome::Existing(id) => return Ok(id),
+        NewPaymentOutcome::TooManyPending => {
+            return Err(AppError::TooManyPending {
+                max: u32::try_from(config.max_pending_payments).unwrap_or(u32::MAX),
+            })
+        }
+        NewPaymentOutcome::PushBudgetSpent { oldest } => {
+            return Err(push_budget_spent(oldest, now));
+        }
+    };
     audit::log(
         state,
         client_ip,
@@ -102,12 +126,13 @@ pub async fn create(
             Ok(id)
         }
         Err(e) => {
-            let reason = format!("The approval request could not be sent to your phone ({e}).");
+            // The person reads a sentence; the provider's own words stay in the log and in
+            // the audit row.
             db::payments::fail(
                 &state.db,
                 &id,
                 status_after(PaymentEvent::Fail),
-                &reason,
+                PUSH_FAILED,
                 clock::now(),
             )
             .await
@@ -119,11 +144,38 @@ pub async fn create(
                 Some(&id),
                 AuditKind::PushSent,
                 "failed",
-                reason,
+                e.to_string(),
             )
             .await;
             Err(provider_error("create approval request", e))
         }
+    }
+}
+
+/// Why a payment whose push request the provider did not take failed, as its owner reads
+/// it.
+pub const PUSH_FAILED: &str =
+    "The approval request could not be sent to your phone. Please try again in a minute.";
+
+/// The per-user push limits as configured, for a request at `now`.
+pub(super) fn push_limits(state: &AppState, now: i64) -> db::payments::PushLimits {
+    db::payments::PushLimits {
+        max_pending: i64::try_from(state.config.max_pending_payments).unwrap_or(i64::MAX),
+        hourly: i64::try_from(state.config.push_hourly_per_user).unwrap_or(i64::MAX),
+        hour_start: now - PUSH_WINDOW_SECS,
+    }
+}
+
+/// The window of `PUSH_HOURLY_PER_USER`.
+pub const PUSH_WINDOW_SECS: i64 = 3600;
+
+/// The refusal when the hour's push requests are spent: the wait until the oldest leaves
+/// the window.
+pub(super) fn push_budget_spent(oldest: i64, now: i64) -> AppError {
+    AppError::PushBudgetSpent {
+        retry_after_secs: u64::try_from(oldest + PUSH_WINDOW_SECS - now)
+            .unwrap_or(1)
+            .max(1),
     }
 }
 

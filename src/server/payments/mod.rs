@@ -10,7 +10,7 @@ mod resend;
 mod sms;
 
 pub use cancel::cancel;
-pub use create::create;
+pub use create::{create, PUSH_WINDOW_SECS};
 pub use decide::{decide, event_for, status_after, Decided};
 pub use jobs::{expire_due, reconcile};
 pub use resend::resend_push;
@@ -47,11 +47,18 @@ pub async fn timeline(
                 tracing::warn!(event, "an audit event of an unknown kind is not shown");
                 return None;
             };
+            // Only the details its sentence uses leave the server: a failure's detail is the
+            // provider's own words, for the log and the audit row only.
+            let shown = match event {
+                AuditKind::PaymentCreated | AuditKind::Decision | AuditKind::Passkey => detail,
+                AuditKind::PushSent if outcome == "ok" => detail,
+                _ => String::new(),
+            };
             Some(TimelineEntry {
                 at,
                 event,
                 outcome,
-                detail,
+                detail: shown,
             })
         })
         .collect())

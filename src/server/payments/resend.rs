@@ -2,7 +2,10 @@
 //! [`MAX_PUSH_REQUESTS`] in all. Only the newest request is kept, so an answer to an older
 //! one no longer counts (the callback names a request the app does not know: 404).
 
-use super::{create::approval_request, owned, still_waiting};
+use super::{
+    create::{approval_request, push_budget_spent, push_limits},
+    owned, still_waiting,
+};
 use crate::server::clock;
 use crate::{
     error::AppError,
@@ -22,16 +25,26 @@ pub async fn resend_push(
     still_waiting(payment.status())?;
     let authy_id = user.authy_id.ok_or(AppError::PhoneNotVerified)?;
     let now = clock::now();
-    let Some(count) =
-        db::payments::claim_push_request(&state.db, id, now, i64::from(MAX_PUSH_REQUESTS))
-            .await
-            .map_err(|e| internal("claim push request", e))?
-    else {
-        // Decided or expired meanwhile, or else the limit: say which.
-        still_waiting(owned(state, user, id).await?.status())?;
-        return Err(AppError::PushLimit {
-            max: MAX_PUSH_REQUESTS,
-        });
+    // The user's push requests this hour, counted first (and given back if none is sent).
+    let budget = db::payments::reserve_push_send(&state.db, &user.id, push_limits(state, now), now)
+        .await
+        .map_err(|e| internal("count push request", e))?
+        .map_err(|oldest| push_budget_spent(oldest, now))?;
+    let claimed =
+        db::payments::claim_push_request(&state.db, id, now, i64::from(MAX_PUSH_REQUESTS)).await;
+    let count = match claimed {
+        Ok(Some(count)) => count,
+        unclaimed => {
+            db::payments::give_back_push_send(&state.db, &budget)
+                .await
+                .map_err(|e| internal("give back push request", e))?;
+            unclaimed.map_err(|e| internal("claim push request", e))?;
+            // Decided or expired meanwhile, or else the limit: say which.
+            still_waiting(owned(state, user, id).await?.status())?;
+            return Err(AppError::PushLimit {
+                max: MAX_PUSH_REQUESTS,
+            });
+        }
     };
     // The new request lives as long as the payment has left, not a fresh full window.
     let seconds = u64::try_from(payment.expires_at - now).unwrap_or(0).max(1);

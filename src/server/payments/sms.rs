@@ -5,7 +5,7 @@ use crate::server::clock;
 use crate::{
     error::AppError,
     model::{
-        AuditKind, DecidedVia, PaymentEvent, PaymentId, PaymentStatus, MAX_SMS_ATTEMPTS,
+        AuditKind, DecidedVia, PaymentEvent, PaymentId, PaymentStatus, Via, MAX_SMS_ATTEMPTS,
         SMS_RESEND_AFTER_SECS,
     },
     server::{
@@ -90,6 +90,8 @@ pub async fn send_sms(
             user_id: Some(&user.id),
             phone_e164: &user.phone_e164,
             payment_id: Some(&payment.id),
+            via: Via::Sms,
+            verified: true,
             event: AuditKind::SmsSent,
             detail: String::new(),
         },
@@ -107,7 +109,8 @@ pub async fn send_sms(
 }
 
 /// Checks an SMS code for this payment: a valid one approves it; the 5th wrong one
-/// fails it for good.
+/// fails it for good. The attempt is taken before the provider is asked (one conditional
+/// update), so parallel guesses reach the provider at most `MAX_SMS_ATTEMPTS` times.
 pub async fn verify_sms(
     state: &AppState,
     caller: &Caller,
@@ -122,6 +125,16 @@ pub async fn verify_sms(
     }
     let code = sms_code(code)?;
     let authy_id = user.authy_id.ok_or(AppError::PhoneNotVerified)?;
+    let max = i64::from(MAX_SMS_ATTEMPTS);
+    let Some(taken) = db::payments::reserve_code_attempt(&state.db, &payment.id, max)
+        .await
+        .map_err(|e| internal("reserve SMS code attempt", e))?
+    else {
+        // Decided meanwhile, or every attempt is taken (by checks still under way, or by
+        // wrong codes whose last one fails the payment).
+        still_pending(&owned(state, user, id).await?)?;
+        return Err(AppError::TooManyAttempts);
+    };
     match state
         .provider
         .verify_token(authy_id, code, &sms_action(&payment))
@@ -161,18 +174,27 @@ pub async fn verify_sms(
                 "",
             )
             .await;
-            wrong_code(state, caller, &payment.id).await
+            wrong_code(state, caller, &payment.id, max - taken).await
         }
-        Err(e) => Err(provider_error("verify payment SMS", e)),
+        Err(e) => {
+            // The code was not checked: the attempt is the person's again.
+            db::payments::give_back_code_attempt(&state.db, &payment.id)
+                .await
+                .map_err(|e| internal("give back SMS code attempt", e))?;
+            Err(provider_error("verify payment SMS", e))
+        }
     }
 }
 
+/// A wrong code, with `left` checks not yet taken: the fifth wrong one fails the payment
+/// (a right code among the five checked approves it, however they interleave).
 async fn wrong_code(
     state: &AppState,
     caller: &Caller,
     id: &PaymentId,
+    left: i64,
 ) -> Result<PaymentStatus, AppError> {
-    let Some(failures) = db::payments::count_wrong_code(&state.db, id)
+    let Some(wrong) = db::payments::count_wrong_code(&state.db, id)
         .await
         .map_err(|e| internal("count wrong code", e))?
     else {
@@ -181,8 +203,7 @@ async fn wrong_code(
             "This payment is no longer waiting for a code.",
         ));
     };
-    let left = i64::from(MAX_SMS_ATTEMPTS) - failures;
-    if left <= 0 {
+    if wrong >= i64::from(MAX_SMS_ATTEMPTS) {
         let failed = db::payments::fail(
             &state.db,
             id,
