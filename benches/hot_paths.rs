@@ -562,23 +562,23 @@ async fn start_release_binary() -> Started {
 
 /// The floor under the first load: the same Leptos pieces with none of Payfriend's code
 /// (benches/floor, built by scripts/wasm-floor.sh as `make release` builds the app), its
-/// Wasm and JS as sent with brotli, built as islands the way Payfriend is (only the form
-/// hydrated): what the app adds is its own code. Beside it, the same page built as one
-/// hydrated app, the way Payfriend was built before it became islands.
+/// Wasm and JS as sent with brotli. What the app adds is its own code. Beside it, the same
+/// page built as islands (only the form hydrated): what the floor would be if Payfriend's
+/// pages were islands instead of one hydrated app.
 fn first_load_floor(app_total: usize) {
     let floor = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/floor");
-    let Some((wasm, js)) = floor_sizes(&floor.join("islands")) else {
+    let Some((wasm, js)) = floor_sizes(&floor.join("site/pkg")) else {
         println!("first load floor (Leptos only)  not built: run scripts/wasm-floor.sh (make bench does)");
         return;
     };
     println!(
-        "first load floor (Leptos only) {:>8.1} KB (benches/floor as islands: Wasm {wasm} B, JS {js} B, br); Payfriend's own code and page {:.1} KB",
+        "first load floor (Leptos only) {:>8.1} KB (benches/floor: Wasm {wasm} B, JS {js} B, br); Payfriend's own code and page {:.1} KB",
         (wasm + js) as f64 / 1024.0,
         (app_total as f64 - (wasm + js) as f64) / 1024.0,
     );
-    if let Some((wasm, js)) = floor_sizes(&floor.join("site/pkg")) {
+    if let Some((wasm, js)) = floor_sizes(&floor.join("islands")) {
         println!(
-            "first load floor, hydrated     {:>8.1} KB (benches/floor as one hydrated app: Wasm {wasm} B, JS {js} B, br)",
+            "first load floor as islands    {:>8.1} KB (benches/floor --features islands: Wasm {wasm} B, JS {js} B, br)",
             (wasm + js) as f64 / 1024.0,
         );
     }

@@ -65,7 +65,8 @@ export default defineConfig({
   // One worker: the tests share one server; each test registers its own user.
   workers: 1,
   fullyParallel: false,
-  forbidOnly: !!process.env.CI,
+  // Always: a stray `test.only` must never pass the suite by skipping the rest.
+  forbidOnly: true,
   retries: 0,
   timeout: 90_000,
   expect: { timeout: 10_000 },
@@ -87,7 +88,9 @@ export default defineConfig({
   webServer: [
     server(port, shared),
     server(idlePort, { SESSION_IDLE_SECS: '10' }),
+    // On the PostgreSQL run it shares the main server's database (another instance on it).
     server(passkeyPort, {
+      ...shared,
       PUBLIC_URL: `http://localhost:${passkeyPort}`,
       AUTHY_CALLBACK_URL: `http://127.0.0.1:${passkeyPort}/payments/callback`,
     }),

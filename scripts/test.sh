@@ -27,15 +27,17 @@ cargo clippy --no-default-features --features hydrate --lib --target wasm32-unkn
 
 step "Rust unit and integration tests (SQLite)"
 # The multi-instance and PostgreSQL tests need PostgreSQL: they run in the next step.
-cargo test --no-default-features --features ssr -- --skip multi_instance:: --skip postgres::
+cargo test --no-default-features --features ssr -- --skip multi_instance:: --skip postgres:: --skip process::
+
+step "Rust tests of the server binary (SIGTERM, SIGKILL, a sign-in flood), one at a time"
+# Alone: the sign-in flood saturates both cores for seconds, and the others measure time.
+cargo test --no-default-features --features ssr --test app -- process:: --test-threads=1
 
 step "Rust integration tests on PostgreSQL (a fresh database per test app), with two instances on one database"
 bash scripts/postgres.sh
-# The process tests start the server binary on its own SQLite file, and the connection
-# reuse test is about TCP, not the database: both run once, above.
+# The process tests start the server binary on its own SQLite file: they run once, above.
 PAYFRIEND_TEST_POSTGRES="postgres://payfriend:payfriend@127.0.0.1/postgres" \
-  cargo test --no-default-features --features ssr --test app -- \
-  --skip process:: --skip health::answers_on_a_reused_connection
+  cargo test --no-default-features --features ssr --test app -- --skip process::
 
 step "building the app (server + Wasm client)"
 cargo leptos build --split
@@ -46,4 +48,4 @@ step "browser tests (Playwright, Debian chromium)"
 step "browser tests on PostgreSQL (the same app, DATABASE_URL=postgres://...)"
 bash scripts/postgres.sh
 (cd end2end && E2E_DATABASE_URL="postgres://payfriend:payfriend@127.0.0.1/payfriend_e2e" \
-  npx playwright test accounts payments accessibility)
+  npx playwright test accounts payments approval passkeys accessibility spa)

@@ -2,10 +2,9 @@
 # Builds benches/floor (the Leptos pieces Send a payment's first load needs, without any of
 # Payfriend's code) as `make release` builds the app's client: size-optimised Wasm,
 # wasm-opt, minified JS, brotli. `make bench` prints its first load beside the app's, as the
-# floor the app's is measured against. It is built twice: as islands, where only the form
-# is hydrated, the way Payfriend is built (copied to target/floor/islands/floor.{wasm,js}.br),
-# and as one hydrated app, the way Payfriend was built before
-# (target/floor/site/pkg/floor.{wasm,js}.br).
+# floor the app's is measured against. It is built twice: as one hydrated app, the way
+# Payfriend is built (target/floor/site/pkg/floor.{wasm,js}.br), and as islands, where only
+# the form is hydrated (copied to target/floor/islands/floor.{wasm,js}.br).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"

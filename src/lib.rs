@@ -14,16 +14,22 @@ pub mod sandbox;
 #[cfg(feature = "ssr")]
 pub mod server;
 
-/// Entry point of the Wasm client, before it takes over the page's islands (leptos' islands
-/// script then hydrates each `#[island]` in the page, in document order).
+/// Entry point of the Wasm client: takes over the server-rendered page.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    // A server function that answers with a redirect (signed in, payment sent) moves the
-    // browser to that page: a document load, as every navigation is.
-    let _ = leptos::server_fn::redirect::set_redirect_hook(|location: &str| {
-        let _ = leptos::prelude::window().location().set_href(location);
+    // Asynchronous hydration: a page opened directly may be one of the lazily loaded ones
+    // (`pages::lazy`), whose code arrives before its part of the page is taken over.
+    wasm_bindgen_futures::spawn_local(async {
+        let Some(body) = leptos::prelude::document().body() else {
+            return;
+        };
+        leptos::mount::hydrate_from_async(body.clone(), app::App)
+            .await
+            .forget();
+        // Every part of the page answers from here on, a lazily loaded one included (the
+        // browser tests wait for this mark).
+        let _ = body.set_attribute("data-hydrated", "true");
     });
-    leptos::mount::hydrate_islands();
 }

@@ -5,8 +5,7 @@ export const IDLE_SERVER = `http://127.0.0.1:${Number(process.env.E2E_PORT ?? 31
 
 /** Waits until the Wasm client has taken over the server-rendered page. */
 export async function waitForHydration(page: Page): Promise<void> {
-  // Set by the page's last island once every island before it is hydrated (a lazily loaded
-  // island's chunk included).
+  // Set once the whole page is hydrated, a lazily loaded page's chunk included.
   await expect(page.locator('body[data-hydrated="true"]')).toBeAttached();
 }
 

@@ -67,13 +67,20 @@ test('without an answer the SMS code is offered after 15 seconds, and the code a
   test.setTimeout(90_000);
   const user = newUser();
   await registerVerified(page, context, user);
-  await sendPayment(page, 'Luna', '20.5');
+  const id = await sendPayment(page, 'Luna', '20.5');
   const offer = page.getByRole('button', { name: 'Having trouble? Get a code by SMS instead' });
-  const shownAt = Date.now();
+  // Measured from the payment's creation on the server (whole seconds), not from when the
+  // page was ready: the offer is due at created_at + 15 s on the server's clock.
+  const view = await page.waitForResponse((r) => r.url().includes('/api/get_payment') && r.ok());
+  const { created_at, id: polled } = (await view.json()) as { created_at: number; id: string };
+  expect(polled).toBe(id);
+  const createdAtMs = created_at * 1000;
 
   await expect(offer).toBeHidden();
   await expect(offer).toBeVisible({ timeout: 25_000 });
-  expect(Date.now() - shownAt).toBeGreaterThanOrEqual(13_000);
+  const shownAfter = Date.now() - createdAtMs;
+  expect(shownAfter).toBeGreaterThanOrEqual(15_000);
+  expect(shownAfter).toBeLessThan(15_000 + 5_000);
   await offer.click();
   const phone = await openPhone(context, user.phone);
   await expect(phone.getByTestId('sms').first()).toContainText('Verify payment to Luna for $20.50');

@@ -8,6 +8,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 use leptos::reactive::computed::ScopedFuture;
 use leptos_meta::Title;
+use leptos_router::components::Redirect;
 
 use crate::api::passkeys::{finish_passkey_approval, start_passkey_approval};
 use crate::api::payments::{
@@ -32,15 +33,10 @@ pub const POLL_AT_MOST_EVERY: Duration = Duration::from_secs(30);
 /// How long after the payment's creation the SMS code is offered (the push goes first).
 pub const SMS_OFFER_AFTER_SECS: i64 = 15;
 
-/// Follows payment `id` until it is decided. `passkeys`: how many passkeys its owner has
-/// (`None` where this server cannot use them). An island of its own, loaded lazily: its
-/// code comes only to the pages that show a payment.
-#[island(lazy)]
-pub fn ApprovalPanel(id: String, passkeys: Option<u32>) -> impl IntoView {
-    // In the browser an island has no app around it: it brings the context its title needs
-    // (on the server the app's is there already and is kept).
-    leptos_meta::provide_meta_context();
-    let id = Signal::stored(id);
+/// Follows one payment until it is decided. `passkeys`: how many passkeys its owner has
+/// (`None` where this server cannot use them).
+#[component]
+pub fn ApprovalPanel(#[prop(into)] id: Signal<String>, passkeys: Option<u32>) -> impl IntoView {
     let send_sms = ServerAction::<SendPaymentSms>::new();
     let verify_sms = ServerAction::<VerifyPaymentSms>::new();
     let cancel = ServerAction::<CancelPayment>::new();
@@ -179,8 +175,6 @@ pub fn ApprovalPanel(id: String, passkeys: Option<u32>) -> impl IntoView {
         passkey_prompt,
     };
     view! {
-        // ...and the app's title format.
-        <Title formatter=crate::app::page_title/>
         <Suspense fallback=|| view! { <p class="muted">"Loading the payment…"</p> }>
             // Waits for the first answer only (untracked): what follows flows through the
             // signals above, so the page is not rebuilt on every check and the live region
@@ -196,16 +190,6 @@ pub fn ApprovalPanel(id: String, passkeys: Option<u32>) -> impl IntoView {
     }
 }
 
-/// Fetches the waiting screen's code ahead of time, into the browser's cache: Send a payment
-/// asks for it while the person types, so that the waiting screen that follows the payment
-/// runs at once.
-#[cfg(feature = "hydrate")]
-pub fn preload() {
-    // `#[island(lazy)]` names the loader `<island>_loader`, and `#[lazy]` its preload
-    // function `__preload_<loader>`.
-    leptos::task::spawn_local(__preload_ApprovalPanel_loader());
-}
-
 /// The server's clock as this browser can tell it: the time the last answer carried, plus
 /// what this browser's clock says passed since. On the server, and until the Wasm client
 /// runs, it is the answer's own time, so both render the same countdown.
@@ -213,36 +197,64 @@ pub fn preload() {
 struct ServerClock {
     current: Memo<Option<PaymentView>>,
     /// Seconds the server's clock is ahead of this browser's.
-    skew: StoredValue<Option<f64>>,
+    skew: StoredValue<Skew>,
     ticked: RwSignal<Option<i64>>,
+}
+
+/// The arithmetic of [`ServerClock`], apart from its signals and the browser's clock: the
+/// last answer's skew (server time minus browser time on arrival) and the time shown last.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Skew {
+    skew: Option<f64>,
+    shown: Option<i64>,
+}
+
+impl Skew {
+    /// An answer written at `server_time` arrived when this browser's clock read `browser`:
+    /// the server's time shown now.
+    fn answer(&mut self, server_time: i64, browser: f64) -> Option<i64> {
+        self.skew = Some(server_time as f64 - browser);
+        self.tick(browser)
+    }
+
+    /// The server's time shown when this browser's clock reads `browser` (`None` before
+    /// the first answer); never earlier than the time shown before.
+    fn tick(&mut self, browser: f64) -> Option<i64> {
+        let now = never_back(self.shown, browser + self.skew?);
+        self.shown = Some(now);
+        Some(now)
+    }
 }
 
 impl ServerClock {
     fn new(current: Memo<Option<PaymentView>>) -> Self {
         let clock = ServerClock {
             current,
-            skew: StoredValue::new(None),
+            skew: StoredValue::new(Skew::default()),
             ticked: RwSignal::new(None),
         };
         // Each answer sets the clock again (effects run in the browser only).
         Effect::new(move |_| {
             if let Some(server_time) = current.with(|p| p.as_ref().map(|p| p.server_time)) {
-                clock
-                    .skew
-                    .set_value(Some(server_time as f64 - browser_seconds()));
-                clock.tick();
+                let mut skew = clock.skew.get_value();
+                let shown = skew.answer(server_time, browser_seconds());
+                clock.skew.set_value(skew);
+                clock.show(shown);
             }
         });
         clock
     }
 
     fn tick(self) {
-        if let Some(skew) = self.skew.get_value() {
-            let shown = self.ticked.get_untracked();
-            let now = never_back(shown, browser_seconds() + skew);
-            if shown != Some(now) {
-                self.ticked.set(Some(now));
-            }
+        let mut skew = self.skew.get_value();
+        let shown = skew.tick(browser_seconds());
+        self.skew.set_value(skew);
+        self.show(shown);
+    }
+
+    fn show(self, shown: Option<i64>) {
+        if shown.is_some() && self.ticked.get_untracked() != shown {
+            self.ticked.set(shown);
         }
     }
 
@@ -313,16 +325,9 @@ fn PaymentBody(parts: Parts, problem: Memo<Option<AppError>>) -> impl IntoView {
             Some(AppError::SessionExpired | AppError::NotSignedIn)
         )
     });
-    // Pages are loaded by the browser: a session that ended while the page was open sends
-    // the person to sign in again.
-    Effect::new(move |_| {
-        if signed_out.get() {
-            let _ = window().location().set_href("/login?session=expired");
-        }
-    });
     move || {
         if signed_out.get() {
-            return ().into_any();
+            return view! { <Redirect path="/login?session=expired"/> }.into_any();
         }
         let Some((payee, amount)) = head.get() else {
             let message = problem.get().map(|e| e.to_string()).unwrap_or_default();
@@ -740,22 +745,28 @@ fn SmsFallback(parts: Parts) -> impl IntoView {
 
 #[cfg(test)]
 mod tests {
-    use super::never_back;
+    use super::Skew;
 
-    /// What the browser shows each second, as `tick` computes it: the last answer's skew
-    /// (server time minus browser time on arrival) added to the browser's clock.
+    /// What the panel's clock shows at each event: an answer arriving (`Some(server
+    /// time)`) or a tick, at the browser time given; the clock's own arithmetic.
     fn shown_over(events: &[(f64, Option<i64>)]) -> Vec<i64> {
-        let (mut skew, mut shown) = (0.0, None);
-        let mut seen = Vec::new();
-        for &(browser, answer) in events {
-            if let Some(server_time) = answer {
-                skew = server_time as f64 - browser;
-            }
-            let now = never_back(shown, browser + skew);
-            shown = Some(now);
-            seen.push(now);
-        }
-        seen
+        let mut clock = Skew::default();
+        events
+            .iter()
+            .map(|&(browser, answer)| {
+                match answer {
+                    Some(server_time) => clock.answer(server_time, browser),
+                    None => clock.tick(browser),
+                }
+                .expect("after the first answer the clock shows a time")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn before_any_answer_the_clock_shows_nothing() {
+        let mut clock = Skew::default();
+        assert_eq!(clock.tick(100.0), None);
     }
 
     #[test]

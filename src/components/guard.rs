@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
 use crate::api::accounts::current_user;
+use crate::app::Auth;
 use crate::error::AppError;
 use crate::model::SessionUser;
 
@@ -23,8 +24,8 @@ where
     F: Fn(SessionUser) -> V + Clone + Send + Sync + 'static,
     V: IntoView + 'static,
 {
-    // Pages render on the server: each page load asks who is signed in (a session that
-    // expired is noticed there).
+    let auth = expect_context::<Auth>();
+    // Asked again on every guarded page, so an expired session is noticed on navigation.
     let session = Resource::new(|| (), |_| current_user());
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -46,6 +47,7 @@ where
                         }
                         (Ok(None), _) => view! { <Redirect path="/login"/> }.into_any(),
                         (Err(AppError::SessionExpired), _) => {
+                            auth.user.refetch();
                             view! { <Redirect path="/login?session=expired"/> }.into_any()
                         }
                         (Err(e), _) => {

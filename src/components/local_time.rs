@@ -6,10 +6,8 @@ use leptos::prelude::*;
 use crate::components::timers::use_mounted;
 use crate::model::{format_time, iso_time};
 
-/// A `<time>` with its machine-readable UTC value, shown in the browser's time zone. An
-/// island, so that it runs in the browser in pages rendered on the server only (the list of
-/// payments); inside another island it is a plain part of it.
-#[island]
+/// A `<time>` with its machine-readable UTC value, shown in the browser's time zone.
+#[component]
 pub fn LocalTime(unix: i64) -> impl IntoView {
     let mounted = use_mounted();
     view! {

@@ -1,9 +1,9 @@
 //! Reusable view pieces.
 
 pub mod approval;
+pub mod focus;
 pub mod form;
 pub mod guard;
-pub mod hydrated;
 pub mod links;
 pub mod local_time;
 pub mod nav;

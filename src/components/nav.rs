@@ -1,31 +1,53 @@
 //! The site header: brand and navigation, collapsible on small screens.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
+use leptos_router::{components::A, hooks::use_location};
 
-use crate::api::accounts::{current_user, LogOut};
-use crate::components::timers::use_mounted;
+use crate::app::Auth;
 
-/// The top navigation bar. Rendered on the server: only its menu button (`NavBar`) runs in
-/// the browser.
+/// The top navigation bar.
 #[component]
 pub fn Nav() -> impl IntoView {
-    let user = Resource::new(|| (), |_| current_user());
-    let log_out = ServerAction::<LogOut>::new();
+    let auth = expect_context::<Auth>();
+    let (open, set_open) = signal(false);
+    // Effects run only in the browser, so this flips once the Wasm client has taken over.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+
+    // Close the menu after every navigation.
+    let location = use_location();
+    Effect::new(move |_| {
+        location.pathname.track();
+        set_open.set(false);
+    });
+
     view! {
         <header class="site-header">
-            <NavBar>
-                <ul id="nav-links" class="nav-links">
-                    <Suspense fallback=|| ()>
+            <nav class="nav" data-hydrated=move || hydrated.get().to_string()>
+                <A href="/" attr:class="brand">
+                    <span class="brand-mark" aria-hidden="true">"✓"</span>
+                    "Payfriend"
+                </A>
+                <button
+                    type="button"
+                    class="nav-toggle"
+                    aria-controls="nav-links"
+                    aria-expanded=move || open.get().to_string()
+                    on:click=move |_| set_open.update(|o| *o = !*o)
+                >
+                    "Menu"
+                </button>
+                <ul id="nav-links" class="nav-links" class:open=open>
+                    <Transition fallback=|| ()>
                         {move || Suspend::new(async move {
-                            match user.await {
+                            match auth.user.await {
                                 Ok(Some(user)) => view! {
                                     <li><A href="/payments/new">"Send a payment"</A></li>
                                     <li><A href="/payments" exact=true>"My payments"</A></li>
                                     <li><A href="/account">"Account"</A></li>
                                     <li class="who" data-testid="signed-in-as">{user.email}</li>
                                     <li>
-                                        <ActionForm action=log_out>
+                                        <ActionForm action=auth.log_out>
                                             <button type="submit" class="link-button">"Log out"</button>
                                         </ActionForm>
                                     </li>
@@ -38,38 +60,9 @@ pub fn Nav() -> impl IntoView {
                                 .into_any(),
                             }
                         })}
-                    </Suspense>
+                    </Transition>
                 </ul>
-            </NavBar>
+            </nav>
         </header>
-    }
-}
-
-/// The brand, the menu button and the list of links (`children`, rendered on the server),
-/// shown on a small screen when the menu is open.
-#[island]
-fn NavBar(children: Children) -> impl IntoView {
-    let (open, set_open) = signal(false);
-    // False in the server's HTML: until the island runs, the menu button cannot work and
-    // the stylesheet shows the links instead.
-    let hydrated = use_mounted();
-
-    view! {
-        <nav class="nav" class:open=open data-hydrated=move || hydrated.get().to_string()>
-            <a href="/" class="brand">
-                <span class="brand-mark" aria-hidden="true">"✓"</span>
-                "Payfriend"
-            </a>
-            <button
-                type="button"
-                class="nav-toggle"
-                aria-controls="nav-links"
-                aria-expanded=move || open.get().to_string()
-                on:click=move |_| set_open.update(|o| *o = !*o)
-            >
-                "Menu"
-            </button>
-            {children()}
-        </nav>
     }
 }

@@ -62,9 +62,7 @@ enum AddProblem {
     Browser(String),
 }
 
-/// The passkeys and the form to add one: an island of its own, loaded lazily (the
-/// browser's WebAuthn API is called from here).
-#[island(lazy)]
+#[component]
 fn Passkeys() -> impl IntoView {
     let send_code = ServerAction::<SendPasskeyCode>::new();
     let remove = ServerAction::<RemovePasskey>::new();

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod home;
+pub mod lazy;
 pub mod login;
 pub mod not_found;
 pub mod payment;

@@ -28,6 +28,6 @@ pub fn PaymentPage() -> impl IntoView {
 #[component]
 fn PaymentDetail(passkeys: Option<u32>) -> impl IntoView {
     let params = use_params_map();
-    let id = params.read_untracked().get("id").unwrap_or_default();
+    let id = Signal::derive(move || params.read().get("id").unwrap_or_default());
     view! { <ApprovalPanel id passkeys/> }
 }

@@ -4,79 +4,73 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
-use crate::api::accounts::Register;
+use crate::app::Auth;
 use crate::components::form::{field_error, Field, FormError};
 use crate::model::PHONE_COUNTRIES;
 
 /// The registration form.
 #[component]
 pub fn RegisterPage() -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    let action = auth.register;
+    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+
     view! {
         <Title text="Create an account"/>
         <section class="card narrow">
             <h1>"Create your account"</h1>
             <p class="muted">"We will send a code to your phone to check it is yours."</p>
-            <RegisterForm/>
+            <ActionForm action=action attr:class="stack">
+                <Field
+                    label="Email"
+                    name="email"
+                    input_type="email"
+                    autocomplete="email"
+                    error=field_error(error, "email")
+                />
+                <Field
+                    label="Password"
+                    name="password"
+                    input_type="password"
+                    autocomplete="new-password"
+                    hint="At least 8 characters."
+                    error=field_error(error, "password")
+                />
+                <div class="field">
+                    <label for="country">"Country"</label>
+                    <select id="country" name="country">
+                        {PHONE_COUNTRIES
+                            .iter()
+                            .map(|(code, name)| view! { <option value=*code>{*name}</option> })
+                            .collect_view()}
+                    </select>
+                </div>
+                <Field
+                    label="Mobile number"
+                    name="phone"
+                    input_type="tel"
+                    autocomplete="tel"
+                    hint="Your number as you would dial it at home, or with + and the country code."
+                    error=field_error(error, "phone")
+                />
+                <fieldset class="choice">
+                    <legend>"Send my code by"</legend>
+                    <label>
+                        <input type="radio" name="via" value="sms" checked=true/>
+                        " SMS"
+                    </label>
+                    <label>
+                        <input type="radio" name="via" value="call"/>
+                        " Voice call"
+                    </label>
+                </fieldset>
+                {move || field_error(error, "via").get().map(|e| view! { <p class="field-error">{e}</p> })}
+                <FormError error/>
+                <button type="submit" class="primary" disabled=move || action.pending().get()>
+                    "Create account"
+                </button>
+            </ActionForm>
             <p class="muted">"Already have an account? " <A href="/login">"Log in"</A></p>
         </section>
-    }
-}
-
-/// The registration form: its errors are shown in the page; created, it goes on to `/verify`.
-#[island(lazy)]
-fn RegisterForm() -> impl IntoView {
-    let action = ServerAction::<Register>::new();
-    let error = Signal::derive(move || action.value().get().and_then(Result::err));
-    view! {
-        <ActionForm action=action attr:class="stack">
-            <Field
-                label="Email"
-                name="email"
-                input_type="email"
-                autocomplete="email"
-                error=field_error(error, "email")
-            />
-            <Field
-                label="Password"
-                name="password"
-                input_type="password"
-                autocomplete="new-password"
-                hint="At least 8 characters."
-                error=field_error(error, "password")
-            />
-            <div class="field">
-                <label for="country">"Country"</label>
-                <select id="country" name="country">
-                    {PHONE_COUNTRIES
-                        .iter()
-                        .map(|(code, name)| view! { <option value=*code>{*name}</option> })
-                        .collect_view()}
-                </select>
-            </div>
-            <Field
-                label="Mobile number"
-                name="phone"
-                input_type="tel"
-                autocomplete="tel"
-                hint="Your number as you would dial it at home, or with + and the country code."
-                error=field_error(error, "phone")
-            />
-            <fieldset class="choice">
-                <legend>"Send my code by"</legend>
-                <label>
-                    <input type="radio" name="via" value="sms" checked=true/>
-                    " SMS"
-                </label>
-                <label>
-                    <input type="radio" name="via" value="call"/>
-                    " Voice call"
-                </label>
-            </fieldset>
-            {move || field_error(error, "via").get().map(|e| view! { <p class="field-error">{e}</p> })}
-            <FormError error/>
-            <button type="submit" class="primary" disabled=move || action.pending().get()>
-                "Create account"
-            </button>
-        </ActionForm>
     }
 }

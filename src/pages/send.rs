@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
+use leptos_router::{hooks::use_query_map, LazyRoute};
 
 use crate::api::payments::SendPayment;
 use crate::components::{
@@ -10,6 +10,7 @@ use crate::components::{
     guard::{Guarded, Require},
 };
 use crate::model::{exponent, SessionUser};
+use crate::pages::lazy::PaymentRoute;
 
 /// How amounts are typed in `currency`, with examples in its own decimals.
 fn amount_hint(currency: &str) -> String {
@@ -32,22 +33,6 @@ pub fn SendPage() -> impl IntoView {
 }
 
 fn send_form(user: SessionUser) -> impl IntoView {
-    // "Try again with the same details" from a payment that did not go through.
-    let query = use_query_map();
-    let (payee, amount) = query.with_untracked(|q| (q.get("payee"), q.get("amount")));
-    view! {
-        <section class="card narrow">
-            <h1>"Send a payment"</h1>
-            <p class="muted">"You will approve it on your phone " {user.phone} "."</p>
-            <SendForm currency=user.currency payee amount/>
-        </section>
-    }
-}
-
-/// The form, an island: its errors are shown in the page; sent, it goes on
-/// to the payment's waiting screen. `payee` and `amount`: what it starts with.
-#[island]
-fn SendForm(currency: String, payee: Option<String>, amount: Option<String>) -> impl IntoView {
     let send = ServerAction::<SendPayment>::new();
     let error = Signal::derive(move || send.value().get().and_then(Result::err));
     // One key per attempt: a double click or a retried request makes one payment.
@@ -57,42 +42,48 @@ fn SendForm(currency: String, payee: Option<String>, amount: Option<String>) -> 
             key.set(uuid::Uuid::new_v4().to_string());
         }
     });
-    // The waiting screen's island comes in a chunk of its own: fetch it while the person
-    // types, so that it is there when the payment has been sent.
+    // "Try again with the same details" from a payment that did not go through.
+    let query = use_query_map();
+    let again = query.with_untracked(|q| (q.get("payee"), q.get("amount")));
+    // The waiting screen comes in a chunk of its own (`pages::lazy`): fetch it while the
+    // person types, so that it is there when the payment has been sent.
     let fetched = StoredValue::new(false);
     let fetch_waiting_screen = move |_| {
         if !fetched.get_value() {
             fetched.set_value(true);
-            #[cfg(feature = "hydrate")]
-            crate::components::approval::preload();
+            leptos::task::spawn_local(<PaymentRoute as LazyRoute>::preload());
         }
     };
 
     view! {
-        <ActionForm action=send attr:class="stack" on:focusin=fetch_waiting_screen>
-            // In the server-rendered HTML too: the form works before (and without) the
-            // Wasm client.
-            <input type="hidden" name="idempotency_key" value=key/>
-            <Field
-                label="Send to"
-                name="payee"
-                autocomplete="off"
-                value=payee
-                error=field_error(error, "payee")
-            />
-            <Field
-                label=format!("Amount ({currency})")
-                name="amount"
-                inputmode=if exponent(&currency) == 0 { "numeric" } else { "decimal" }
-                autocomplete="off"
-                hint=amount_hint(&currency)
-                value=amount
-                error=field_error(error, "amount")
-            />
-            <FormError error/>
-            <button type="submit" class="primary" disabled=move || send.pending().get()>
-                "Send for approval"
-            </button>
-        </ActionForm>
+        <section class="card narrow" on:focusin=fetch_waiting_screen>
+            <h1>"Send a payment"</h1>
+            <p class="muted">"You will approve it on your phone " {user.phone} "."</p>
+            <ActionForm action=send attr:class="stack">
+                // In the server-rendered HTML too: the form works before (and without) the
+                // Wasm client.
+                <input type="hidden" name="idempotency_key" value=key/>
+                <Field
+                    label="Send to"
+                    name="payee"
+                    autocomplete="off"
+                    value=again.0
+                    error=field_error(error, "payee")
+                />
+                <Field
+                    label=format!("Amount ({})", user.currency)
+                    name="amount"
+                    inputmode=if exponent(&user.currency) == 0 { "numeric" } else { "decimal" }
+                    autocomplete="off"
+                    hint=amount_hint(&user.currency)
+                    value=again.1
+                    error=field_error(error, "amount")
+                />
+                <FormError error/>
+                <button type="submit" class="primary" disabled=move || send.pending().get()>
+                    "Send for approval"
+                </button>
+            </ActionForm>
+        </section>
     }
 }

@@ -3,7 +3,8 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::accounts::{ResendCode, VerifyPhone};
+use crate::api::accounts::ResendCode;
+use crate::app::Auth;
 use crate::components::{
     form::{field_error, Field, FormError},
     guard::{Guarded, Require},
@@ -21,46 +22,39 @@ pub fn VerifyPage() -> impl IntoView {
 }
 
 fn verify_form(user: SessionUser) -> impl IntoView {
-    view! {
-        <SandboxPhoneBanner user=user.clone()/>
-        <section class="card narrow">
-            <h1>"Verify your phone"</h1>
-            <p>"We sent a code to " <strong>{user.phone}</strong> ". Enter it below."</p>
-            <VerifyForms/>
-        </section>
-    }
-}
-
-/// The code's form (verified, it goes on to Send a payment) and "Send a new code".
-#[island(lazy)]
-fn VerifyForms() -> impl IntoView {
-    let action = ServerAction::<VerifyPhone>::new();
+    let auth = expect_context::<Auth>();
+    let action = auth.verify;
     let resend = ServerAction::<ResendCode>::new();
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
     let resend_error = Signal::derive(move || resend.value().get().and_then(Result::err));
     let resent = move || matches!(resend.value().get(), Some(Ok(())));
 
     view! {
-        <ActionForm action=action attr:class="stack">
-            <Field
-                label="Verification code"
-                name="code"
-                input_type="text"
-                inputmode="numeric"
-                autocomplete="one-time-code"
-                error=field_error(error, "code")
-            />
-            <FormError error/>
-            <button type="submit" class="primary" disabled=move || action.pending().get()>
-                "Verify"
-            </button>
-        </ActionForm>
-        <ActionForm action=resend attr:class="resend">
-            {move || resent().then(|| view! { <p class="notice ok" role="status">"A new code is on its way."</p> })}
-            <FormError error=resend_error/>
-            <button type="submit" class="link-button" disabled=move || resend.pending().get()>
-                "Send a new code"
-            </button>
-        </ActionForm>
+        <SandboxPhoneBanner user=user.clone()/>
+        <section class="card narrow">
+            <h1>"Verify your phone"</h1>
+            <p>"We sent a code to " <strong>{user.phone}</strong> ". Enter it below."</p>
+            <ActionForm action=action attr:class="stack">
+                <Field
+                    label="Verification code"
+                    name="code"
+                    input_type="text"
+                    inputmode="numeric"
+                    autocomplete="one-time-code"
+                    error=field_error(error, "code")
+                />
+                <FormError error/>
+                <button type="submit" class="primary" disabled=move || action.pending().get()>
+                    "Verify"
+                </button>
+            </ActionForm>
+            <ActionForm action=resend attr:class="resend">
+                {move || resent().then(|| view! { <p class="notice ok" role="status">"A new code is on its way."</p> })}
+                <FormError error=resend_error/>
+                <button type="submit" class="link-button" disabled=move || resend.pending().get()>
+                    "Send a new code"
+                </button>
+            </ActionForm>
+        </section>
     }
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
+use leptos_router::{components::A, hooks::use_query_map};
 
 use super::model::{SandboxFault, SandboxMessage, SandboxPush};
 use super::server_fns::{
@@ -18,21 +18,7 @@ const REFRESH: Duration = Duration::from_secs(2);
 #[component]
 pub fn PhonePage() -> impl IntoView {
     let query = use_query_map();
-    let phone = query.read_untracked().get("phone").unwrap_or_default();
-    view! {
-        <Title text="Sandbox phone"/>
-        <p class="sandbox-banner" role="note">
-            "Sandbox: this page plays your phone. Nothing here reaches a real phone; "
-            "it shows what Payfriend's built-in Authy sandbox sent."
-        </p>
-        <Phone phone/>
-    }
-}
-
-/// The phone itself: an island of its own, loaded lazily.
-#[island(lazy)]
-fn Phone(phone: String) -> impl IntoView {
-    let phone = Signal::stored(phone);
+    let phone = move || query.read().get("phone").unwrap_or_default();
     let decide = ServerAction::<SandboxDecide>::new();
 
     // A real phone gets messages pushed to it; this one looks every two seconds.
@@ -44,7 +30,7 @@ fn Phone(phone: String) -> impl IntoView {
     });
 
     let inbox = Resource::new(
-        move || (phone.get(), tick.get(), decide.version().get()),
+        move || (phone(), tick.get(), decide.version().get()),
         |(phone, _, _)| async move {
             if phone.trim().is_empty() {
                 Ok(None)
@@ -61,6 +47,11 @@ fn Phone(phone: String) -> impl IntoView {
     );
 
     view! {
+        <Title text="Sandbox phone"/>
+        <p class="sandbox-banner" role="note">
+            "Sandbox: this page plays your phone. Nothing here reaches a real phone; "
+            "it shows what Payfriend's built-in Authy sandbox sent."
+        </p>
         <div class="phone-layout">
             <div class="phone-side">
             <form method="get" action="/sandbox/phone" class="stack phone-picker">
@@ -89,7 +80,7 @@ fn Phone(phone: String) -> impl IntoView {
                                             .into_iter()
                                             .map(|p| {
                                                 let href = format!("/sandbox/phone?phone={}", p.replace('+', "%2B"));
-                                                view! { <li><a href=href>{p}</a></li> }
+                                                view! { <li><A href=href>{p}</A></li> }
                                             })
                                             .collect_view()}
                                     </ul>

@@ -14,6 +14,11 @@
 //! behind one connection there made the callbacks slower (860/s to 630/s in `make bench`),
 //! so there each callback has its own transaction, as before.
 
+use std::sync::{
+    atomic::{AtomicUsize, Ordering},
+    Arc,
+};
+
 use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot};
 
@@ -33,8 +38,22 @@ pub struct Job {
 /// PostgreSQL.
 #[derive(Clone)]
 pub enum CallbackRecorder {
-    Grouped(mpsc::Sender<Job>),
+    Grouped {
+        queue: mpsc::Sender<Job>,
+        stats: Arc<GroupStats>,
+    },
     OneEach(AnyPool),
+}
+
+/// What the grouping did so far (tests and figures).
+#[derive(Debug, Default)]
+pub struct GroupStats {
+    /// The most callbacks recorded in one transaction.
+    pub largest: AtomicUsize,
+    /// Groups whose transaction failed, whose callbacks were recorded one by one.
+    pub fallbacks: AtomicUsize,
+    /// Callbacks taken from the queue so far.
+    pub taken: AtomicUsize,
 }
 
 impl CallbackRecorder {
@@ -44,8 +63,25 @@ impl CallbackRecorder {
             return CallbackRecorder::OneEach(writer);
         }
         let (queue, jobs) = mpsc::channel(QUEUE);
-        tokio::spawn(record_in_groups(writer, jobs));
-        CallbackRecorder::Grouped(queue)
+        let stats = Arc::new(GroupStats::default());
+        tokio::spawn(record_in_groups(writer, jobs, stats.clone()));
+        CallbackRecorder::Grouped { queue, stats }
+    }
+
+    /// Callbacks waiting for a transaction now (0 when they are not grouped).
+    pub fn waiting(&self) -> usize {
+        match self {
+            CallbackRecorder::Grouped { queue, .. } => queue.max_capacity() - queue.capacity(),
+            CallbackRecorder::OneEach(_) => 0,
+        }
+    }
+
+    /// The grouping's figures (`None` when callbacks are not grouped).
+    pub fn stats(&self) -> Option<&GroupStats> {
+        match self {
+            CallbackRecorder::Grouped { stats, .. } => Some(stats),
+            CallbackRecorder::OneEach(_) => None,
+        }
     }
 
     /// Records one callback; returns once the transaction that holds it has committed.
@@ -54,7 +90,7 @@ impl CallbackRecorder {
             CallbackRecorder::OneEach(writer) => {
                 return record_push_callback(writer, &callback).await
             }
-            CallbackRecorder::Grouped(queue) => queue,
+            CallbackRecorder::Grouped { queue, .. } => queue,
         };
         let (answer, answered) = oneshot::channel();
         queue
@@ -65,9 +101,11 @@ impl CallbackRecorder {
     }
 }
 
-async fn record_in_groups(writer: AnyPool, mut jobs: mpsc::Receiver<Job>) {
+async fn record_in_groups(writer: AnyPool, mut jobs: mpsc::Receiver<Job>, stats: Arc<GroupStats>) {
     let mut group = Vec::with_capacity(MOST_AT_ONCE);
     while jobs.recv_many(&mut group, MOST_AT_ONCE).await > 0 {
+        stats.largest.fetch_max(group.len(), Ordering::Relaxed);
+        stats.taken.fetch_add(group.len(), Ordering::Relaxed);
         let (callbacks, answers): (Vec<PushCallback>, Vec<_>) =
             group.drain(..).map(|j| (j.callback, j.answer)).unzip();
         match record_push_callbacks(&writer, &callbacks).await {
@@ -82,6 +120,7 @@ async fn record_in_groups(writer: AnyPool, mut jobs: mpsc::Receiver<Job>) {
                 }
             }
             Err(e) => {
+                stats.fallbacks.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(error = %e, callbacks = callbacks.len(), "a group of callbacks failed: recording each on its own");
                 for (callback, answer) in callbacks.iter().zip(answers) {
                     let _ = answer.send(record_push_callback(&writer, callback).await);

@@ -615,7 +615,8 @@ async fn a_state_change_with_neither_origin_nor_referer_is_refused_but_the_webho
         .await
         .expect("request");
     assert_eq!(sign_in.status(), 403);
-    assert_eq!(with_referer.status(), 401);
+    let referer_status = with_referer.status();
+    assert_eq!(referer_status, 401, "{:?}", with_referer.text().await);
     assert_eq!(
         webhook.status(),
         401,

@@ -75,13 +75,13 @@ fn urlencode(s: &str) -> String {
         .collect()
 }
 
-/// Every server function except log-out (which ends the session it is given, as it should).
+/// Every server function except log-out (which ends the session it is given, as it should)
+/// and the code resend (it takes no input, so no body is malformed for it: it sends a code).
 fn server_functions() -> Vec<&'static str> {
     vec![
         CurrentUser::PATH,
         Register::PATH,
         VerifyPhone::PATH,
-        ResendCode::PATH,
         LogIn::PATH,
         SendPayment::PATH,
         GetPayment::PATH,
@@ -97,21 +97,37 @@ fn server_functions() -> Vec<&'static str> {
     ]
 }
 
+/// The calls that may answer malformed input with success: they only read (what they
+/// cannot parse reads as nothing found), or, like phone verification for a user already
+/// verified, ignore it. Every other call must refuse it with a 4xx.
+const MAY_SUCCEED: &[&str] = &[
+    CurrentUser::PATH,
+    VerifyPhone::PATH,
+    GetPayment::PATH,
+    ListPayments::PATH,
+    PaymentTimeline::PATH,
+    SandboxInbox::PATH,
+    SandboxRecentPhones::PATH,
+    SandboxCurrentFault::PATH,
+];
+
 async fn assert_refused_cleanly(
     app: &TestApp,
+    path: &str,
     response: reqwest::Response,
     before: &[i64],
     what: &str,
 ) {
     let status = response.status();
     assert!(status.as_u16() < 500, "{what}: answered {status}");
-    if status.is_client_error() {
-        assert_eq!(
-            snapshot(app).await,
-            before,
-            "{what}: refused but changed the database"
-        );
+    if !MAY_SUCCEED.contains(&path) {
+        assert!(status.is_client_error(), "{what}: answered {status}");
     }
+    assert_eq!(
+        snapshot(app).await,
+        before,
+        "{what}: answered {status} and changed the database"
+    );
 }
 
 #[tokio::test]
@@ -137,7 +153,7 @@ async fn malformed_server_function_calls_are_refused_without_a_5xx_or_a_change()
                     "{path} with {:?}",
                     String::from_utf8_lossy(&form[..form.len().min(60)])
                 );
-                assert_refused_cleanly(&app, response, &before, &what).await;
+                assert_refused_cleanly(&app, path, response, &before, &what).await;
             }
         }
         // The wrong content type and JSON where a form is expected.
@@ -151,7 +167,7 @@ async fn malformed_server_function_calls_are_refused_without_a_5xx_or_a_change()
             .send()
             .await
             .expect("request");
-        assert_refused_cleanly(&app, response, &before, path).await;
+        assert_refused_cleanly(&app, path, response, &before, path).await;
     }
 }
 
@@ -228,7 +244,7 @@ async fn malformed_callbacks_are_refused_without_a_5xx_or_a_change() {
                 request = request.header("X-Authy-Signature-Nonce", n);
             }
             let response = request.send().await.expect("request");
-            assert_refused_cleanly(&app, response, &before, "callback").await;
+            assert_refused_cleanly(&app, "/payments/callback", response, &before, "callback").await;
         }
     }
 }

@@ -1,6 +1,8 @@
 //! `POST /payments/callback`: signature, replay and time window checks, and the rule that
 //! a payment is decided once.
-use crate::common::{expire_payment, insert_pending_payment, spawn_app, verified_user, TestApp};
+use crate::common::{
+    expire_payment, insert_pending_payment, spawn_app, spawn_app_with, verified_user, TestApp,
+};
 use payfriend::model::PaymentId;
 use payfriend::server::clock;
 use payfriend::server::{
@@ -278,7 +280,7 @@ async fn a_callback_after_expiry_does_not_approve() {
     assert_ne!(status, "approved");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_conflicting_callbacks_end_in_exactly_one_decision() {
     let app = spawn_app().await;
     let p = pending_payment(&app).await;
@@ -404,6 +406,109 @@ async fn callbacks_recorded_together_each_get_their_own_answer() {
             ]
         );
     }
+}
+
+/// On SQLite callbacks that wait together are recorded in one transaction; when that
+/// transaction fails (here: a trigger refuses one payment's update), each callback is
+/// recorded on its own, so the others still commit and only the bad one is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_bad_callback_in_a_group_does_not_fail_the_others() {
+    use std::time::Duration;
+    let dir = tempfile::tempdir().expect("dir");
+    // Grouping is SQLite's (PostgreSQL gives each callback its own transaction).
+    let url = format!("sqlite:{}", dir.path().join("group.db").display());
+    let app = spawn_app_with(&[("DATABASE_URL", url.as_str())]).await;
+    let recorder = app.state.callbacks.clone();
+    let stats = recorder.stats().expect("callbacks are grouped on SQLite");
+    let first = pending_payment(&app).await;
+    let good: Vec<Pending> = {
+        let mut good = Vec::new();
+        for _ in 0..20 {
+            good.push(pending_payment(&app).await);
+        }
+        good
+    };
+    let poisoned = pending_payment(&app).await;
+    sqlx::query(&format!(
+        "CREATE TRIGGER poison BEFORE UPDATE ON payments WHEN OLD.approval_uuid = '{}' \
+         BEGIN SELECT RAISE(ABORT, 'poisoned for the test'); END",
+        poisoned.approval_uuid
+    ))
+    .execute(&app.state.db)
+    .await
+    .expect("trigger");
+
+    // The database's write lock is held, so the callbacks wait: the first in a transaction
+    // of its own, all the others queued behind it.
+    let locker = payfriend::server::db::connect(&url)
+        .await
+        .expect("another connection");
+    let mut hold = locker.acquire().await.expect("connection");
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut *hold)
+        .await
+        .expect("lock");
+    let sender = app.callback_sender();
+    let now = clock::now();
+    let send = |p: &Pending, n: usize| {
+        let (sender, body, nonce) = (sender.clone(), body(p, "approved"), format!("{now}.{n:03}"));
+        tokio::spawn(async move { sender.send(&body, &nonce).await.status().as_u16() })
+    };
+    let first_answer = send(&first, 0);
+    let until_queued = |n: usize| {
+        let recorder = recorder.clone();
+        async move {
+            tokio::time::timeout(Duration::from_secs(10), async {
+                while recorder.waiting() != n {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            })
+            .await
+            .unwrap_or_else(|_| panic!("{n} callbacks queued"));
+        }
+    };
+    // The first is taken (and waits for the lock) before the others arrive.
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while stats.taken.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the first callback is taken");
+    let mut answers: Vec<_> = good
+        .iter()
+        .enumerate()
+        .map(|(i, p)| send(p, i + 1))
+        .collect();
+    answers.push(send(&poisoned, 99));
+    until_queued(good.len() + 1).await;
+    sqlx::query("ROLLBACK")
+        .execute(&mut *hold)
+        .await
+        .expect("unlock");
+    drop(hold);
+
+    assert_eq!(first_answer.await.expect("task"), 200);
+    let poisoned_answer = answers.pop().expect("poisoned").await.expect("task");
+    assert_eq!(
+        poisoned_answer, 503,
+        "the bad callback is refused, to be sent again"
+    );
+    for answer in answers {
+        assert_eq!(answer.await.expect("task"), 200);
+    }
+    assert!(
+        stats.largest.load(std::sync::atomic::Ordering::Relaxed) > good.len(),
+        "the queued callbacks went in one group"
+    );
+    assert_eq!(
+        stats.fallbacks.load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    for p in good.iter().chain([&first]) {
+        assert_eq!(status_of(&app, &p.payment_id).await.0, "approved");
+    }
+    assert_eq!(status_of(&app, &poisoned.payment_id).await.0, "pending");
 }
 
 #[tokio::test]

@@ -116,7 +116,7 @@ async fn nobody_else_can_cancel_a_payment() {
 
 // Cancel and the phone's approval race: one of them decides, the other is told it lost,
 // and there is one decision row.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn cancel_racing_approvals_ends_in_one_decision() {
     let app = std::sync::Arc::new(spawn_app().await);
     let p = pending_payment(&app).await;

@@ -333,7 +333,14 @@ pub async fn log_in(app: &TestApp, email: &str, password: &str) -> String {
         .send()
         .await
         .expect("request");
-    session_cookie(&response).expect("session cookie")
+    match session_cookie(&response) {
+        Some(cookie) => cookie,
+        None => panic!(
+            "no session cookie: {} {:?}",
+            response.status(),
+            response.text().await
+        ),
+    }
 }
 
 /// What signing and sending a provider callback needs, without the app.

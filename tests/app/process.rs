@@ -172,7 +172,18 @@ async fn sigterm_finishes_requests_in_flight_then_exits() {
             .header("X-Authy-API-Key", API_KEY)
             .send(),
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The server has the request in hand once the sandbox says it holds it (its log).
+    let log = dir.path().join("server.log");
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("the slow fault holds this answer")
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the slow request reached the server");
 
     let pid = server.child.id().to_string();
     let killed = Command::new("kill")

@@ -27,7 +27,100 @@ fn form_decode(s: &str) -> String {
     String::from_utf8(bytes).expect("utf-8")
 }
 
+/// Any JSON value, nested a few levels: scalars, arrays and objects (empty ones too).
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::Value;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        (-1_000_000i64..1_000_000, 0u32..1000)
+            .prop_map(|(w, f)| serde_json::from_str(&format!("{w}.{f}")).expect("a number")),
+        "\\PC{0,12}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 48, 5, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+            prop::collection::btree_map("[a-zA-Z_ ]{1,8}", inner, 0..5)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// What flattening `value` under `key` must give, as the reference clients do it: nested keys
+/// in brackets, array elements by index, `null` as empty, empty containers as nothing.
+fn expected_pairs(key: &str, value: &serde_json::Value, out: &mut Vec<(String, String)>) {
+    use serde_json::Value;
+    match value {
+        Value::Null => out.push((key.to_string(), String::new())),
+        Value::Bool(b) => out.push((key.to_string(), b.to_string())),
+        Value::Number(n) => out.push((key.to_string(), n.to_string())),
+        Value::String(s) => out.push((key.to_string(), s.clone())),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                expected_pairs(&format!("{key}[{i}]"), item, out);
+            }
+        }
+        Value::Object(map) => {
+            for (k, item) in map {
+                expected_pairs(&format!("{key}[{k}]"), item, out);
+            }
+        }
+    }
+}
+
 proptest! {
+    #[test]
+    fn any_json_object_flattens_to_the_reference_pairs(
+        top in prop::collection::btree_map("[a-z]{1,6}", json_value(), 1..5)
+    ) {
+        let body = serde_json::to_string(&top).expect("json");
+        let mut expected = Vec::new();
+        for (key, value) in &top {
+            expected_pairs(key, value, &mut expected);
+        }
+        let mut pairs = flatten_json(&body).expect("valid JSON flattens");
+        pairs.sort();
+        expected.sort();
+        prop_assert_eq!(pairs, expected);
+    }
+
+    #[test]
+    fn amounts_as_people_type_them_parse_to_their_minor_units(
+        whole in 0u64..2_000_000_000,
+        decimals in prop::option::of("[0-9]{1,2}"),
+        grouped in any::<bool>(),
+    ) {
+        let digits = whole.to_string();
+        let whole_text = if grouped {
+            let mut groups = Vec::new();
+            let mut rest = digits.as_str();
+            while rest.len() > 3 {
+                let (head, tail) = rest.split_at(rest.len() - 3);
+                groups.insert(0, tail);
+                rest = head;
+            }
+            groups.insert(0, rest);
+            groups.join(",")
+        } else {
+            digits.clone()
+        };
+        let text = match &decimals {
+            Some(d) => format!("{whole_text}.{d}"),
+            None => whole_text,
+        };
+        let fraction = decimals.as_deref().map_or(0, |d| {
+            let d = format!("{d:0<2}");
+            d.parse::<i64>().expect("two digits")
+        });
+        let cents = i64::try_from(whole).expect("small") * 100 + fraction;
+        match parse_amount(&text, 2) {
+            Ok(parsed) => prop_assert_eq!(parsed, cents, "{}", text),
+            Err(_) => prop_assert!(cents == 0 || cents > MAX_AMOUNT_CENTS, "{} refused", text),
+        }
+    }
+
+
     #[test]
     fn form_encoding_uses_only_safe_characters_and_round_trips(s in "\\PC*") {
         let encoded = form_encode(&s);

@@ -453,3 +453,42 @@ async fn a_server_listening_on_every_address_does_not_serve_the_sandbox() {
         .expect("request");
     assert_eq!(phone.status(), 200);
 }
+
+/// The sweep forgets quiet sign-in rows while sign-ins count attempts: a first attempt must
+/// never read as a lock because its row was forgotten halfway (it once was: an insert, then
+/// an update that found nothing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn forgetting_sign_in_rows_never_locks_a_first_attempt() {
+    let app = spawn_app().await;
+    let db = app.state.db.clone();
+    let now = clock::now();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sweeper = {
+        let (db, stop) = (db.clone(), stop.clone());
+        tokio::spawn(async move {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                // Everything unlocked counts as quiet here.
+                db::throttle::forget_login_attempts(&db, now, now + 3600)
+                    .await
+                    .expect("forget");
+            }
+        })
+    };
+    let attempts: Vec<_> = (0..200)
+        .map(|i| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let email = payfriend::model::Email::parse(&format!("first{i}@example.com"))
+                    .expect("an address");
+                db::throttle::take_login_attempt(&db, &email, 5, now, now + 900)
+                    .await
+                    .expect("count")
+            })
+        })
+        .collect();
+    for attempt in attempts {
+        assert_eq!(attempt.await.expect("task"), Some(1));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    sweeper.await.expect("sweeper");
+}

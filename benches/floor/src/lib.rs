@@ -3,11 +3,10 @@
 //! a `Suspense` (who is signed in) and an `ActionForm` posting to a server function whose
 //! answer and error come back as JSON.
 //!
-//! With the `islands` feature the same page is built as Leptos islands, the way Payfriend
-//! is: the server renders it all, and the client hydrates only the form
-//! (`hydrate_islands`), so the router, the title and the resource stay on the server.
-//! `make bench` prints both floors: the islands one under Payfriend's first load, and the
-//! hydrated one, the way Payfriend was built before.
+//! With the `islands` feature the same page is built as Leptos islands: the server renders
+//! it all, and the client hydrates only the form (`hydrate_islands`), so the router, the
+//! title and the resource stay on the server. `make bench` prints both floors: what the
+//! page would weigh if Payfriend's pages were islands instead of one hydrated app.
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Title};

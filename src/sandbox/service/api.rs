@@ -79,6 +79,7 @@ async fn act_out_fault(State(state): State<Sandbox>, request: Request, next: Nex
             .into_response(),
         SandboxFault::Slow => {
             let late = Duration::from_secs(state.client_timeout_secs + 1);
+            tracing::debug!(?late, "sandbox: the slow fault holds this answer");
             tokio::time::sleep(late).await;
             next.run(request).await
         }

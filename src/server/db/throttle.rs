@@ -24,22 +24,20 @@ pub async fn take_login_attempt(
     now: i64,
     lock_until: i64,
 ) -> sqlx::Result<Option<i64>> {
-    sqlx::query(
-        "INSERT INTO login_throttle (email, failures, locked_until) VALUES ($1, 0, NULL) \
-         ON CONFLICT (email) DO NOTHING",
-    )
-    .bind(email)
-    .execute(db)
-    .await?;
+    // One statement: a row the sweep forgets between an insert and an update would
+    // otherwise read as a lock.
     let first_locks = if max <= 1 { Some(lock_until) } else { None };
     sqlx::query_scalar(
-        "UPDATE login_throttle SET \
-           failures = CASE WHEN locked_until <= $2 THEN 1 ELSE failures + 1 END, \
-           locked_until = CASE WHEN locked_until <= $2 THEN $5 \
-                               WHEN failures + 1 >= $3 THEN $4 \
-                               ELSE locked_until END, \
+        "INSERT INTO login_throttle (email, failures, locked_until, last_at) \
+         VALUES ($1, 1, $5, $2) \
+         ON CONFLICT (email) DO UPDATE SET \
+           failures = CASE WHEN login_throttle.locked_until <= $2 THEN 1 \
+                           ELSE login_throttle.failures + 1 END, \
+           locked_until = CASE WHEN login_throttle.locked_until <= $2 THEN $5 \
+                               WHEN login_throttle.failures + 1 >= $3 THEN $4 \
+                               ELSE login_throttle.locked_until END, \
            last_at = $2 \
-         WHERE email = $1 AND (failures < $3 OR locked_until <= $2) \
+         WHERE login_throttle.failures < $3 OR login_throttle.locked_until <= $2 \
          RETURNING failures",
     )
     .bind(email)
