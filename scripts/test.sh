@@ -49,3 +49,9 @@ step "browser tests on PostgreSQL (the same app, DATABASE_URL=postgres://...)"
 bash scripts/postgres.sh
 (cd end2end && E2E_DATABASE_URL="postgres://payfriend:payfriend@127.0.0.1/payfriend_e2e" \
   npx playwright test accounts payments approval passkeys accessibility spa)
+
+step "the release build in a browser (make release: wasm-opt, v0 names, precompressed, hashed), the new-user journey"
+# Last: the release site replaces the debug one in target/site (a debug server must not
+# serve it; `make run` and the next `make test` build their own).
+make --no-print-directory release
+(cd end2end && npx playwright test --config release.config.ts)
