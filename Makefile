@@ -25,7 +25,8 @@ release: setup
 
 # Throughput and latency of the status poll and the callback on SQLite and on the local
 # PostgreSQL (started by scripts/postgres.sh), then refusals and floods, and the first load
-# beside the floor of Leptos alone (benches/floor, built by scripts/wasm-floor.sh).
+# beside the floor of Leptos alone (benches/floor, built by scripts/wasm-floor.sh), and in
+# the browser the time from a click to the new page's heading (end2end/bench/).
 # It builds the release site first (`make release`): run `cargo leptos build` before debug
 # runs and tests again.
 bench: release
@@ -33,6 +34,7 @@ bench: release
 	bash scripts/postgres.sh
 	PAYFRIEND_TEST_POSTGRES=postgres://payfriend:payfriend@127.0.0.1/postgres \
 	  cargo bench --no-default-features --features ssr --bench hot_paths
+	cd end2end && PATH="$(CURDIR)/end2end/node_modules/.bin:$$PATH" npx playwright test --config bench.config.ts
 
 # PNGs of the main screens (desktop and a 390 px phone) in docs/screenshots/, taken by
 # Playwright in Debian chromium from the debug build (end2end/screenshots/).
