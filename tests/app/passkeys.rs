@@ -622,3 +622,78 @@ async fn a_new_phone_verification_code_buys_no_more_guesses_at_the_passkey_code(
     assert_eq!(right.status(), StatusCode::BAD_REQUEST);
     assert!(right.text().await.unwrap().contains("Too many wrong codes"));
 }
+
+#[tokio::test]
+async fn an_answer_for_a_payee_or_amount_that_changed_since_the_prompt_approves_nothing() {
+    let mut person = Person::new().await;
+    person.add_passkey("Laptop").await;
+    for change in [
+        "UPDATE payments SET amount_cents = amount_cents + 1 WHERE id = $1",
+        "UPDATE payments SET payee = 'Mallory' WHERE id = $1",
+    ] {
+        let id = person.payment().await;
+        let ceremony = person.start(&id).await;
+        let answer = person.sign(&ceremony);
+        // The row changes between the prompt and the answer (payee and amount are
+        // immutable in the app: this is the database changed behind its back).
+        sqlx::query(change)
+            .bind(&id)
+            .execute(&person.app.state.db)
+            .await
+            .expect("change the payment");
+
+        let refused = person.finish(&id, &ceremony.challenge_id, &answer).await;
+        assert!(
+            refusal(refused).await.contains("payee or amount differ"),
+            "{change}"
+        );
+        assert_eq!(person.status(&id).await.0, "pending", "{change}");
+        // Cancelled, to make room for the next payment.
+        let cancelled = person
+            .call(
+                payfriend::api::payments::CancelPayment::PATH,
+                &[("id", &id)],
+            )
+            .await;
+        assert_eq!(cancelled.status(), StatusCode::OK);
+    }
+}
+
+#[tokio::test]
+async fn an_authenticator_that_does_not_verify_the_person_adds_no_passkey() {
+    let mut person = Person::new().await;
+    // `false`: the soft key says it did not verify the person (no PIN, no biometric).
+    person.key = SoftPasskey::new(false);
+    assert_eq!(
+        person.call(SendPasskeyCode::PATH, &[]).await.status(),
+        StatusCode::OK
+    );
+    let code = person.add_code().await;
+    let started = person
+        .call(StartAddPasskey::PATH, &[("name", "Key"), ("code", &code)])
+        .await;
+    assert_eq!(started.status(), StatusCode::OK);
+    let ceremony: PasskeyCeremony = started.json().await.expect("a ceremony");
+    // The server asks for user verification, so an authenticator without it cannot answer.
+    let raw: serde_json::Value = serde_json::from_str(&ceremony.options).expect("JSON options");
+    assert_eq!(
+        raw["authenticatorSelection"]["userVerification"], "required",
+        "{raw}"
+    );
+    let options: CreationChallengeResponse =
+        serde_json::from_str(&format!(r#"{{"publicKey":{}}}"#, ceremony.options))
+            .expect("creation options");
+    assert!(
+        person
+            .key
+            .do_registration(person.origin(), options)
+            .is_err(),
+        "an authenticator without user verification registered"
+    );
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM passkeys WHERE user_id = $1")
+        .bind(&person.user_id)
+        .fetch_one(&person.app.state.db)
+        .await
+        .expect("count");
+    assert_eq!(stored, 0);
+}

@@ -492,3 +492,141 @@ async fn forgetting_sign_in_rows_never_locks_a_first_attempt() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     sweeper.await.expect("sweeper");
 }
+
+/// The payment of `user_id` (the only one) as the provider's request names it.
+async fn only_approval_uuid(app: &TestApp, user_id: &payfriend::model::UserId) -> String {
+    sqlx::query_scalar("SELECT approval_uuid FROM payments WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_one(&app.state.db)
+        .await
+        .expect("uuid")
+}
+
+#[tokio::test]
+async fn a_denial_whose_callback_was_lost_is_recovered_from_the_provider() {
+    let app = spawn_app().await;
+    let (user_id, email) = verified_user(&app, "a password").await;
+    let cookie = log_in(&app, &email, "a password").await;
+    send_payment(&app, &cookie).await;
+    let uuid = only_approval_uuid(&app, &user_id).await;
+    app.sandbox().fault.set(SandboxFault::DropCallbacks);
+    phone::decide(app.sandbox(), &uuid, false)
+        .await
+        .expect("deny");
+    assert_eq!(payment_statuses(&app, &user_id).await, vec!["pending"]);
+    sqlx::query("UPDATE payments SET created_at = created_at - 60")
+        .execute(&app.state.db)
+        .await
+        .expect("age");
+
+    payments::reconcile(&app.state).await;
+
+    assert_eq!(payment_statuses(&app, &user_id).await, vec!["denied"]);
+}
+
+#[tokio::test]
+async fn reconciliation_that_cannot_reach_the_provider_changes_nothing_and_tries_again() {
+    let app = spawn_app().await;
+    let (user_id, email) = verified_user(&app, "a password").await;
+    let cookie = log_in(&app, &email, "a password").await;
+    send_payment(&app, &cookie).await;
+    let uuid = only_approval_uuid(&app, &user_id).await;
+    app.sandbox().fault.set(SandboxFault::DropCallbacks);
+    phone::decide(app.sandbox(), &uuid, true)
+        .await
+        .expect("approve");
+    sqlx::query("UPDATE payments SET created_at = created_at - 60")
+        .execute(&app.state.db)
+        .await
+        .expect("age");
+
+    app.sandbox().fault.set(SandboxFault::Error503);
+    payments::reconcile(&app.state).await;
+    let (status, reason): (String, Option<String>) =
+        sqlx::query_as("SELECT status, failure_reason FROM payments WHERE user_id = $1")
+            .bind(&user_id)
+            .fetch_one(&app.state.db)
+            .await
+            .expect("payment");
+    assert_eq!(
+        (status.as_str(), reason),
+        ("pending", None),
+        "an outage decides nothing"
+    );
+
+    // Its next turn (the claim has passed) finds the provider answering.
+    app.sandbox().fault.set(SandboxFault::None);
+    sqlx::query("UPDATE payments SET reconcile_after = 0")
+        .execute(&app.state.db)
+        .await
+        .expect("next turn");
+    payments::reconcile(&app.state).await;
+    assert_eq!(payment_statuses(&app, &user_id).await, vec!["approved"]);
+}
+
+#[tokio::test]
+async fn log_out_ends_the_session_and_its_cookie_no_longer_works() {
+    let app = spawn_app().await;
+    let (_, email) = verified_user(&app, "a password").await;
+    let cookie = log_in(&app, &email, "a password").await;
+    let me = |cookie: String| {
+        let app = &app;
+        async move {
+            app.client
+                .post(app.url(payfriend::api::payments::ListPayments::PATH))
+                .header("Cookie", cookie)
+                .send()
+                .await
+                .expect("request")
+                .status()
+        }
+    };
+    assert_eq!(me(cookie.clone()).await, 200);
+    let out = app
+        .client
+        .post(app.url(payfriend::api::accounts::LogOut::PATH))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .expect("log out");
+    assert!(out.status().is_success() || out.status().is_redirection());
+    // The same cookie, replayed: the session is gone from the database.
+    assert_eq!(me(cookie).await, 401);
+}
+
+#[tokio::test]
+async fn a_new_sign_in_replaces_the_browsers_earlier_session() {
+    let app = spawn_app().await;
+    let (user_id, email) = verified_user(&app, "a password").await;
+    let first = log_in(&app, &email, "a password").await;
+    let again = app
+        .client
+        .post(app.url(LogIn::PATH))
+        .header("Cookie", &first)
+        .form(&[("email", email.as_str()), ("password", "a password")])
+        .send()
+        .await
+        .expect("request");
+    let second = session_cookie(&again).expect("a new session");
+    assert_ne!(first, second);
+    let list = |cookie: String| {
+        let app = &app;
+        async move {
+            app.client
+                .post(app.url(payfriend::api::payments::ListPayments::PATH))
+                .header("Cookie", cookie)
+                .send()
+                .await
+                .expect("request")
+                .status()
+        }
+    };
+    assert_eq!(list(first).await, 401, "the earlier session ended");
+    assert_eq!(list(second).await, 200);
+    let sessions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE user_id = $1")
+        .bind(&user_id)
+        .fetch_one(&app.state.db)
+        .await
+        .expect("count");
+    assert_eq!(sessions, 1);
+}
