@@ -21,8 +21,11 @@ async fn connections_the_server_dropped_while_idle_are_replaced_before_use() {
         .await
         .expect("PostgreSQL answers");
     let ended: Vec<bool> = sqlx::query_scalar(
+        // The app's own connections: not an autovacuum worker that may be on the fresh
+        // database too (a superuser's, which this role may not end).
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+         WHERE datname = current_database() AND pid <> pg_backend_pid() \
+         AND usename = current_user",
     )
     .fetch_all(&admin)
     .await
