@@ -116,3 +116,19 @@ async fn numbers_that_cannot_receive_a_code_are_refused_at_registration() {
     let landline_call = register_as(&everywhere, "DE", "030 12345678", "call").await;
     assert!(sent_ok(&landline_call), "{}", landline_call.status());
 }
+
+#[tokio::test]
+async fn registering_an_existing_email_counts_toward_the_per_client_limit() {
+    // "Does this email have an account?" cannot be asked at volume: each answer, the
+    // existing-email one included, takes a token from the address's registration bucket.
+    let app = spawn_app_with(&[("LIMIT_REGISTER", "3/3600")]).await;
+    let (_, email) = crate::common::verified_user(&app, "a password").await;
+    for _ in 0..3 {
+        let taken = register(&app, &email, "+12015550142").await;
+        assert_eq!(taken.status(), 400);
+        assert!(taken.text().await.expect("body").contains("already exists"));
+    }
+    let limited = register(&app, &email, "+12015550142").await;
+    assert_eq!(limited.status(), 429);
+    assert!(limited.headers().contains_key("retry-after"));
+}
