@@ -1,5 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
-import { newUser, openPhone, pushFor, register, sendPayment, verifyWithCodeFrom, waitForHydration } from '../tests/helpers';
+import { logIn, newUser, openPhone, pushFor, register, sendPayment, verifyWithCodeFrom, waitForHydration } from '../tests/helpers';
 
 // `make screenshots`: the main screens at a desktop and a phone width, in docs/screenshots/.
 const sizes = [
@@ -51,6 +51,10 @@ for (const size of sizes) {
       await expect(page.getByTestId('not-you')).toBeVisible();
       await shot(page, '7-denied');
 
+      // After a denial the next payment needs a fresh sign-in.
+      await context.clearCookies();
+      await logIn(page, user.email, user.password);
+      await expect(page).toHaveURL(/\/payments\/new$/);
       await sendPayment(page, 'Luna Lovegood', '12.50');
       await page.goto('/payments');
       await waitForHydration(page);
