@@ -17,8 +17,8 @@ pub async fn send_payment(
     let state = request::state()?;
     let caller = request::caller(&state);
     request::limit(&state, &caller, Action::SendPayment)?;
-    let user = auth::require_verified_user(&state, &caller).await?;
-    let id = payments::create(&state, &caller, &user, &payee, &amount, &idempotency_key).await?;
+    let session = auth::require_verified_session(&state, &caller).await?;
+    let id = payments::create(&state, &caller, &session, &payee, &amount, &idempotency_key).await?;
     leptos_axum::redirect(&format!("/payments/{id}"));
     Ok(id)
 }

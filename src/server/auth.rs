@@ -223,16 +223,6 @@ pub(crate) fn caller_session_id(state: &AppState, caller: &Caller) -> Option<Str
         .and_then(|t| session_id(&state.config.session_secret, t))
 }
 
-/// When the caller's session signed in (`NotSignedIn` without a session).
-pub async fn signed_in_at(state: &AppState, caller: &Caller) -> Result<i64, AppError> {
-    let id = caller_session_id(state, caller).ok_or(AppError::NotSignedIn)?;
-    db::users::session_user(&state.db, &id)
-        .await
-        .map_err(|e| internal("read session", e))?
-        .map(|session| session.created_at)
-        .ok_or(AppError::NotSignedIn)
-}
-
 /// `SessionExpired` for a session idle too long (PSD2 RTS 4(3)(d)) or signed in longer
 /// ago than `SESSION_MAX_SECS`.
 pub(crate) fn check_session_times(
@@ -365,6 +355,15 @@ pub async fn session_user(
     caller: &Caller,
     activity: Activity,
 ) -> Result<Option<UserRow>, AppError> {
+    Ok(session(state, caller, activity).await?.map(|s| s.user))
+}
+
+/// The caller's session (its user and times), read as [`session_user`] says.
+async fn session(
+    state: &AppState,
+    caller: &Caller,
+    activity: Activity,
+) -> Result<Option<SessionRow>, AppError> {
     let Some(id) = caller_session_id(state, caller) else {
         return Ok(None);
     };
@@ -402,7 +401,7 @@ pub async fn session_user(
     if let Some(held) = held.as_mut() {
         **held = Some((id, session.clone()));
     }
-    Ok(Some(session.user))
+    Ok(Some(session))
 }
 
 /// Whether the request being answered renders a page (its parts are provided first, on
@@ -472,11 +471,21 @@ pub async fn require_verified_user_polling(
 
 /// The signed-in user with a verified phone, or the error that says what is missing.
 pub async fn require_verified_user(state: &AppState, caller: &Caller) -> Result<UserRow, AppError> {
-    let user = require_user(state, caller).await?;
-    if !user.is_verified() {
+    Ok(require_verified_session(state, caller).await?.user)
+}
+
+/// [`require_verified_user`], with the session's sign-in time (one reading of it).
+pub async fn require_verified_session(
+    state: &AppState,
+    caller: &Caller,
+) -> Result<SessionRow, AppError> {
+    let session = session(state, caller, Activity::Person)
+        .await?
+        .ok_or(AppError::NotSignedIn)?;
+    if !session.user.is_verified() {
         return Err(AppError::PhoneNotVerified);
     }
-    Ok(user)
+    Ok(session)
 }
 
 #[cfg(test)]

@@ -47,7 +47,7 @@ impl Action {
 /// a bucket that has filled up again (an idle one, the same as none); when the oldest ones
 /// are all in use, the new address is limited as if its bucket were empty (fail closed)
 /// rather than growing the table.
-pub const MAX_BUCKETS: usize = 100_000;
+const MAX_BUCKETS: usize = 100_000;
 
 /// How many of the oldest buckets a request at the cap looks at for an idle one: a flood
 /// from many addresses never turns a request into a scan of the table.
@@ -96,7 +96,7 @@ impl ClientLimiter {
     }
 
     /// The address a client's bucket is kept under: IPv4 as it is, IPv6 by its network.
-    pub fn bucket_address(&self, client: IpAddr) -> IpAddr {
+    fn bucket_address(&self, client: IpAddr) -> IpAddr {
         match client {
             IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
                 Some(v4) => IpAddr::V4(v4),

@@ -104,9 +104,6 @@ pub struct Config {
     /// server is reachable on loopback only (`PUBLIC_URL`'s host and the address it listens
     /// on) or `PAYFRIEND_ENV=development` is set explicitly.
     sandbox_mounted: bool,
-    /// The sandbox is mounted and reachable from the network (explicit development mode on
-    /// a non-loopback address): start-up warns about it loudly.
-    pub sandbox_exposed: bool,
     /// `LOGIN_MAX_FAILURES`: failed sign-ins in a row before the account is locked.
     pub login_max_failures: u64,
     /// `LOGIN_LOCK_SECS`: how long such a lock lasts.
@@ -397,12 +394,9 @@ impl Config {
         let listens_on_loopback = leptos_options.site_addr.ip().is_loopback();
         let sandbox_mounted =
             provider == Provider::Sandbox && (explicit_development || listens_on_loopback);
-        let sandbox_exposed =
-            sandbox_mounted && !(listens_on_loopback && is_loopback_host(&public_url));
 
         Ok(Config {
             sandbox_mounted,
-            sandbox_exposed,
             leptos_options,
             database_url,
             public_url,
@@ -494,6 +488,14 @@ impl Config {
     /// can send codes or push requests (start-up says so).
     pub fn sandbox_enabled(&self) -> bool {
         self.sandbox_mounted
+    }
+
+    /// The sandbox is mounted and the network can reach it (explicit development mode on a
+    /// non-loopback address): start-up warns about it loudly.
+    pub fn sandbox_exposed(&self) -> bool {
+        self.sandbox_mounted
+            && !(self.leptos_options.site_addr.ip().is_loopback()
+                && is_loopback_host(&self.public_url))
     }
 
     /// Whether cookies must be `Secure`: the app is reached over https.
@@ -734,20 +736,23 @@ mod tests {
         ];
         let config = config_from(&container).expect("starts");
         assert!(!config.sandbox_enabled());
-        assert!(!config.sandbox_exposed);
+        assert!(!config.sandbox_exposed());
 
         let mut explicit = container.to_vec();
         explicit.push(("PAYFRIEND_ENV", "development"));
         let config = config_from(&explicit).expect("explicitly development");
         assert!(config.sandbox_enabled());
-        assert!(config.sandbox_exposed, "start-up warns about the exposure");
+        assert!(
+            config.sandbox_exposed(),
+            "start-up warns about the exposure"
+        );
 
         let local = config_from(&[
             ("PUBLIC_URL", "http://localhost:3000"),
             ("LEPTOS_SITE_ADDR", "127.0.0.1:3000"),
         ])
         .expect("loopback");
-        assert!(local.sandbox_enabled() && !local.sandbox_exposed);
+        assert!(local.sandbox_enabled() && !local.sandbox_exposed());
     }
 
     #[test]

@@ -102,7 +102,7 @@ pub async fn prepare_with(config: Config, readiness: Arc<Readiness>) -> anyhow::
 /// the network can reach it, and say why it is off when it is not mounted.
 fn warn_about_the_sandbox(config: &Config) {
     let addr = config.leptos_options.site_addr;
-    if config.sandbox_exposed {
+    if config.sandbox_exposed() {
         tracing::warn!(
             "DEVELOPMENT SANDBOX EXPOSED: PAYFRIEND_ENV=development and this server listens on \
              {addr} (PUBLIC_URL {}): anyone who can reach it reads every phone's codes at \

@@ -1,9 +1,11 @@
 //! Codes cost money: anonymous registrations have a budget of their own, so they cannot use
 //! up the one verified people's payment codes draw from, and numbers that cannot receive a
 //! code (premium-rate, shared-cost, landlines by SMS, countries not served) are refused.
-use crate::common::{log_in, register, send_payment_id, spawn_app_with, verified_user, TestApp};
+use crate::common::{
+    log_in, register, register_with, send_payment_id, spawn_app_with, verified_user, TestApp,
+};
 use leptos::server_fn::ServerFn;
-use payfriend::api::{accounts::Register, payments::SendPaymentSms};
+use payfriend::api::payments::SendPaymentSms;
 
 /// A registration that went through: 200 (or a redirect, for a plain form post).
 fn sent_ok(response: &reqwest::Response) -> bool {
@@ -11,21 +13,8 @@ fn sent_ok(response: &reqwest::Response) -> bool {
 }
 
 async fn register_as(app: &TestApp, country: &str, phone: &str, via: &str) -> reqwest::Response {
-    app.client
-        .post(app.url(Register::PATH))
-        .form(&[
-            (
-                "email",
-                format!("{}@example.com", uuid::Uuid::new_v4()).as_str(),
-            ),
-            ("password", "a long password"),
-            ("country", country),
-            ("phone", phone),
-            ("via", via),
-        ])
-        .send()
-        .await
-        .expect("request")
+    let email = format!("{}@example.com", uuid::Uuid::new_v4());
+    register_with(app, &email, country, phone, via).await
 }
 
 #[tokio::test]

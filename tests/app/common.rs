@@ -173,16 +173,27 @@ pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Registers through the server function, as the form does.
+/// Registers through the server function, as the form does (a US number, codes by SMS).
 pub async fn register(app: &TestApp, email: &str, phone: &str) -> reqwest::Response {
+    register_with(app, email, "US", phone, "sms").await
+}
+
+/// Registers with the form's country and `via` (`sms` or `call`) as given.
+pub async fn register_with(
+    app: &TestApp,
+    email: &str,
+    country: &str,
+    phone: &str,
+    via: &str,
+) -> reqwest::Response {
     app.client
         .post(app.url(Register::PATH))
         .form(&[
             ("email", email),
             ("password", "a long password"),
-            ("country", "US"),
+            ("country", country),
             ("phone", phone),
-            ("via", "sms"),
+            ("via", via),
         ])
         .send()
         .await
@@ -252,7 +263,10 @@ pub async fn spawn_app() -> TestApp {
 pub async fn verified_user(app: &TestApp, password: &str) -> (UserId, String) {
     let id = UserId::random();
     let email = Email::parse(&format!("{id}@example.com")).expect("an address");
-    let digits = format!("201555{:04}", uuid::Uuid::new_v4().as_u128() % 10_000);
+    // Exchange 200-999 and a line number: 8 million numbers, so that the dozens of users a
+    // test makes do not share one (10,000 did, now and then).
+    let random = uuid::Uuid::new_v4().as_u128();
+    let digits = format!("201{}{:04}", 200 + random % 800, (random >> 16) % 10_000);
     let authy_id = app
         .state
         .provider
@@ -312,6 +326,21 @@ pub async fn insert_pending_payment(
         .await
         .expect("store uuid");
     id
+}
+
+/// The provider's id of a payment's current push request.
+pub async fn approval_uuid_of(app: &TestApp, payment_id: &str) -> String {
+    sqlx::query_scalar("SELECT approval_uuid FROM payments WHERE id = $1")
+        .bind(payment_id)
+        .fetch_one(&app.state.db)
+        .await
+        .expect("a push request")
+}
+
+/// Another code of the same length: `code` with its first digit changed.
+pub fn wrong_code(code: &str) -> String {
+    let first = (code.as_bytes()[0] - b'0' + 1) % 10;
+    format!("{first}{}", &code[1..])
 }
 
 /// Moves a payment's expiry to `seconds_ago` seconds in the past (it reads as expired).

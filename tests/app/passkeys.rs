@@ -593,16 +593,12 @@ async fn a_new_phone_verification_code_buys_no_more_guesses_at_the_passkey_code(
         StatusCode::OK
     );
     let code = person.add_code().await;
-    let wrong = if code == "0000000" {
-        "1111111"
-    } else {
-        "0000000"
-    };
+    let wrong = wrong_code(&code);
     for _ in 0..5 {
         let guess = person
             .call(
                 StartAddPasskey::PATH,
-                &[("name", "Laptop"), ("code", wrong)],
+                &[("name", "Laptop"), ("code", &wrong)],
             )
             .await;
         assert_eq!(guess.status(), StatusCode::BAD_REQUEST);

@@ -128,18 +128,26 @@ async fn a_bad_amount_is_a_400_and_stores_nothing() {
     assert_eq!(payments, 0);
 }
 
-#[tokio::test]
-async fn a_provider_failure_fails_the_payment_with_its_reason() {
-    let app = spawn_app().await;
-    let (user_id, email) = verified_user(&app, "a password").await;
-    let cookie = log_in(&app, &email, "a password").await;
-    // The provider no longer knows this user: the push request is refused.
+/// A signed-in user's payment whose push request the provider refuses: the sandbox no
+/// longer knows the user and answers with Authy's "60026 User not found.". The user, the
+/// session cookie and the answer to the payment.
+async fn payment_the_provider_refuses(
+    app: &TestApp,
+) -> (payfriend::model::UserId, String, reqwest::Response) {
+    let (user_id, email) = verified_user(app, "a password").await;
+    let cookie = log_in(app, &email, "a password").await;
     sqlx::query("DELETE FROM sandbox_users")
         .execute(&app.state.db)
         .await
         .expect("forget users");
+    let response = send_payment(app, &cookie, &uuid::Uuid::new_v4().to_string()).await;
+    (user_id, cookie, response)
+}
 
-    let response = send_payment(&app, &cookie, &uuid::Uuid::new_v4().to_string()).await;
+#[tokio::test]
+async fn a_provider_failure_fails_the_payment_with_its_reason() {
+    let app = spawn_app().await;
+    let (user_id, _, response) = payment_the_provider_refuses(&app).await;
 
     assert_eq!(response.status(), 503);
     let (status, reason): (String, Option<String>) =
@@ -155,14 +163,7 @@ async fn a_provider_failure_fails_the_payment_with_its_reason() {
 #[tokio::test]
 async fn a_provider_failure_shows_a_sentence_not_the_providers_words() {
     let app = spawn_app().await;
-    let (user_id, email) = verified_user(&app, "a password").await;
-    let cookie = log_in(&app, &email, "a password").await;
-    // The sandbox answers the push request with Authy's "60026 User not found.".
-    sqlx::query("DELETE FROM sandbox_users")
-        .execute(&app.state.db)
-        .await
-        .expect("forget users");
-    let sent = send_payment(&app, &cookie, &uuid::Uuid::new_v4().to_string()).await;
+    let (user_id, cookie, sent) = payment_the_provider_refuses(&app).await;
     assert_eq!(sent.status(), 503);
     let answer = sent.text().await.expect("body");
     let id = only_payment_id(&app, &user_id).await;

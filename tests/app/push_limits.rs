@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::common::{log_in, send_payment, spawn_app_with, verified_user, TestApp};
+use crate::common::{
+    approval_uuid_of, log_in, send_payment, send_payment_id, spawn_app_with, verified_user, TestApp,
+};
 use leptos::server_fn::ServerFn;
 use payfriend::api::payments::{CancelPayment, ResendPush};
 use payfriend::model::UserId;
@@ -23,12 +25,6 @@ fn location(response: &reqwest::Response) -> Option<String> {
         .get("location")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
-}
-
-fn payment_id(response: &reqwest::Response) -> String {
-    location(response)
-        .and_then(|l| l.strip_prefix("/payments/").map(str::to_string))
-        .unwrap_or_else(|| panic!("not sent: {}", response.status()))
 }
 
 async fn post(app: &TestApp, path: &str, cookie: &str, form: &[(&str, &str)]) -> reqwest::Response {
@@ -91,17 +87,21 @@ async fn at_most_three_payments_wait_at_once_even_when_sent_together() {
 
 #[tokio::test]
 async fn push_requests_per_user_per_hour_are_limited_resends_included() {
-    let app = spawn_app_with(&[
+    let config = [
         ("PUSH_HOURLY_PER_USER", "4"),
         ("MAX_PENDING_PAYMENTS", "100"),
         ("LIMIT_SEND_PAYMENT", "1000/60"),
-    ])
-    .await;
+        (
+            "SESSION_SECRET",
+            "push-limits-session-secret-0123456789abcdef",
+        ),
+    ];
+    let app = spawn_app_with(&config).await;
     let (user, email) = verified_user(&app, "a password").await;
     let cookie = log_in(&app, &email, "a password").await;
-    let first = payment_id(&send_payment(&app, &cookie).await);
-    payment_id(&send_payment(&app, &cookie).await);
-    payment_id(&send_payment(&app, &cookie).await);
+    let first = send_payment_id(&app, &cookie).await;
+    send_payment_id(&app, &cookie).await;
+    send_payment_id(&app, &cookie).await;
     // The fourth push request of the hour is a resend.
     assert_eq!(
         post(&app, ResendPush::PATH, &cookie, &[("id", &first)])
@@ -127,8 +127,19 @@ async fn push_requests_per_user_per_hour_are_limited_resends_included() {
     assert_eq!(resend.status(), 429);
     assert_eq!(payments_of(&app, &user).await, 3);
 
-    // Counted in the database: another instance on it (here: the same database, a new
-    // app) refuses too. Then the hour passes.
+    // Counted in the database: another instance on it refuses too.
+    let mut on_the_same_database = config.to_vec();
+    on_the_same_database.push(("DATABASE_URL", &app.state.config.database_url));
+    let other = spawn_app_with(&on_the_same_database).await;
+    let elsewhere = send_payment(&other, &cookie).await;
+    assert_eq!(elsewhere.status(), 429);
+    assert!(elsewhere
+        .text()
+        .await
+        .expect("body")
+        .contains("PushBudgetSpent"));
+
+    // Then the hour passes.
     sqlx::query("UPDATE push_sends SET at = at - 3601 WHERE user_id = $1")
         .bind(&user)
         .execute(&app.state.db)
@@ -142,12 +153,8 @@ async fn after_a_denial_on_the_phone_the_next_payment_needs_a_fresh_sign_in() {
     let app = spawn_app_with(&[("LIMIT_SEND_PAYMENT", "1000/60")]).await;
     let (_, email) = verified_user(&app, "a password").await;
     let cookie = log_in(&app, &email, "a password").await;
-    let id = payment_id(&send_payment(&app, &cookie).await);
-    let uuid: String = sqlx::query_scalar("SELECT approval_uuid FROM payments WHERE id = $1")
-        .bind(&id)
-        .fetch_one(&app.state.db)
-        .await
-        .expect("uuid");
+    let id = send_payment_id(&app, &cookie).await;
+    let uuid = approval_uuid_of(&app, &id).await;
     payfriend::sandbox::service::handset::decide(app.sandbox(), &uuid, false)
         .await
         .expect("deny on the phone");

@@ -263,26 +263,38 @@ async fn provider_faults_fail_the_payment_with_a_clear_error_and_never_leave_it_
     assert_eq!(statuses, vec!["failed"; 4]);
 }
 
-#[tokio::test]
-async fn a_dropped_callback_is_recovered_from_the_provider() {
-    let app = spawn_app().await;
-    let (user_id, email) = verified_user(&app, "a password").await;
-    let cookie = log_in(&app, &email, "a password").await;
-    send_payment(&app, &cookie).await;
-    let uuid: String = sqlx::query_scalar("SELECT approval_uuid FROM payments WHERE user_id = $1")
-        .bind(&user_id)
+/// The payment of `user_id` (the only one) as the provider's request names it.
+async fn only_approval_uuid(app: &TestApp, user_id: &payfriend::model::UserId) -> String {
+    sqlx::query_scalar("SELECT approval_uuid FROM payments WHERE user_id = $1")
+        .bind(user_id)
         .fetch_one(&app.state.db)
         .await
-        .expect("uuid");
+        .expect("uuid")
+}
+
+/// A user's payment answered on the phone (`approve` or deny) while the sandbox drops its
+/// callbacks, so it is still pending here, and made old enough to be reconciled.
+async fn decided_with_the_callback_lost(app: &TestApp, approve: bool) -> payfriend::model::UserId {
+    let (user_id, email) = verified_user(app, "a password").await;
+    let cookie = log_in(app, &email, "a password").await;
+    send_payment(app, &cookie).await;
+    let uuid = only_approval_uuid(app, &user_id).await;
     app.sandbox().fault.set(SandboxFault::DropCallbacks);
-    phone::decide(app.sandbox(), &uuid, true)
+    phone::decide(app.sandbox(), &uuid, approve)
         .await
-        .expect("approve");
-    assert_eq!(payment_statuses(&app, &user_id).await, vec!["pending"]);
+        .expect("answer on the phone");
+    assert_eq!(payment_statuses(app, &user_id).await, vec!["pending"]);
     sqlx::query("UPDATE payments SET created_at = created_at - 60")
         .execute(&app.state.db)
         .await
         .expect("age");
+    user_id
+}
+
+#[tokio::test]
+async fn a_dropped_callback_is_recovered_from_the_provider() {
+    let app = spawn_app().await;
+    let user_id = decided_with_the_callback_lost(&app, true).await;
 
     payments::reconcile(&app.state).await;
 
@@ -295,11 +307,7 @@ async fn a_callback_arriving_after_a_restart_still_decides_the_payment() {
     let (user_id, email) = verified_user(&app, "a password").await;
     let cookie = log_in(&app, &email, "a password").await;
     send_payment(&app, &cookie).await;
-    let uuid: String = sqlx::query_scalar("SELECT approval_uuid FROM payments WHERE user_id = $1")
-        .bind(&user_id)
-        .fetch_one(&app.state.db)
-        .await
-        .expect("uuid");
+    let uuid = only_approval_uuid(&app, &user_id).await;
 
     let restarted = spawn_app_with(&[
         ("AUTHY_API_KEY", "stable-key-across-restarts"),
@@ -493,31 +501,10 @@ async fn forgetting_sign_in_rows_never_locks_a_first_attempt() {
     sweeper.await.expect("sweeper");
 }
 
-/// The payment of `user_id` (the only one) as the provider's request names it.
-async fn only_approval_uuid(app: &TestApp, user_id: &payfriend::model::UserId) -> String {
-    sqlx::query_scalar("SELECT approval_uuid FROM payments WHERE user_id = $1")
-        .bind(user_id)
-        .fetch_one(&app.state.db)
-        .await
-        .expect("uuid")
-}
-
 #[tokio::test]
 async fn a_denial_whose_callback_was_lost_is_recovered_from_the_provider() {
     let app = spawn_app().await;
-    let (user_id, email) = verified_user(&app, "a password").await;
-    let cookie = log_in(&app, &email, "a password").await;
-    send_payment(&app, &cookie).await;
-    let uuid = only_approval_uuid(&app, &user_id).await;
-    app.sandbox().fault.set(SandboxFault::DropCallbacks);
-    phone::decide(app.sandbox(), &uuid, false)
-        .await
-        .expect("deny");
-    assert_eq!(payment_statuses(&app, &user_id).await, vec!["pending"]);
-    sqlx::query("UPDATE payments SET created_at = created_at - 60")
-        .execute(&app.state.db)
-        .await
-        .expect("age");
+    let user_id = decided_with_the_callback_lost(&app, false).await;
 
     payments::reconcile(&app.state).await;
 
@@ -527,18 +514,7 @@ async fn a_denial_whose_callback_was_lost_is_recovered_from_the_provider() {
 #[tokio::test]
 async fn reconciliation_that_cannot_reach_the_provider_changes_nothing_and_tries_again() {
     let app = spawn_app().await;
-    let (user_id, email) = verified_user(&app, "a password").await;
-    let cookie = log_in(&app, &email, "a password").await;
-    send_payment(&app, &cookie).await;
-    let uuid = only_approval_uuid(&app, &user_id).await;
-    app.sandbox().fault.set(SandboxFault::DropCallbacks);
-    phone::decide(app.sandbox(), &uuid, true)
-        .await
-        .expect("approve");
-    sqlx::query("UPDATE payments SET created_at = created_at - 60")
-        .execute(&app.state.db)
-        .await
-        .expect("age");
+    let user_id = decided_with_the_callback_lost(&app, true).await;
 
     app.sandbox().fault.set(SandboxFault::Error503);
     payments::reconcile(&app.state).await;

@@ -1,8 +1,8 @@
 //! The SMS code that stands in for the push approval: bound to one payment, usable once,
 //! only while the payment waits, and sent within limits.
 use crate::common::{
-    expire_payment, log_in, payment_codes, send_payment_id, spawn_app, spawn_app_with,
-    verified_user, TestApp,
+    approval_uuid_of, expire_payment, log_in, payment_codes, send_payment_id, spawn_app,
+    spawn_app_with, verified_user, wrong_code, TestApp,
 };
 use leptos::server_fn::ServerFn;
 use payfriend::api::payments::{SendPaymentSms, VerifyPaymentSms};
@@ -111,11 +111,7 @@ async fn no_code_works_after_the_payment_was_decided_or_expired() {
     for id in [&denied, &expired] {
         ask_for_code(&app, &payer, id).await;
     }
-    let uuid: String = sqlx::query_scalar("SELECT approval_uuid FROM payments WHERE id = $1")
-        .bind(&denied)
-        .fetch_one(&app.state.db)
-        .await
-        .expect("uuid");
+    let uuid = approval_uuid_of(&app, &denied).await;
     payfriend::sandbox::service::handset::decide(app.sandbox(), &uuid, false)
         .await
         .expect("deny on the phone");
@@ -245,12 +241,6 @@ async fn guess_at_once(
     statuses
 }
 
-/// A wrong code: the real one with its first digit changed.
-fn wrong(code: &str) -> String {
-    let first = (code.as_bytes()[0] - b'0' + 1) % 10;
-    format!("{first}{}", &code[1..])
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_parallel_wrong_codes_reach_the_provider_at_most_five_times() {
     let app = std::sync::Arc::new(spawn_app_with(&[("LIMIT_PAYMENT_CODE", "1000/60")]).await);
@@ -260,7 +250,7 @@ async fn twenty_parallel_wrong_codes_reach_the_provider_at_most_five_times() {
     let code = only_code(&app, &id).await;
     let checks_before = app.sandbox().code_checks();
 
-    let statuses = guess_at_once(&app, &payer, &id, vec![wrong(&code); 20]).await;
+    let statuses = guess_at_once(&app, &payer, &id, vec![wrong_code(&code); 20]).await;
 
     let checked = app.sandbox().code_checks() - checks_before;
     assert!(checked <= 5, "{checked} guesses reached the provider");
@@ -281,7 +271,7 @@ async fn the_right_code_in_a_burst_approves_only_when_it_was_among_the_five_chec
         let code = only_code(&app, &id).await;
         let checks_before = app.sandbox().code_checks();
         // The right code sits in a different place of the burst each round.
-        let mut codes = vec![wrong(&code); 12];
+        let mut codes = vec![wrong_code(&code); 12];
         let right_at = [0, 6, 11][round];
         codes[right_at] = code.clone();
 
@@ -317,7 +307,9 @@ async fn a_code_the_provider_could_not_check_costs_no_attempt() {
     app.sandbox().fault.set(SandboxFault::Error503);
     for _ in 0..6 {
         assert_eq!(
-            enter_code(&app, &payer, &id, &wrong(&code)).await.status(),
+            enter_code(&app, &payer, &id, &wrong_code(&code))
+                .await
+                .status(),
             503
         );
     }

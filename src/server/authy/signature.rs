@@ -72,7 +72,7 @@ pub fn flatten_json(body: &str) -> Result<Vec<(String, String)>, SignatureError>
 /// Python 3.7+'s `quote_plus` leaves it as it is, older Python and Java's `URLEncoder`
 /// escape it. A callback signed either way is accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tilde {
+enum Tilde {
     /// `%7E` (the form this module signs with).
     Escaped,
     /// `~`.
@@ -105,7 +105,7 @@ pub fn canonical_params(pairs: &[(String, String)]) -> String {
 }
 
 /// [`canonical_params`] with `~` written as `tilde` says (the pairs sort as written).
-pub fn canonical_params_with(pairs: &[(String, String)], tilde: Tilde) -> String {
+fn canonical_params_with(pairs: &[(String, String)], tilde: Tilde) -> String {
     let mut encoded: Vec<String> = pairs
         .iter()
         .map(|(k, v)| {
@@ -177,7 +177,7 @@ pub fn sign(
 }
 
 /// [`sign`], with `~` written as `tilde` says (as one or the other reference client does).
-pub fn sign_with(
+fn sign_with(
     api_key: &str,
     nonce: &str,
     method: &str,

@@ -77,6 +77,21 @@ pub async fn insert_once(
     p: &NewPayment<'_>,
     now: i64,
 ) -> sqlx::Result<(PaymentId, bool)> {
+    if insert_pending(db, p, now).await? {
+        return Ok((p.id.clone(), true));
+    }
+    let id = by_idempotency_key(db, p.user_id, p.idempotency_key)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
+    Ok((id, false))
+}
+
+/// Inserts `p` as a pending payment; `false` when this user's idempotency key is taken.
+async fn insert_pending<'c>(
+    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    p: &NewPayment<'_>,
+    now: i64,
+) -> sqlx::Result<bool> {
     let inserted = sqlx::query(
         "INSERT INTO payments (id, user_id, idempotency_key, payee, amount_cents, currency, status, \
          sms_failed_attempts, expires_at, created_at) \
@@ -94,16 +109,20 @@ pub async fn insert_once(
     .execute(db)
     .await?
     .rows_affected();
-    if inserted == 1 {
-        return Ok((p.id.clone(), true));
-    }
-    let id: PaymentId =
-        sqlx::query_scalar("SELECT id FROM payments WHERE user_id = $1 AND idempotency_key = $2")
-            .bind(p.user_id)
-            .bind(p.idempotency_key)
-            .fetch_one(db)
-            .await?;
-    Ok((id, false))
+    Ok(inserted == 1)
+}
+
+/// The payment this user already sent with this idempotency key, if any.
+async fn by_idempotency_key<'c>(
+    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    user_id: &UserId,
+    key: &str,
+) -> sqlx::Result<Option<PaymentId>> {
+    sqlx::query_scalar("SELECT id FROM payments WHERE user_id = $1 AND idempotency_key = $2")
+        .bind(user_id)
+        .bind(key)
+        .fetch_optional(db)
+        .await
 }
 
 /// The limits a new payment (or a push resend) must fit in.
@@ -140,13 +159,7 @@ pub async fn insert_within_limits(
 ) -> sqlx::Result<NewPaymentOutcome> {
     let mut tx = db.begin().await?;
     take_push_gate(&mut tx, p.user_id).await?;
-    let existing: Option<PaymentId> =
-        sqlx::query_scalar("SELECT id FROM payments WHERE user_id = $1 AND idempotency_key = $2")
-            .bind(p.user_id)
-            .bind(p.idempotency_key)
-            .fetch_optional(&mut *tx)
-            .await?;
-    if let Some(id) = existing {
+    if let Some(id) = by_idempotency_key(&mut *tx, p.user_id, p.idempotency_key).await? {
         tx.rollback().await?;
         return Ok(NewPaymentOutcome::Existing(id));
     }
@@ -166,48 +179,46 @@ pub async fn insert_within_limits(
         tx.rollback().await?;
         return Ok(NewPaymentOutcome::PushBudgetSpent { oldest });
     }
-    sqlx::query(
-        "INSERT INTO payments (id, user_id, idempotency_key, payee, amount_cents, currency, status, \
-         sms_failed_attempts, expires_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $8)",
-    )
-    .bind(p.id)
-    .bind(p.user_id)
-    .bind(p.idempotency_key)
-    .bind(p.payee)
-    .bind(p.amount_cents)
-    .bind(p.currency)
-    .bind(p.expires_at)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
+    // The key was checked above, under the user's gate: the insert cannot conflict.
+    insert_pending(&mut *tx, p, now).await?;
     tx.commit().await?;
     Ok(NewPaymentOutcome::Created(p.id.clone()))
 }
 
-/// Counts one more push request for the user (a resend), if the hour's budget has room;
-/// `Err(oldest)` when it is spent. The record's id, to give it back with
-/// [`give_back_push_send`] if no request goes out after all.
-pub async fn reserve_push_send(
-    db: &AnyPool,
-    user_id: &UserId,
-    limits: PushLimits,
-    now: i64,
-) -> sqlx::Result<Result<String, i64>> {
-    let mut tx = db.begin().await?;
-    take_push_gate(&mut tx, user_id).await?;
-    let counted = count_push_send(&mut tx, user_id, limits, now).await?;
-    tx.commit().await?;
-    Ok(counted)
+/// What became of a push resend's claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResendClaim {
+    /// Claimed and counted: the payment's push requests so far, this one included.
+    Claimed(i64),
+    /// The payment is decided or expired, or has had `max` push requests.
+    NotClaimable,
+    /// The user's push requests for the hour are spent: the oldest was sent at this time.
+    BudgetSpent { oldest: i64 },
 }
 
-/// Forgets a push request counted by [`reserve_push_send`] that was not sent.
-pub async fn give_back_push_send(db: &AnyPool, id: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM push_sends WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await
-        .map(drop)
+/// Claims one more push request for a pending payment (at most `max` in all) and counts it
+/// in the user's hourly budget, in one transaction behind the user's gate: either both
+/// happen or neither.
+pub async fn claim_push_resend(
+    db: &AnyPool,
+    id: &PaymentId,
+    user_id: &UserId,
+    limits: PushLimits,
+    max: i64,
+    now: i64,
+) -> sqlx::Result<ResendClaim> {
+    let mut tx = db.begin().await?;
+    take_push_gate(&mut tx, user_id).await?;
+    let Some(count) = claim_push_request(&mut *tx, id, now, max).await? else {
+        tx.rollback().await?;
+        return Ok(ResendClaim::NotClaimable);
+    };
+    if let Err(oldest) = count_push_send(&mut tx, user_id, limits, now).await? {
+        tx.rollback().await?;
+        return Ok(ResendClaim::BudgetSpent { oldest });
+    }
+    tx.commit().await?;
+    Ok(ResendClaim::Claimed(count))
 }
 
 /// Forgets push requests sent before `before` (outside the hourly window).
@@ -230,14 +241,14 @@ async fn take_push_gate(
         .map(drop)
 }
 
-/// Records a push request if the user's hourly budget has room: `Ok(record id)`, or
-/// `Err(oldest)` with the time of the oldest request in the window.
+/// Records a push request if the user's hourly budget has room, or `Err(oldest)` with the
+/// time of the oldest request in the window.
 async fn count_push_send(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     user_id: &UserId,
     limits: PushLimits,
     now: i64,
-) -> sqlx::Result<Result<String, i64>> {
+) -> sqlx::Result<Result<(), i64>> {
     let (sent, oldest): (i64, Option<i64>) =
         sqlx::query_as("SELECT COUNT(*), MIN(at) FROM push_sends WHERE user_id = $1 AND at >= $2")
             .bind(user_id)
@@ -247,14 +258,13 @@ async fn count_push_send(
     if sent >= limits.hourly {
         return Ok(Err(oldest.unwrap_or(now)));
     }
-    let id = uuid::Uuid::new_v4().to_string();
     sqlx::query("INSERT INTO push_sends (id, user_id, at) VALUES ($1, $2, $3)")
-        .bind(&id)
+        .bind(uuid::Uuid::new_v4().to_string())
         .bind(user_id)
         .bind(now)
         .execute(&mut **tx)
         .await?;
-    Ok(Ok(id))
+    Ok(Ok(()))
 }
 
 /// Whether one of the user's payments was denied at or after `since` (a session's sign-in;
@@ -515,8 +525,8 @@ pub async fn release_sms_send(
 
 /// Counts one more push request for a pending, unexpired payment that has had fewer than
 /// `max`; returns the new count, or `None` when the payment or the limit says no.
-pub async fn claim_push_request(
-    db: &AnyPool,
+async fn claim_push_request<'c>(
+    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
     id: &PaymentId,
     now: i64,
     max: i64,

@@ -9,8 +9,12 @@ use crate::{
     model::{AuditKind, Money, Payee, PaymentEvent, PaymentId},
     server::{
         audit,
-        auth::{self, Caller},
-        db::{self, payments::NewPaymentOutcome, users::UserRow},
+        auth::Caller,
+        db::{
+            self,
+            payments::NewPaymentOutcome,
+            users::{SessionRow, UserRow},
+        },
         internal,
         provider::{Logo, NewApprovalRequest},
         provider_error, AppState,
@@ -26,12 +30,12 @@ use crate::{
 pub async fn create(
     state: &AppState,
     caller: &Caller,
-    user: &UserRow,
+    session: &SessionRow,
     payee: &str,
     amount: &str,
     idempotency_key: &str,
 ) -> Result<PaymentId, AppError> {
-    let client_ip = caller.client;
+    let (client_ip, user) = (caller.client, &session.user);
     let config = &state.config;
     let payee = Payee::parse(payee).map_err(|e| AppError::field("payee", e.to_string()))?;
     let amount = Money::parse(amount, &config.currency)
@@ -46,8 +50,7 @@ pub async fn create(
         .to_string();
     let authy_id = user.authy_id.ok_or(AppError::PhoneNotVerified)?;
 
-    let signed_in_at = auth::signed_in_at(state, caller).await?;
-    if db::payments::denied_after(&state.db, &user.id, signed_in_at)
+    if db::payments::denied_after(&state.db, &user.id, session.created_at)
         .await
         .map_err(|e| internal("look for denials", e))?
     {

@@ -10,7 +10,12 @@ use crate::server::clock;
 use crate::{
     error::AppError,
     model::{AuditKind, PaymentId, MAX_PUSH_REQUESTS},
-    server::{audit, auth::Caller, db, db::users::UserRow, internal, provider_error, AppState},
+    server::{
+        audit,
+        auth::Caller,
+        db::{self, payments::ResendClaim, users::UserRow},
+        internal, provider_error, AppState,
+    },
 };
 
 /// Sends the caller's pending payment `id` to their phone again; returns how many more
@@ -25,20 +30,20 @@ pub async fn resend_push(
     still_waiting(payment.status())?;
     let authy_id = user.authy_id.ok_or(AppError::PhoneNotVerified)?;
     let now = clock::now();
-    // The user's push requests this hour, counted first (and given back if none is sent).
-    let budget = db::payments::reserve_push_send(&state.db, &user.id, push_limits(state, now), now)
-        .await
-        .map_err(|e| internal("count push request", e))?
-        .map_err(|oldest| push_budget_spent(oldest, now))?;
-    let claimed =
-        db::payments::claim_push_request(&state.db, id, now, i64::from(MAX_PUSH_REQUESTS)).await;
+    let claimed = db::payments::claim_push_resend(
+        &state.db,
+        id,
+        &user.id,
+        push_limits(state, now),
+        i64::from(MAX_PUSH_REQUESTS),
+        now,
+    )
+    .await
+    .map_err(|e| internal("claim push request", e))?;
     let count = match claimed {
-        Ok(Some(count)) => count,
-        unclaimed => {
-            db::payments::give_back_push_send(&state.db, &budget)
-                .await
-                .map_err(|e| internal("give back push request", e))?;
-            unclaimed.map_err(|e| internal("claim push request", e))?;
+        ResendClaim::Claimed(count) => count,
+        ResendClaim::BudgetSpent { oldest } => return Err(push_budget_spent(oldest, now)),
+        ResendClaim::NotClaimable => {
             // Decided or expired meanwhile, or else the limit: say which.
             still_waiting(owned(state, user, id).await?.status())?;
             return Err(AppError::PushLimit {
