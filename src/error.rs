@@ -58,6 +58,10 @@ pub enum AppError {
     /// The payment's push request was sent as many times as it may be.
     #[error("The request was sent to your phone {max} times, as often as it can be. Answer it there, or use a code by SMS.")]
     PushLimit { max: u32 },
+    /// The person has no phone that takes push requests (a Verify account without a push
+    /// factor): approve with a passkey or a code by SMS.
+    #[error("Your phone is not set up for push approvals. Use a code by SMS or a passkey, or add your phone for push approvals on your account page.")]
+    NoPushDevice,
     /// The user has this many payments waiting for approval already.
     #[error("You have {max} payments waiting for approval. Answer or cancel one of them before you send another.")]
     TooManyPending { max: u32 },
@@ -140,7 +144,7 @@ impl AppError {
             | AppError::TooManyPending { .. }
             | AppError::PushBudgetSpent { .. } => 429,
             AppError::Busy { .. } => 503,
-            AppError::PhoneNotVerified => 403,
+            AppError::PhoneNotVerified | AppError::NoPushDevice => 403,
             AppError::Field { .. } | AppError::InvalidCode { .. } | AppError::Transport(_) => 400,
             AppError::NotFound => 404,
             AppError::AlreadyDecided { .. } => 409,

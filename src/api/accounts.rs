@@ -18,6 +18,7 @@ pub async fn current_user() -> Result<Option<SessionUser>, AppError> {
         return Ok(None);
     };
     Ok(Some(SessionUser {
+        push_device: crate::server::push_devices::status(&user),
         phone_verified: user.is_verified(),
         passkeys: passkeys::count(&state, &user).await?,
         email: user.email.to_string(),

@@ -4,3 +4,4 @@
 pub mod accounts;
 pub mod passkeys;
 pub mod payments;
+pub mod push_devices;

@@ -32,7 +32,10 @@ pub fn timeline_sentence(e: &TimelineEntry) -> String {
             "" => "A passkey answer was refused".into(),
             why => format!("A passkey answer was refused: {why}"),
         },
-        AuditKind::SignIn | AuditKind::VerificationSent | AuditKind::VerificationChecked => {
+        AuditKind::SignIn
+        | AuditKind::VerificationSent
+        | AuditKind::VerificationChecked
+        | AuditKind::PushDevice => {
             format!("{} ({outcome})", e.event.as_str().replace('_', " "))
         }
     }
@@ -139,6 +142,7 @@ mod tests {
                     AuditKind::SignIn
                         | AuditKind::VerificationSent
                         | AuditKind::VerificationChecked
+                        | AuditKind::PushDevice
                 ) {
                     assert!(!sentence.contains('_'), "{sentence}");
                     assert!(sentence.starts_with(char::is_uppercase), "{sentence}");

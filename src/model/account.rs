@@ -19,6 +19,10 @@ pub struct SessionUser {
     /// How many passkeys they have; `None` when this server cannot use passkeys (its
     /// `PUBLIC_URL` has no host name) or the phone is not verified yet.
     pub passkeys: Option<u32>,
+    /// Whether a phone of theirs approves payments by push: `None` when push approval is not
+    /// set up from Payfriend for their account (Authy's app enrols on its own), otherwise
+    /// whether a Verify Push factor is added.
+    pub push_device: Option<bool>,
 }
 
 /// How a phone verification code is delivered.

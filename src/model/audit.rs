@@ -28,10 +28,12 @@ pub enum AuditKind {
     Expiry,
     /// A passkey was added, removed, used or refused (the outcome says which).
     Passkey,
+    /// A phone was added for push approvals, or removed (Verify Push).
+    PushDevice,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 11] = [
+    pub const ALL: [AuditKind; 12] = [
         AuditKind::SignIn,
         AuditKind::VerificationSent,
         AuditKind::VerificationChecked,
@@ -43,6 +45,7 @@ impl AuditKind {
         AuditKind::Decision,
         AuditKind::Expiry,
         AuditKind::Passkey,
+        AuditKind::PushDevice,
     ];
 
     /// The stored name.
@@ -59,6 +62,7 @@ impl AuditKind {
             AuditKind::Decision => "decision",
             AuditKind::Expiry => "expiry",
             AuditKind::Passkey => "passkey",
+            AuditKind::PushDevice => "push_device",
         }
     }
 

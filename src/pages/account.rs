@@ -7,11 +7,15 @@ use leptos_meta::Title;
 use crate::api::passkeys::{
     finish_add_passkey, list_passkeys, start_add_passkey, RemovePasskey, SendPasskeyCode,
 };
+use crate::api::push_devices::{
+    push_device_status, RemovePushDevice, SendPushDeviceCode, StartPushDevice,
+};
 use crate::components::{
     form::FormError,
     guard::{Guarded, Require},
     links::SandboxPhoneBanner,
     local_time::LocalTime,
+    timers::use_interval,
     webauthn::{self, Ceremony},
 };
 use crate::error::AppError;
@@ -28,6 +32,7 @@ pub fn AccountPage() -> impl IntoView {
 
 fn account(user: SessionUser) -> impl IntoView {
     let passkeys = user.passkeys;
+    let push_device = user.push_device;
     view! {
         <SandboxPhoneBanner user=user.clone()/>
         <section class="card narrow">
@@ -52,6 +57,117 @@ fn account(user: SessionUser) -> impl IntoView {
                 .into_any(),
             }}
         </section>
+        {push_device.map(|added| view! {
+            <section class="card narrow push-device" aria-labelledby="push-heading">
+                <h2 id="push-heading">"Push approvals"</h2>
+                <PushDevice added/>
+            </section>
+        })}
+    }
+}
+
+/// How often the page looks whether the phone app finished adding itself.
+const ENROLMENT_CHECK: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The person's phone as a push device (Twilio Verify): add it after an SMS code (the page
+/// shows the enrolment code for the phone app, then looks every 3 seconds whether the app
+/// finished), or remove it.
+#[component]
+fn PushDevice(added: bool) -> impl IntoView {
+    let send_code = ServerAction::<SendPushDeviceCode>::new();
+    let start = ServerAction::<StartPushDevice>::new();
+    let remove = ServerAction::<RemovePushDevice>::new();
+    let checks = RwSignal::new(0u32);
+    let status = Resource::new(
+        move || (checks.get(), remove.version().get()),
+        move |(n, _)| async move {
+            if n == 0 {
+                Ok(Some(added))
+            } else {
+                push_device_status().await
+            }
+        },
+    );
+    let is_added =
+        Signal::derive(move || status.get().and_then(Result::ok).flatten().unwrap_or(added));
+    let token = move || start.value().get().and_then(Result::ok);
+    // Waiting for the phone app: from an enrolment code until the device shows as added.
+    let waiting = Signal::derive(move || token().is_some() && !is_added.get());
+    use_interval(ENROLMENT_CHECK, waiting, move || checks.update(|n| *n += 1));
+    let code_sent = move || matches!(send_code.value().get(), Some(Ok(())));
+    let send_error = Signal::derive(move || send_code.value().get().and_then(Result::err));
+    let start_error = Signal::derive(move || start.value().get().and_then(Result::err));
+    let remove_error = Signal::derive(move || remove.value().get().and_then(Result::err));
+    let code_problem = move || start_error.get().and_then(|e| e.for_field("code"));
+
+    view! {
+        <p class="muted">
+            "With your phone added, a payment shows up on it with its payee and amount, and "
+            "you approve or deny it there. Without it, you approve with a code by SMS or a passkey."
+        </p>
+        <FormError error=remove_error/>
+        {move || if is_added.get() {
+            view! {
+                <p class="notice ok" data-testid="push-device-added">
+                    "Your phone approves payments with push requests."
+                </p>
+                <ActionForm action=remove>
+                    <button type="submit" class="secondary">"Remove push approvals"</button>
+                </ActionForm>
+            }
+            .into_any()
+        } else {
+            view! {
+                <p data-testid="no-push-device">"No phone is added for push approvals."</p>
+                <h3>"Add your phone"</h3>
+                <p class="muted">
+                    "Adding a phone is a sensitive change: first confirm it is you with a code we send to it."
+                </p>
+                <ActionForm action=send_code attr:class="send-push-code">
+                    <FormError error=send_error/>
+                    {move || code_sent().then(|| view! {
+                        <p class="notice ok" role="status">"Code sent. Enter it below."</p>
+                    })}
+                    <button type="submit" class="secondary" disabled=move || send_code.pending().get()>
+                        {move || if code_sent() { "Send a new code" } else { "Text me a code" }}
+                    </button>
+                </ActionForm>
+                <ActionForm action=start attr:class="stack start-push-device">
+                    <div class="field">
+                        <label for="push-code">"Code from the SMS"</label>
+                        <input
+                            id="push-code"
+                            name="code"
+                            required=true
+                            inputmode="numeric"
+                            autocomplete="one-time-code"
+                            aria-describedby="push-code-error"
+                            aria-invalid=move || code_problem().is_some().to_string()
+                        />
+                        {move || code_problem().map(|e| view! {
+                            <p class="field-error" id="push-code-error" role="alert">{e}</p>
+                        })}
+                    </div>
+                    {move || start_error.get().filter(|e| e.for_field("code").is_none()).map(|e| view! {
+                        <p class="notice error" role="alert">{e.to_string()}</p>
+                    })}
+                    <button type="submit" class="primary" disabled=move || start.pending().get()>
+                        "Get an enrolment code"
+                    </button>
+                </ActionForm>
+                {move || token().map(|token| view! {
+                    <div class="notice info" role="status">
+                        <p>
+                            "Open the payment approvals app on your phone and enter this enrolment "
+                            "code within 5 minutes (on the sandbox phone: “Push approvals app”):"
+                        </p>
+                        <p><code class="enrolment-code" data-testid="enrolment-code">{token}</code></p>
+                        <p class="muted">"Waiting for your phone…"</p>
+                    </div>
+                })}
+            }
+            .into_any()
+        }}
     }
 }
 

@@ -50,17 +50,20 @@ pub enum SandboxFault {
     NotJson,
     /// Decide push requests but never call the callback URL.
     DropCallbacks,
+    /// Answer every API call with HTTP 429 and `Retry-After`.
+    TooManyRequests,
 }
 
 impl SandboxFault {
     /// Every fault, in the order the phone page offers them.
-    pub const ALL: [SandboxFault; 6] = [
+    pub const ALL: [SandboxFault; 7] = [
         SandboxFault::None,
         SandboxFault::Error500,
         SandboxFault::Error503,
         SandboxFault::Slow,
         SandboxFault::NotJson,
         SandboxFault::DropCallbacks,
+        SandboxFault::TooManyRequests,
     ];
 
     /// The configuration value (`SANDBOX_FAULT`) and form value.
@@ -72,6 +75,7 @@ impl SandboxFault {
             SandboxFault::Slow => "slow",
             SandboxFault::NotJson => "not_json",
             SandboxFault::DropCallbacks => "drop_callbacks",
+            SandboxFault::TooManyRequests => "too_many_requests",
         }
     }
 
@@ -84,6 +88,7 @@ impl SandboxFault {
             SandboxFault::Slow => "Answer too slowly",
             SandboxFault::NotJson => "Answer with a body that is not JSON",
             SandboxFault::DropCallbacks => "Drop callbacks",
+            SandboxFault::TooManyRequests => "Answer HTTP 429 (rate limited)",
         }
     }
 

@@ -8,7 +8,8 @@ use leptos_router::{components::A, hooks::use_query_map};
 
 use super::model::{SandboxFault, SandboxMessage, SandboxPush};
 use super::server_fns::{
-    sandbox_current_fault, sandbox_inbox, sandbox_recent_phones, SandboxDecide, SandboxSetFault,
+    sandbox_current_fault, sandbox_inbox, sandbox_recent_phones, sandbox_serves_verify,
+    SandboxDecide, SandboxPair, SandboxSetFault,
 };
 
 /// How often the open phone looks for new messages and requests.
@@ -20,6 +21,10 @@ pub fn PhonePage() -> impl IntoView {
     let query = use_query_map();
     let phone = move || query.read().get("phone").unwrap_or_default();
     let decide = ServerAction::<SandboxDecide>::new();
+    let pair = ServerAction::<SandboxPair>::new();
+    // Asked once: the enrolment form is not redrawn (and its input not emptied) by the
+    // inbox's refresh.
+    let serves_verify = Resource::new(|| (), |_| sandbox_serves_verify());
 
     // A real phone gets messages pushed to it; this one looks every two seconds.
     let tick = RwSignal::new(0u64);
@@ -50,7 +55,7 @@ pub fn PhonePage() -> impl IntoView {
         <Title text="Sandbox phone"/>
         <p class="sandbox-banner" role="note">
             "Sandbox: this page plays your phone. Nothing here reaches a real phone; "
-            "it shows what Payfriend's built-in Authy sandbox sent."
+            "it shows what Payfriend's built-in sandbox (Authy or Verify) sent."
         </p>
         <div class="phone-layout">
             <div class="phone-side">
@@ -111,6 +116,13 @@ pub fn PhonePage() -> impl IntoView {
                 </div>
                 <button type="submit" class="secondary">"Apply"</button>
             </ActionForm>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let served = serves_verify.await.unwrap_or(false);
+                    let number = phone();
+                    (served && !number.trim().is_empty()).then(|| pair_form(number, pair))
+                })}
+            </Transition>
             </div>
             <div class="phone" data-testid="phone">
                 {move || decide.value().get().map(|result| match result {
@@ -126,6 +138,7 @@ pub fn PhonePage() -> impl IntoView {
                             .into_any(),
                             Ok(Some(phone)) => view! {
                                 <h2>{phone.phone.clone()}</h2>
+
                                 <section aria-label="Push requests">
                                     <h2>"Push requests"</h2>
                                     {if phone.pushes.is_empty() {
@@ -176,6 +189,27 @@ fn message_card(m: SandboxMessage) -> impl IntoView {
             <p class="sms-body">{m.body}</p>
             <time>{kind} " · " {clock(m.sent_at)}</time>
         </article>
+    }
+}
+
+/// Adding this phone as a Verify Push device with the code the account page shows.
+fn pair_form(phone: String, pair: ServerAction<SandboxPair>) -> impl IntoView {
+    view! {
+        <section aria-label="Push approvals app" class="stack">
+            <h2>"Push approvals app"</h2>
+            <ActionForm action=pair attr:class="stack">
+                <input type="hidden" name="phone" value=phone/>
+                <div class="field">
+                    <label for="token">"Enrolment code from Payfriend"</label>
+                    <input id="token" name="token" type="text" autocomplete="off" required/>
+                </div>
+                <button type="submit" class="secondary">"Add this phone"</button>
+            </ActionForm>
+            {move || pair.value().get().map(|result| match result {
+                Ok(message) => view! { <p class="notice info" role="status" data-testid="paired">{message}</p> }.into_any(),
+                Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
+            })}
+        </section>
     }
 }
 

@@ -41,6 +41,17 @@ pub async fn sandbox_decide(uuid: String, approve: bool) -> Result<String, AppEr
     };
     use crate::server::internal;
     let sandbox = service::current()?;
+    if uuid.starts_with("YC") {
+        use super::service::verify_handset::{self, Answer};
+        return match verify_handset::answer(&sandbox, &uuid, approve)
+            .await
+            .map_err(|e| internal("sandbox answer challenge", e))?
+        {
+            Answer::Answered { status, event } => Ok(format!("Challenge {status}; {event}.")),
+            Answer::NotPending { status } => Ok(format!("This challenge is already {status}.")),
+            Answer::Unknown => Err(AppError::NotFound),
+        };
+    }
     match handset::decide(&sandbox, &uuid, approve)
         .await
         .map_err(|e| internal("sandbox decide", e))?
@@ -49,6 +60,45 @@ pub async fn sandbox_decide(uuid: String, approve: bool) -> Result<String, AppEr
         Decision::NotPending { status } => Ok(format!("This request is already {status}.")),
         Decision::Unknown => Err(AppError::NotFound),
     }
+}
+
+/// Adds this phone as a Verify Push device with the access token Payfriend's account page
+/// shows (what the operator's app does with Twilio's SDK); says what happened.
+#[server]
+pub async fn sandbox_pair(phone: String, token: String) -> Result<String, AppError> {
+    use super::service::{
+        self,
+        verify_handset::{self, Pairing},
+    };
+    use crate::server::{internal, phone_number};
+    let sandbox = service::current()?;
+    if sandbox.verify.is_none() {
+        return Err(AppError::NotFound);
+    }
+    let parsed = phone_number::parse("US", &phone).ok_or_else(|| {
+        AppError::field(
+            "phone",
+            "Open the phone first (its number with its country code).",
+        )
+    })?;
+    match verify_handset::pair(&sandbox, &parsed.e164, &token)
+        .await
+        .map_err(|e| internal("sandbox pair", e))?
+    {
+        Pairing::Paired { factor_sid, event } => Ok(format!(
+            "This phone now approves with push ({factor_sid}); {event}."
+        )),
+        Pairing::UnknownToken => Err(AppError::field(
+            "token",
+            "No such enrolment code, or it expired (it lives 5 minutes). Ask for a new one.",
+        )),
+    }
+}
+
+/// Whether the sandbox serves Verify v2 (its phone can then enrol as a push device).
+#[server]
+pub async fn sandbox_serves_verify() -> Result<bool, AppError> {
+    Ok(super::service::current()?.verify.is_some())
 }
 
 /// The failure the sandbox is acting out.

@@ -6,7 +6,7 @@ use super::{
     code_limits::{self, CodeSend},
     db::{self, users::Taken},
     internal, phone_number,
-    provider::ProviderError,
+    provider::{Person, Phone, ProviderError},
     provider_error, AppState,
 };
 use crate::server::clock;
@@ -88,8 +88,9 @@ pub async fn register(
     }
     // Hashed first: a busy server refuses before any code is sent.
     let password_hash = state.passwords.hash(form.password).await?;
+    let provider = state.providers.for_new()?;
 
-    code_limits::send_code(
+    let handle = code_limits::send_code(
         state,
         CodeSend {
             client: caller.client,
@@ -101,15 +102,15 @@ pub async fn register(
             event: AuditKind::VerificationSent,
             detail: format!("registration code by {} to {}", via.as_str(), phone.e164),
         },
-        state
-            .provider
-            .start_verification(&phone.country_code, &phone.national, via),
-        |e| match e {
-            ProviderError::InvalidPhone => {
-                AppError::field("phone", "The phone service says this number is invalid.")
-            }
-            e => provider_error("start phone verification", e),
-        },
+        provider.start_verification(
+            Phone {
+                e164: &phone.e164,
+                country_code: &phone.country_code,
+                national: &phone.national,
+            },
+            via,
+        ),
+        |e| phone_refused(e, "start phone verification"),
     )
     .await?;
 
@@ -124,6 +125,8 @@ pub async fn register(
             country_code: &phone.country_code,
             national_number: &phone.national,
             verify_via: via.as_str(),
+            provider: provider.kind(),
+            verification_sid: handle.as_deref(),
         },
         clock::now(),
     )
@@ -138,11 +141,40 @@ pub async fn register(
     auth::start_session(state, caller, jar, &user_id).await
 }
 
+/// A refusal to send a phone verification code, as a sentence the person can act on.
+fn phone_refused(e: ProviderError, context: &str) -> AppError {
+    match e {
+        ProviderError::InvalidPhone => {
+            AppError::field("phone", "The phone service says this number is invalid.")
+        }
+        ProviderError::Landline => AppError::field(
+            "phone",
+            "This number is a landline, which cannot receive text messages. Choose a voice \
+             call, or use a mobile number.",
+        ),
+        ProviderError::BlockedCountry => AppError::field(
+            "phone",
+            "Codes cannot be sent to numbers of this country. Use a number of another country.",
+        ),
+        ProviderError::TooManySends => AppError::field(
+            "phone",
+            "Too many codes were sent to this number. Wait 10 minutes, then ask again.",
+        ),
+        e => provider_error(context, e),
+    }
+}
+
 /// Sends a new phone verification code to the signed-in user.
 pub async fn resend_code(state: &AppState, caller: &Caller) -> Result<(), AppError> {
     let user = auth::require_user(state, caller).await?;
     let via = Via::parse(&user.verify_via).unwrap_or(Via::Sms);
-    code_limits::send_code(
+    // An account not verified yet is verified with today's provider.
+    let provider = if user.is_verified() {
+        state.providers.for_user(&user)?
+    } else {
+        state.providers.for_new()?
+    };
+    let handle = code_limits::send_code(
         state,
         CodeSend {
             client: caller.client,
@@ -154,12 +186,27 @@ pub async fn resend_code(state: &AppState, caller: &Caller) -> Result<(), AppErr
             event: AuditKind::VerificationSent,
             detail: format!("new code by {}", via.as_str()),
         },
-        state
-            .provider
-            .start_verification(&user.country_code, &user.national_number, via),
-        |e| provider_error("resend phone verification", e),
+        async {
+            // Once the limits allow a send: a new code, not the pending one sent again
+            // (Verify counts checks per verification, and the person asks for a new code
+            // when those of the old one are spent, or it never arrived).
+            if let Some(previous) = user.verification_sid.as_deref() {
+                if let Err(e) = provider.cancel_code(previous).await {
+                    tracing::warn!(error = %e, "cannot withdraw the earlier verification");
+                }
+            }
+            provider
+                .start_verification(Person::of(&user).phone, via)
+                .await
+        },
+        |e| phone_refused(e, "resend phone verification"),
     )
     .await?;
+    if handle.is_some() || user.verification_sid.is_some() {
+        db::users::set_verification_sid(&state.db, &user.id, handle.as_deref())
+            .await
+            .map_err(|e| internal("store verification", e))?;
+    }
     db::users::reset_code_attempts(&state.db, &user.id, CodePurpose::PhoneVerification)
         .await
         .map_err(|e| internal("reset verification checks", e))
@@ -205,9 +252,14 @@ pub async fn verify_phone(state: &AppState, caller: &Caller, code: &str) -> Resu
             "Too many wrong codes. Send a new code and enter that one.",
         ));
     }
-    let checked = state
-        .provider
-        .check_verification(&user.country_code, &user.national_number, code)
+    // Not verified yet: checked by the provider of today, which sent the code.
+    let provider = state.providers.for_new()?;
+    let checked = provider
+        .check_verification(
+            Person::of(&user).phone,
+            user.verification_sid.as_deref(),
+            code,
+        )
         .await;
     if let Err(e) = &checked {
         if matches!(e, ProviderError::Unavailable(_)) {
@@ -247,18 +299,17 @@ pub async fn verify_phone(state: &AppState, caller: &Caller, code: &str) -> Resu
             "code",
             "This code has expired or was never sent. Send a new code.",
         ),
+        ProviderError::TooManyChecks => AppError::field(
+            "code",
+            "Too many wrong codes. Send a new code and enter that one.",
+        ),
         e => provider_error("check phone verification", e),
     })?;
-    let authy_id = state
-        .provider
-        .register_user(
-            user.email.as_str(),
-            &user.national_number,
-            &user.country_code,
-        )
+    let authy_id = provider
+        .register_user(user.email.as_str(), Person::of(&user).phone)
         .await
         .map_err(|e| provider_error("register user with provider", e))?;
-    db::users::mark_verified(&state.db, &user.id, authy_id, clock::now())
+    db::users::mark_verified(&state.db, &user.id, provider.kind(), authy_id, clock::now())
         .await
         .map_err(|e| internal("mark phone verified", e))
 }

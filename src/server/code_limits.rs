@@ -40,12 +40,12 @@ pub struct CodeSend<'a> {
 /// transaction as the checks (per phone, per user, and the app's hourly budget), so the
 /// limits hold however many requests arrive at once. Every attempt goes in the audit
 /// trail; a refusal by the hourly budget too.
-pub async fn send_code(
+pub async fn send_code<T>(
     state: &AppState,
     code: CodeSend<'_>,
-    send: impl Future<Output = Result<(), ProviderError>>,
+    send: impl Future<Output = Result<T, ProviderError>>,
     refused: impl FnOnce(ProviderError) -> AppError,
-) -> Result<(), AppError> {
+) -> Result<T, AppError> {
     reserve_code_send(state, &code).await?;
     let sent = send.await;
     audit::log(

@@ -70,9 +70,202 @@ pub enum Provider {
     Sandbox,
 }
 
+/// Which second-factor provider new accounts are registered with (`PAYFRIEND_PROVIDER`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderKind {
+    /// The Authy API (closed to new Twilio customers).
+    Authy,
+    /// Twilio Verify v2.
+    Verify,
+}
+
+impl ProviderKind {
+    /// The configuration and stored value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::Authy => "authy",
+            ProviderKind::Verify => "verify",
+        }
+    }
+
+    /// Parses a configuration or stored value.
+    pub fn parse(value: &str) -> Option<ProviderKind> {
+        match value {
+            "authy" => Some(ProviderKind::Authy),
+            "verify" => Some(ProviderKind::Verify),
+            _ => None,
+        }
+    }
+}
+
+/// How Payfriend reaches Twilio Verify v2.
+#[derive(Debug, Clone)]
+pub struct VerifySettings {
+    /// `TWILIO_VERIFY_URL`, ending in `/` (the sandbox's `/sandbox/verify/v2/` without it).
+    pub base_url: Url,
+    /// `TWILIO_ACCOUNT_SID` (`AC` + 32 hex digits).
+    pub account_sid: String,
+    /// `TWILIO_AUTH_TOKEN`: authenticates the calls unless an API key is set, and is the key
+    /// Twilio signs its events with.
+    pub auth_token: Secret,
+    /// `TWILIO_API_KEY_SID` (`SK` + 32 hex digits) and `TWILIO_API_KEY_SECRET`.
+    pub api_key: Option<(String, Secret)>,
+    /// `TWILIO_VERIFY_SERVICE_SID` (`VA` + 32 hex digits).
+    pub service_sid: String,
+    /// Where Twilio sends Verify Push events: `PUBLIC_URL` + `payments/verify-events`.
+    pub events_url: Url,
+    /// Served by this app's sandbox.
+    pub sandbox: bool,
+}
+
+impl VerifySettings {
+    /// The user name and password of the calls' Basic authentication.
+    pub fn credentials(&self) -> (&str, &Secret) {
+        match &self.api_key {
+            Some((sid, secret)) => (sid, secret),
+            None => (&self.account_sid, &self.auth_token),
+        }
+    }
+}
+
+/// Whether `value` is a Twilio SID of this prefix: the two letters and 32 hex digits.
+pub fn is_sid(prefix: &str, value: &str) -> bool {
+    value.len() == 34
+        && value.starts_with(prefix)
+        && value[2..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// A random SID with this prefix, as Twilio makes them.
+pub fn random_sid(prefix: &str) -> String {
+    format!("{prefix}{}", uuid::Uuid::new_v4().simple())
+}
+
+fn sid(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    prefix: &str,
+) -> Result<Option<String>, ConfigError> {
+    match get(var) {
+        None => Ok(None),
+        Some(v) if is_sid(prefix, v.trim()) => Ok(Some(v.trim().to_string())),
+        Some(_) => Err(bad(
+            var,
+            format!("expected {prefix} followed by 32 hexadecimal digits (34 characters), as the Twilio Console shows it"),
+        )),
+    }
+}
+
+/// The Verify settings from the `TWILIO_*` variables, or the sandbox's when none is set
+/// and the sandbox may run; `None` when Verify is neither chosen nor configured.
+fn verify_settings(
+    get: &impl Fn(&str) -> Option<String>,
+    kind: ProviderKind,
+    public_url: &Url,
+    sandbox_allowed: bool,
+) -> Result<Option<VerifySettings>, ConfigError> {
+    const VARS: [&str; 6] = [
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_AUTH_TOKEN",
+        "TWILIO_API_KEY_SID",
+        "TWILIO_API_KEY_SECRET",
+        "TWILIO_VERIFY_SERVICE_SID",
+        "TWILIO_VERIFY_URL",
+    ];
+    let events_url = public_url
+        .join("payments/verify-events")
+        .map_err(|e| bad("PUBLIC_URL", e.to_string()))?;
+    let own_sandbox = public_url
+        .join("sandbox/verify/v2/")
+        .map_err(|e| bad("PUBLIC_URL", e.to_string()))?;
+    if VARS.iter().all(|v| get(v).is_none()) {
+        if kind != ProviderKind::Verify {
+            return Ok(None);
+        }
+        if !sandbox_allowed {
+            return Err(bad(
+                "TWILIO_ACCOUNT_SID",
+                "required with PAYFRIEND_PROVIDER=verify (with TWILIO_AUTH_TOKEN and \
+                 TWILIO_VERIFY_SERVICE_SID): the built-in sandbox is for development only",
+            ));
+        }
+        return Ok(Some(VerifySettings {
+            base_url: own_sandbox,
+            account_sid: random_sid("AC"),
+            auth_token: Secret::new(uuid::Uuid::new_v4().simple().to_string()),
+            api_key: None,
+            service_sid: random_sid("VA"),
+            events_url,
+            sandbox: true,
+        }));
+    }
+    let account_sid = sid(get, "TWILIO_ACCOUNT_SID", "AC")?.ok_or_else(|| {
+        bad(
+            "TWILIO_ACCOUNT_SID",
+            "required with the other TWILIO_ variables",
+        )
+    })?;
+    let auth_token = get("TWILIO_AUTH_TOKEN").map(Secret::new).ok_or_else(|| {
+        bad(
+            "TWILIO_AUTH_TOKEN",
+            "required: Twilio signs Verify's events with the account's auth token (an API \
+             key, if set, still authenticates the calls)",
+        )
+    })?;
+    let api_key = match (
+        sid(get, "TWILIO_API_KEY_SID", "SK")?,
+        get("TWILIO_API_KEY_SECRET"),
+    ) {
+        (Some(sid), Some(secret)) => Some((sid, Secret::new(secret))),
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(bad(
+                "TWILIO_API_KEY_SECRET",
+                "required with TWILIO_API_KEY_SID",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(bad(
+                "TWILIO_API_KEY_SID",
+                "required with TWILIO_API_KEY_SECRET",
+            ))
+        }
+    };
+    let service_sid = sid(get, "TWILIO_VERIFY_SERVICE_SID", "VA")?.ok_or_else(|| {
+        bad(
+            "TWILIO_VERIFY_SERVICE_SID",
+            "required with TWILIO_ACCOUNT_SID (the Verify service, VA followed by 32 hex digits)",
+        )
+    })?;
+    let base_url = match get("TWILIO_VERIFY_URL") {
+        Some(v) => parse_base_url("TWILIO_VERIFY_URL", &v)?,
+        None => parse_base_url("TWILIO_VERIFY_URL", "https://verify.twilio.com/v2")?,
+    };
+    let sandbox = base_url == own_sandbox;
+    if sandbox && !sandbox_allowed {
+        return Err(bad(
+            "TWILIO_VERIFY_URL",
+            "points at the built-in sandbox, which runs only on a loopback address or with \
+             PAYFRIEND_ENV=development",
+        ));
+    }
+    Ok(Some(VerifySettings {
+        base_url,
+        account_sid,
+        auth_token,
+        api_key,
+        service_sid,
+        events_url,
+        sandbox,
+    }))
+}
+
 /// The application's configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// `PAYFRIEND_PROVIDER`: the provider new accounts are registered with.
+    pub provider_kind: ProviderKind,
+    /// Twilio Verify, when chosen or configured.
+    pub verify: Option<VerifySettings>,
     /// Leptos' own options (site root, listen address), from cargo-leptos' `LEPTOS_*` variables.
     pub leptos_options: LeptosOptions,
     /// `DATABASE_URL`: `sqlite:...` or `postgres://...`.
@@ -301,6 +494,15 @@ impl Config {
             )?,
         };
 
+        let provider_kind = match get("PAYFRIEND_PROVIDER") {
+            None => ProviderKind::Authy,
+            Some(v) => ProviderKind::parse(v.trim()).ok_or_else(|| {
+                bad(
+                    "PAYFRIEND_PROVIDER",
+                    format!("expected authy or verify, got {v:?}"),
+                )
+            })?,
+        };
         let provider = match get("AUTHY_API_URL") {
             Some(v) => Provider::Remote(parse_base_url("AUTHY_API_URL", &v)?),
             None => Provider::Sandbox,
@@ -334,14 +536,19 @@ impl Config {
             }
             None => public_url.scheme() == "https",
         };
-        if production && provider == Provider::Sandbox {
+        // With Verify chosen, Authy is needed only by accounts registered before the switch:
+        // without AUTHY_API_URL in production it is simply not there.
+        if production && provider == Provider::Sandbox && provider_kind == ProviderKind::Authy {
             return Err(bad(
                 "AUTHY_API_URL",
                 "required in production: the built-in sandbox is for development only",
             ));
         }
         // The sandbox hands out codes and approves payments for anyone who can reach it.
-        if provider == Provider::Sandbox && !explicit_development && !is_loopback_host(&public_url)
+        if provider == Provider::Sandbox
+            && provider_kind == ProviderKind::Authy
+            && !explicit_development
+            && !is_loopback_host(&public_url)
         {
             return Err(bad(
                 "AUTHY_API_URL",
@@ -365,18 +572,32 @@ impl Config {
             None => Secret::random(48),
         };
 
+        // Mounted only where nobody else can reach it, unless asked for explicitly: a server
+        // listening on 0.0.0.0 answers anyone who sends `Host: localhost`.
+        let listens_on_loopback = leptos_options.site_addr.ip().is_loopback();
+        // As for Authy: the sandbox's settings where the public URL is loopback (or in
+        // explicit development); mounted below only if nobody else can reach it.
+        let sandbox_allowed =
+            !production && (explicit_development || is_loopback_host(&public_url));
+        let verify = verify_settings(&get, provider_kind, &public_url, sandbox_allowed)?;
+        let verify_sandbox = verify.as_ref().is_some_and(|v| v.sandbox);
+        let sandbox_mounted = (provider == Provider::Sandbox || verify_sandbox)
+            && (explicit_development || listens_on_loopback)
+            && !production;
+
         let sandbox_fault = match get("SANDBOX_FAULT") {
             None => SandboxFault::None,
-            Some(_) if provider != Provider::Sandbox => {
+            Some(_) if !sandbox_mounted => {
                 return Err(bad(
                     "SANDBOX_FAULT",
-                    "only makes sense with the built-in sandbox (AUTHY_API_URL unset)",
+                    "only makes sense with the built-in sandbox (AUTHY_API_URL unset, or \
+                     PAYFRIEND_PROVIDER=verify without TWILIO_VERIFY_URL)",
                 ))
             }
             Some(v) => SandboxFault::parse(v.trim()).ok_or_else(|| {
                 bad(
                     "SANDBOX_FAULT",
-                    "expected none, error_500, error_503, slow, not_json or drop_callbacks",
+                    "expected none, error_500, error_503, slow, not_json, drop_callbacks or too_many_requests",
                 )
             })?,
         };
@@ -389,13 +610,9 @@ impl Config {
             ));
         }
 
-        // Mounted only where nobody else can reach it, unless asked for explicitly: a server
-        // listening on 0.0.0.0 answers anyone who sends `Host: localhost`.
-        let listens_on_loopback = leptos_options.site_addr.ip().is_loopback();
-        let sandbox_mounted =
-            provider == Provider::Sandbox && (explicit_development || listens_on_loopback);
-
         Ok(Config {
+            provider_kind,
+            verify,
             sandbox_mounted,
             leptos_options,
             database_url,

@@ -61,6 +61,10 @@ async fn clean_up(state: &AppState, now: i64) {
     if let Err(e) = db::payments::forget_nonces_before(&state.db, nonce_horizon).await {
         tracing::warn!(error = %e, "nonce cleanup failed");
     }
+    // Twilio repeats a delivery within minutes: a day of tokens is plenty.
+    if let Err(e) = db::verify_events::forget_before(&state.db, now - 86_400).await {
+        tracing::warn!(error = %e, "Verify event token cleanup failed");
+    }
     if let Err(e) = db::users::delete_sessions_idle_since(&state.db, now - 86_400).await {
         tracing::warn!(error = %e, "session cleanup failed");
     }

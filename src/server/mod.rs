@@ -18,11 +18,14 @@ pub mod passkeys;
 pub mod payments;
 pub(crate) mod phone_number;
 pub mod provider;
+pub mod push_devices;
 pub mod readiness;
 pub(crate) mod request;
 pub(crate) mod routes;
 pub(crate) mod startup;
+pub mod step_up;
 pub mod telemetry;
+pub mod verify;
 pub(crate) mod web_guard;
 pub mod webhook;
 
@@ -39,7 +42,7 @@ use sqlx::AnyPool;
 
 use crate::error::AppError;
 use config::Config;
-use provider::{Provider, ProviderError};
+use provider::ProviderError;
 
 pub use jobs::{holds_lease, sweep};
 pub use request::state;
@@ -57,8 +60,12 @@ pub struct AppState {
     /// Signed callbacks, recorded many to a transaction on `writer`.
     pub callbacks: group_commit::CallbackRecorder,
     pub config: Arc<Config>,
-    /// The provider client (pointed at the sandbox when no provider is configured).
-    pub provider: Arc<dyn Provider>,
+    /// The provider clients (pointed at the sandbox when no provider is configured); each
+    /// account uses the one it was registered with.
+    pub providers: provider::Providers,
+    /// The Verify client, when Verify is configured (its events route needs more of it
+    /// than the `Provider` trait says).
+    pub verify: Option<Arc<verify::VerifyClient>>,
     /// Password hashing, bounded to one hash per core.
     pub passwords: Arc<auth::Passwords>,
     /// Per-client-address token buckets (this instance's).
@@ -82,14 +89,31 @@ pub fn internal(context: &str, error: impl fmt::Display) -> AppError {
 /// Logs a provider failure and returns a message the user can act on.
 pub fn provider_error(context: &str, error: ProviderError) -> AppError {
     tracing::warn!(context, error = %error, "provider call failed");
-    AppError::ProviderUnavailable(match error {
-        ProviderError::RateLimited => {
-            "too many requests, please wait a minute and try again".to_string()
+    match error {
+        ProviderError::RateLimited {
+            retry_after_secs: Some(secs),
+        } => AppError::RateLimited {
+            retry_after_secs: secs.max(1),
+        },
+        ProviderError::RateLimited {
+            retry_after_secs: None,
+        } => AppError::ProviderUnavailable(
+            "too many requests, please wait a minute and try again".to_string(),
+        ),
+        ProviderError::TooManySends => AppError::ProviderUnavailable(
+            "too many codes were sent to this phone, please wait 10 minutes".to_string(),
+        ),
+        ProviderError::Unavailable(_) => {
+            AppError::ProviderUnavailable("please try again in a minute".to_string())
         }
-        ProviderError::Unavailable(_) => "please try again in a minute".to_string(),
         ProviderError::WrongCode
         | ProviderError::CodeExpired
         | ProviderError::InvalidPhone
-        | ProviderError::Refused(_) => "the request was refused, please try again".to_string(),
-    })
+        | ProviderError::Landline
+        | ProviderError::BlockedCountry
+        | ProviderError::TooManyChecks
+        | ProviderError::Refused(_) => {
+            AppError::ProviderUnavailable("the request was refused, please try again".to_string())
+        }
+    }
 }

@@ -13,11 +13,9 @@ use webauthn_rs::prelude::{
 };
 
 use super::{
-    accounts::MAX_VERIFY_ATTEMPTS,
     audit,
     auth::Caller,
     clock,
-    code_limits::{self, CodeSend},
     db::{
         self,
         passkeys::{ChallengeRow, PasskeyRow, Purpose},
@@ -25,15 +23,14 @@ use super::{
     },
     internal,
     payments::{self, decide, Decided},
-    provider::ProviderError,
-    provider_error, AppState,
+    step_up::{self, StepUp},
+    AppState,
 };
-use crate::server::db::users::CodePurpose;
 use crate::{
     error::AppError,
     model::{
         parse_passkey_name, AuditKind, DecidedVia, PasskeyCeremony, PasskeyView, PaymentEvent,
-        PaymentId, PaymentStatus, Via,
+        PaymentId, PaymentStatus,
     },
 };
 
@@ -64,11 +61,6 @@ fn webauthn(state: &AppState) -> Result<&Webauthn, AppError> {
 
 fn refused(message: &str) -> AppError {
     AppError::PasskeyRefused(message.to_string())
-}
-
-/// The SMS `action` that binds a code to adding a passkey to this account.
-fn add_action(user: &UserRow) -> String {
-    format!("payfriend-add-passkey:{}", user.id)
 }
 
 /// The user's passkeys, oldest first.
@@ -104,31 +96,7 @@ pub async fn send_add_code(
     user: &UserRow,
 ) -> Result<(), AppError> {
     webauthn(state)?;
-    let authy_id = user.authy_id.ok_or(AppError::PhoneNotVerified)?;
-    code_limits::send_code(
-        state,
-        CodeSend {
-            client: caller.client,
-            user_id: Some(&user.id),
-            phone_e164: &user.phone_e164,
-            payment_id: None,
-            via: Via::Sms,
-            verified: true,
-            event: AuditKind::Passkey,
-            detail: "code to add a passkey".into(),
-        },
-        state.provider.send_sms_token(
-            authy_id,
-            &add_action(user),
-            "Your code to add a passkey to Payfriend",
-        ),
-        |e| provider_error("send passkey code", e),
-    )
-    .await?;
-    // A new code: its checks start from zero (the phone-code counter, free once verified).
-    db::users::reset_code_attempts(&state.db, &user.id, CodePurpose::AddPasskey)
-        .await
-        .map_err(|e| internal("reset code checks", e))
+    step_up::send(state, caller, user, StepUp::AddPasskey).await
 }
 
 /// Adding a passkey, step 2: with the SMS code right, the browser is asked to create a
@@ -142,60 +110,7 @@ pub async fn start_add(
 ) -> Result<PasskeyCeremony, AppError> {
     let webauthn = webauthn(state)?;
     let name = parse_passkey_name(name).map_err(|m| AppError::field("name", m))?;
-    let code = payments::sms_code(code)?;
-    let authy_id = user.authy_id.ok_or(AppError::PhoneNotVerified)?;
-    // Counted before it is made, so parallel guesses share the five; a new code resets it.
-    let allowed = db::users::take_code_attempt(
-        &state.db,
-        &user.id,
-        CodePurpose::AddPasskey,
-        MAX_VERIFY_ATTEMPTS,
-    )
-    .await
-    .map_err(|e| internal("count code check", e))?;
-    if !allowed {
-        return Err(AppError::field(
-            "code",
-            "Too many wrong codes. Send a new code and enter that one.",
-        ));
-    }
-    match state
-        .provider
-        .verify_token(authy_id, code, &add_action(user))
-        .await
-    {
-        Ok(()) => db::users::reset_code_attempts(&state.db, &user.id, CodePurpose::AddPasskey)
-            .await
-            .map_err(|e| internal("reset code checks", e))?,
-        Err(ProviderError::WrongCode | ProviderError::CodeExpired) => {
-            audit::log(
-                state,
-                caller.client,
-                Some(&user.id),
-                None,
-                AuditKind::Passkey,
-                "refused",
-                "wrong code to add a passkey",
-            )
-            .await;
-            return Err(AppError::field(
-                "code",
-                "That code is not correct (or it expired). Check the SMS, or send a new code.",
-            ));
-        }
-        Err(e) => {
-            if matches!(e, ProviderError::Unavailable(_)) {
-                // The provider did not answer: this check did not happen.
-                if let Err(e) =
-                    db::users::return_code_attempt(&state.db, &user.id, CodePurpose::AddPasskey)
-                        .await
-                {
-                    tracing::warn!(error = %e, "cannot give back a code check");
-                }
-            }
-            return Err(provider_error("verify passkey code", e));
-        }
-    }
+    step_up::check(state, caller, user, StepUp::AddPasskey, code).await?;
     let existing = passkey_rows(state, user).await?;
     let exclude = existing
         .iter()

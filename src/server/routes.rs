@@ -52,9 +52,18 @@ pub fn router(services: &Services) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/payments/callback", post(webhook::payment_callback));
+        .route("/payments/callback", post(webhook::payment_callback))
+        .route(
+            "/payments/verify-events",
+            post(super::verify::events::verify_event),
+        );
     if let Some(sandbox) = &services.sandbox {
-        router = router.nest("/sandbox/authy", sandbox.router());
+        if sandbox.serves_authy() {
+            router = router.nest("/sandbox/authy", sandbox.router());
+        }
+        if sandbox.verify.is_some() {
+            router = router.nest("/sandbox/verify/v2", sandbox.verify_router());
+        }
     }
     // Pages and server functions run with the page policy, and the sandbox's own state
     // for its phone page.

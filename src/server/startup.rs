@@ -14,10 +14,13 @@ use super::{
     auth,
     authy::AuthyClient,
     client_limits,
-    config::{Config, Provider},
+    config::{Config, Provider as ConfiguredAuthy, ProviderKind},
     db, jobs,
+    provider::{Provider, Providers},
     readiness::Readiness,
-    routes, webhook, AppState,
+    routes,
+    verify::VerifyClient,
+    webhook, AppState,
 };
 use crate::sandbox::service::Sandbox;
 
@@ -56,11 +59,25 @@ pub async fn prepare_with(config: Config, readiness: Arc<Readiness>) -> anyhow::
         .await
         .context("cannot open the database's writer connection")?;
     let timeout = Duration::from_secs(config.authy_timeout_secs);
-    let provider = AuthyClient::new(
-        config.authy_base_url().as_str(),
-        config.authy_api_key.clone(),
-        timeout,
-    );
+    let authy: Option<Arc<dyn Provider>> = (matches!(config.provider, ConfiguredAuthy::Remote(_))
+        || config.provider_kind == ProviderKind::Authy
+        || config.sandbox_enabled())
+    .then(|| {
+        Arc::new(AuthyClient::new(
+            config.authy_base_url().as_str(),
+            config.authy_api_key.clone(),
+            timeout,
+        )) as Arc<dyn Provider>
+    });
+    let verify = config
+        .verify
+        .as_ref()
+        .map(|settings| Arc::new(VerifyClient::new(settings, timeout)));
+    let providers = Providers {
+        default: config.provider_kind,
+        authy,
+        verify: verify.clone().map(|v| v as Arc<dyn Provider>),
+    };
     // The sandbox's client for delivering callbacks.
     let http = reqwest::Client::builder()
         .timeout(timeout)
@@ -87,7 +104,8 @@ pub async fn prepare_with(config: Config, readiness: Arc<Readiness>) -> anyhow::
         ),
         writer,
         config: Arc::new(config),
-        provider: Arc::new(provider),
+        providers,
+        verify,
         readiness: readiness.clone(),
     };
     jobs::spawn_background(state.clone());
@@ -109,7 +127,10 @@ fn warn_about_the_sandbox(config: &Config) {
              /sandbox/phone and approves any payment. Use it on a trusted network only.",
             config.public_url
         );
-    } else if config.provider == Provider::Sandbox && !config.sandbox_enabled() {
+    } else if config.provider == ConfiguredAuthy::Sandbox
+        && config.provider_kind == ProviderKind::Authy
+        && !config.sandbox_enabled()
+    {
         tracing::error!(
             "no provider: AUTHY_API_URL is not set, and the built-in sandbox is not mounted \
              because this server listens on {addr}, which the network can reach (it would \

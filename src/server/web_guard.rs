@@ -40,7 +40,10 @@ pub fn provide_page_policy() {
 
 /// Paths called by other machines rather than by the app's pages.
 fn machine_route(path: &str) -> bool {
-    path == "/payments/callback" || path.starts_with("/sandbox/authy/")
+    path == "/payments/callback"
+        || path == "/payments/verify-events"
+        || path.starts_with("/sandbox/authy/")
+        || path.starts_with("/sandbox/verify/")
 }
 
 fn origin_of(url: &Url) -> String {

@@ -66,7 +66,7 @@ async fn record_refusal(state: &AppState, detail: impl Into<String>) {
 /// Refuses a callback whose signature is not (yet) known to be good: counted per reason
 /// and minute, logged only the first time in that minute.
 /// `reason` is what is counted; `message` (which may be more precise) is the answer.
-async fn refuse_unsigned(
+pub(crate) async fn refuse_unsigned(
     state: &AppState,
     status: StatusCode,
     reason: &str,

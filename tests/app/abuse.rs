@@ -757,6 +757,7 @@ async fn over_https_the_session_cookie_is_host_prefixed_and_secure() {
     // The provider is another app's sandbox: production mode needs a real-looking one.
     let provider = spawn_app().await;
     let app = spawn_app_with(&[
+        ("PAYFRIEND_PROVIDER", "authy"),
         ("PUBLIC_URL", "https://pay.example.test"),
         ("AUTHY_API_URL", &provider.url("/sandbox/authy")),
         (

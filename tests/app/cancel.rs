@@ -1,7 +1,7 @@
 //! Cancelling a payment: the owner's decision, made once like the others, audited, and
 //! final against a late answer from the phone. What the status poll tells the page: the
 //! expiry, the server's clock, when it was decided, the code tries left.
-use crate::callback::{body, pending_payment, status_of, PASSWORD};
+use crate::callback::{pending_payment, phone_answers, status_of, PASSWORD};
 use crate::common::{expire_payment, log_in, spawn_app, TestApp};
 use leptos::server_fn::ServerFn;
 use payfriend::api::payments::{CancelPayment, GetPayment};
@@ -59,9 +59,7 @@ async fn the_owner_cancels_a_waiting_payment_and_a_late_approval_is_refused() {
         audit_rows(&app, &p.payment_id, "decision").await,
         vec![("cancelled".to_string(), "by owner".to_string())]
     );
-    let late = app
-        .send_signed_callback(&body(&p, "approved"), &clock::now().to_string())
-        .await;
+    let late = phone_answers(&app, &p, "approved", &clock::now().to_string()).await;
     assert_eq!(late.status(), 409);
     assert_eq!(status_of(&app, &p.payment_id).await.0, "cancelled");
     let seen = view(&app, &cookie, &p.payment_id).await;
@@ -75,9 +73,7 @@ async fn a_decided_payment_cannot_be_cancelled() {
     let app = spawn_app().await;
     let p = pending_payment(&app).await;
     let cookie = log_in(&app, &p.email, PASSWORD).await;
-    let approved = app
-        .send_signed_callback(&body(&p, "approved"), &clock::now().to_string())
-        .await;
+    let approved = phone_answers(&app, &p, "approved", &clock::now().to_string()).await;
     assert_eq!(approved.status(), 200);
 
     let response = cancel(&app, &cookie, &p.payment_id).await;
@@ -130,11 +126,10 @@ async fn cancel_racing_approvals_ends_in_one_decision() {
         cancels.push(tokio::spawn(async move {
             cancel(&app_c, &cookie, &id).await.status().as_u16()
         }));
-        let (app_a, body) = (app.clone(), body(&p, "approved"));
+        let (app_a, p) = (app.clone(), p.clone());
         approvals.push(tokio::spawn(async move {
             let nonce = format!("{now}.{i:03}");
-            app_a
-                .send_signed_callback(&body, &nonce)
+            phone_answers(&app_a, &p, "approved", &nonce)
                 .await
                 .status()
                 .as_u16()

@@ -13,8 +13,10 @@ use payfriend::sandbox::service::{store, Sandbox};
 use payfriend::server::{
     self, auth,
     authy::{signature, AuthyClient},
-    config::Config,
-    db, AppState,
+    config::{Config, ProviderKind},
+    db,
+    provider::Phone,
+    AppState,
 };
 use tokio::net::TcpListener;
 
@@ -61,10 +63,31 @@ impl TestApp {
         )
     }
 
+    /// The provider new accounts of this app are registered with.
+    pub fn provider(&self) -> ProviderKind {
+        self.state.providers.default
+    }
+
     /// The absolute URL of `path` on this server.
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path)
     }
+}
+
+/// The provider every test app registers new accounts with: `PAYFRIEND_TEST_PROVIDER`
+/// (`authy` or `verify`; unset: the app's default, Authy). `make test` runs the suites of
+/// accounts, payments, SMS codes and push approval once more with `verify`.
+pub const TEST_PROVIDER: &str = "PAYFRIEND_TEST_PROVIDER";
+
+/// The provider asked for by [`TEST_PROVIDER`], if any.
+pub fn test_provider() -> Option<ProviderKind> {
+    let value = std::env::var(TEST_PROVIDER)
+        .ok()
+        .filter(|v| !v.is_empty())?;
+    Some(
+        ProviderKind::parse(&value)
+            .unwrap_or_else(|| panic!("{TEST_PROVIDER} is {value:?}: expected authy or verify")),
+    )
 }
 
 /// With this variable set to a PostgreSQL URL whose role may create databases, every test
@@ -126,6 +149,12 @@ pub async fn spawn_app_named(host: &str, extra: &[(&str, &str)]) -> TestApp {
         ("PUBLIC_URL".to_string(), public_url),
         ("LEPTOS_SITE_ADDR".to_string(), addr.to_string()),
     ]);
+    if let Some(provider) = test_provider() {
+        vars.insert(
+            "PAYFRIEND_PROVIDER".to_string(),
+            provider.as_str().to_string(),
+        );
+    }
     for (k, v) in extra {
         vars.insert(k.to_string(), v.to_string());
     }
@@ -209,22 +238,58 @@ pub async fn messages_to(app: &TestApp, phone_e164: &str) -> i64 {
         .expect("count")
 }
 
-/// The phone verification code the sandbox holds for `phone_e164` now.
+/// The phone verification code the sandbox holds for `phone_e164` now (on the app's
+/// provider's wire).
 pub async fn verification_code(app: &TestApp, phone_e164: &str) -> String {
-    store::verification(&app.state.db, phone_e164)
+    match app.provider() {
+        ProviderKind::Authy => {
+            store::verification(&app.state.db, phone_e164)
+                .await
+                .expect("read")
+                .expect("a pending verification")
+                .0
+        }
+        ProviderKind::Verify => sqlx::query_scalar(
+            "SELECT code FROM sandbox_verify_verifications WHERE to_e164 = $1 \
+             AND status = 'pending' ORDER BY created_at DESC LIMIT 1",
+        )
+        .bind(phone_e164)
+        .fetch_optional(&app.state.db)
         .await
         .expect("read")
-        .expect("a pending verification")
-        .0
+        .expect("a pending verification"),
+    }
 }
 
-/// The SMS codes the sandbox issued for a payment (they name it in their action).
+/// The SMS codes the sandbox issued for a payment, oldest first: Authy's tokens name it in
+/// their action; Verify's verification is stored with the payment (and sends one code
+/// again while it is pending).
 pub async fn payment_codes(app: &TestApp, payment_id: &str) -> Vec<String> {
-    sqlx::query_scalar("SELECT code FROM sandbox_tokens WHERE action LIKE $1 ORDER BY created_at")
+    match app.provider() {
+        ProviderKind::Authy => sqlx::query_scalar(
+            "SELECT code FROM sandbox_tokens WHERE action LIKE $1 ORDER BY created_at",
+        )
         .bind(format!("payfriend-payment:{payment_id}:%"))
         .fetch_all(&app.state.db)
         .await
-        .expect("tokens")
+        .expect("tokens"),
+        ProviderKind::Verify => {
+            let sent: Vec<(String, i64)> = sqlx::query_as(
+                "SELECT v.code, v.sends FROM sandbox_verify_verifications v \
+                 JOIN payments p ON p.verification_sid = v.sid WHERE p.id = $1",
+            )
+            .bind(payment_id)
+            .fetch_all(&app.state.db)
+            .await
+            .expect("verifications");
+            // One entry per SMS: Verify sends a pending verification's code again.
+            sent.into_iter()
+                .flat_map(|(code, sends)| {
+                    std::iter::repeat_n(code, usize::try_from(sends).unwrap_or(0))
+                })
+                .collect()
+        }
+    }
 }
 
 /// Sends a payment through the server function.
@@ -267,10 +332,15 @@ pub async fn verified_user(app: &TestApp, password: &str) -> (UserId, String) {
     // test makes do not share one (10,000 did, now and then).
     let random = uuid::Uuid::new_v4().as_u128();
     let digits = format!("201{}{:04}", 200 + random % 800, (random >> 16) % 10_000);
-    let authy_id = app
-        .state
-        .provider
-        .register_user(email.as_str(), &digits, "1")
+    let e164 = format!("+1{digits}");
+    let phone = Phone {
+        e164: &e164,
+        country_code: "1",
+        national: &digits,
+    };
+    let provider = app.state.providers.for_new().expect("a provider");
+    let authy_id = provider
+        .register_user(email.as_str(), phone)
         .await
         .expect("provider user");
     let hash = auth::hash_password(password.to_string())
@@ -282,19 +352,48 @@ pub async fn verified_user(app: &TestApp, password: &str) -> (UserId, String) {
             id: &id,
             email: &email,
             password_hash: &hash,
-            phone_e164: &format!("+1{digits}"),
+            phone_e164: &e164,
             country_code: "1",
             national_number: &digits,
             verify_via: "sms",
+            provider: provider.kind(),
+            verification_sid: None,
         },
         clock::now(),
     )
     .await
     .expect("user");
-    db::users::mark_verified(&app.state.db, &id, authy_id, clock::now())
+    db::users::mark_verified(&app.state.db, &id, provider.kind(), authy_id, clock::now())
         .await
         .expect("verified");
+    if provider.kind() == ProviderKind::Verify {
+        // As every Authy sandbox user has the Authy app, this one adds its phone for push.
+        add_push_device(app, &id, &e164).await;
+    }
     (id, email.to_string())
+}
+
+/// Adds the sandbox phone `e164` as the user's Verify Push device, as the account page and
+/// the phone app do it: an access token, the factor made and verified with it, and the
+/// `factor.verified` event recorded by the app.
+pub async fn add_push_device(app: &TestApp, user_id: &UserId, e164: &str) -> String {
+    use payfriend::sandbox::service::verify_handset::{self, Pairing};
+    let client = app.state.verify.as_ref().expect("Verify configured");
+    let token = client
+        .access_token(user_id.as_str(), "Test phone")
+        .await
+        .expect("an access token");
+    let Pairing::Paired { factor_sid, event } = verify_handset::pair(app.sandbox(), e164, &token)
+        .await
+        .expect("paired")
+    else {
+        panic!("the token was refused");
+    };
+    assert_eq!(
+        event, "event answered HTTP 200",
+        "factor.verified delivered"
+    );
+    factor_sid
 }
 
 /// Stores a pending payment of `amount_cents` for `user_id` whose push request has the
@@ -394,4 +493,92 @@ impl CallbackSender {
             .await
             .expect("request")
     }
+}
+
+/// The person presses Approve (`true`) or Deny on the sandbox phone for this push request
+/// (an Authy approval request or a Verify challenge); what the sandbox says happened.
+pub async fn answer_on_phone(app: &TestApp, request_id: &str, approve: bool) -> String {
+    use payfriend::sandbox::service::{handset, verify_handset};
+    match app.provider() {
+        ProviderKind::Authy => format!(
+            "{:?}",
+            handset::decide(app.sandbox(), request_id, approve)
+                .await
+                .expect("answer on the phone")
+        ),
+        ProviderKind::Verify => format!(
+            "{:?}",
+            verify_handset::answer(app.sandbox(), request_id, approve)
+                .await
+                .expect("answer on the phone")
+        ),
+    }
+}
+
+/// Push requests the sandbox received for this user (Authy approval requests, or Verify
+/// challenges).
+pub async fn pushes_to(app: &TestApp, user_id: &UserId) -> i64 {
+    let sql = match app.provider() {
+        ProviderKind::Authy => {
+            "SELECT COUNT(*) FROM sandbox_approvals a JOIN users u ON u.authy_id = a.authy_id \
+             WHERE u.id = $1"
+        }
+        ProviderKind::Verify => {
+            "SELECT COUNT(*) FROM sandbox_verify_challenges WHERE identity = $1"
+        }
+    };
+    sqlx::query_scalar(sql)
+        .bind(user_id)
+        .fetch_one(&app.state.db)
+        .await
+        .expect("count")
+}
+
+/// The newest code sent to confirm the phone before a change of the account (adding a
+/// passkey, whose Authy action starts with `action_prefix`, or a push device).
+pub async fn step_up_code(app: &TestApp, user_id: &UserId, action_prefix: &str) -> String {
+    match app.provider() {
+        ProviderKind::Authy => sqlx::query_scalar(
+            "SELECT code FROM sandbox_tokens WHERE action = $1 ORDER BY created_at DESC LIMIT 1",
+        )
+        .bind(format!("{action_prefix}:{user_id}"))
+        .fetch_one(&app.state.db)
+        .await
+        .expect("a step-up code"),
+        ProviderKind::Verify => sqlx::query_scalar(
+            "SELECT v.code FROM sandbox_verify_verifications v \
+             JOIN users u ON u.verification_sid = v.sid WHERE u.id = $1",
+        )
+        .bind(user_id)
+        .fetch_one(&app.state.db)
+        .await
+        .expect("a step-up code"),
+    }
+}
+
+/// Sends Verify's event `params` to the app, signed with its auth token as Twilio signs
+/// them, with the idempotency token `token`.
+pub async fn send_verify_event(
+    app: &TestApp,
+    params: &[(&str, &str)],
+    token: &str,
+) -> reqwest::Response {
+    let settings = app.state.config.verify.as_ref().expect("Verify configured");
+    let owned: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let signature = payfriend::server::verify::signature::sign(
+        settings.auth_token.expose(),
+        settings.events_url.as_str(),
+        &owned,
+    );
+    app.client
+        .post(app.url("/payments/verify-events"))
+        .header("X-Twilio-Signature", signature)
+        .header("I-Twilio-Idempotency-Token", token)
+        .form(&owned)
+        .send()
+        .await
+        .expect("request")
 }

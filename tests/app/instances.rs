@@ -11,8 +11,9 @@ use async_trait::async_trait;
 use payfriend::model::{PaymentId, UserId, Via};
 use payfriend::server::{
     self,
+    config::ProviderKind,
     payments::{expire_due, reconcile},
-    provider::{ApprovalStatus, NewApprovalRequest, Provider, ProviderError},
+    provider::{Approval, BoundCode, NewApprovalRequest, Person, Phone, Provider, ProviderError},
     AppState,
 };
 
@@ -100,59 +101,71 @@ struct CountingProvider {
 
 #[async_trait]
 impl Provider for CountingProvider {
+    fn kind(&self) -> ProviderKind {
+        self.inner.kind()
+    }
     async fn start_verification(
         &self,
-        cc: &str,
-        phone: &str,
+        phone: Phone<'_>,
         via: Via,
-    ) -> Result<(), ProviderError> {
-        self.inner.start_verification(cc, phone, via).await
+    ) -> Result<Option<String>, ProviderError> {
+        self.inner.start_verification(phone, via).await
     }
     async fn check_verification(
         &self,
-        cc: &str,
-        phone: &str,
+        phone: Phone<'_>,
+        handle: Option<&str>,
         code: &str,
     ) -> Result<(), ProviderError> {
-        self.inner.check_verification(cc, phone, code).await
+        self.inner.check_verification(phone, handle, code).await
     }
     async fn register_user(
         &self,
         email: &str,
-        phone: &str,
-        cc: &str,
-    ) -> Result<i64, ProviderError> {
-        self.inner.register_user(email, phone, cc).await
+        phone: Phone<'_>,
+    ) -> Result<Option<i64>, ProviderError> {
+        self.inner.register_user(email, phone).await
     }
     async fn create_approval_request(
         &self,
-        authy_id: i64,
+        person: Person<'_>,
         request: &NewApprovalRequest,
-    ) -> Result<String, ProviderError> {
-        self.inner.create_approval_request(authy_id, request).await
+    ) -> Result<Option<String>, ProviderError> {
+        self.inner.create_approval_request(person, request).await
     }
-    async fn approval_status(&self, uuid: &str) -> Result<ApprovalStatus, ProviderError> {
+    async fn approval(&self, user_id: &UserId, uuid: &str) -> Result<Approval, ProviderError> {
         self.status_requests.fetch_add(1, Ordering::SeqCst);
-        self.inner.approval_status(uuid).await
+        self.inner.approval(user_id, uuid).await
     }
     async fn send_sms_token(
         &self,
-        id: i64,
-        action: &str,
-        message: &str,
-    ) -> Result<(), ProviderError> {
-        self.inner.send_sms_token(id, action, message).await
+        person: Person<'_>,
+        code: BoundCode<'_>,
+        previous: Option<&str>,
+    ) -> Result<Option<String>, ProviderError> {
+        self.inner.send_sms_token(person, code, previous).await
     }
-    async fn verify_token(&self, id: i64, token: &str, action: &str) -> Result<(), ProviderError> {
-        self.inner.verify_token(id, token, action).await
+    async fn verify_token(
+        &self,
+        person: Person<'_>,
+        token: &str,
+        code: BoundCode<'_>,
+        handle: Option<&str>,
+    ) -> Result<(), ProviderError> {
+        self.inner.verify_token(person, token, code, handle).await
     }
 }
 
 fn counting(app: &mut TestApp, status_requests: &Arc<AtomicUsize>) {
-    app.state.provider = Arc::new(CountingProvider {
-        inner: app.state.provider.clone(),
-        status_requests: status_requests.clone(),
-    });
+    let kind = app.state.providers.default;
+    let inner = app.state.providers.get(kind).expect("a provider").clone();
+    app.state.providers.set(
+        kind,
+        Arc::new(CountingProvider {
+            inner,
+            status_requests: status_requests.clone(),
+        }),
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

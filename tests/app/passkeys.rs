@@ -8,7 +8,7 @@ use payfriend::api::passkeys::{
     FinishAddPasskey, FinishPasskeyApproval, ListPasskeys, RemovePasskey, SendPasskeyCode,
     StartAddPasskey, StartPasskeyApproval,
 };
-use payfriend::model::{PasskeyCeremony, PasskeyView, PaymentId, SessionUser};
+use payfriend::model::{PasskeyCeremony, PasskeyView, PaymentId, SessionUser, UserId};
 use reqwest::StatusCode;
 use url::Url;
 use webauthn_authenticator_rs::{softpasskey::SoftPasskey, WebauthnAuthenticator};
@@ -85,13 +85,8 @@ impl Person {
 
     /// The code the sandbox sent for adding a passkey.
     async fn add_code(&self) -> String {
-        sqlx::query_scalar(
-            "SELECT code FROM sandbox_tokens WHERE action = $1 ORDER BY created_at DESC LIMIT 1",
-        )
-        .bind(format!("payfriend-add-passkey:{}", self.user_id))
-        .fetch_one(&self.app.state.db)
-        .await
-        .expect("a code to add a passkey")
+        let user_id = UserId::parse(&self.user_id).expect("a user id");
+        step_up_code(&self.app, &user_id, "payfriend-add-passkey").await
     }
 
     /// Adds a passkey the whole way: SMS code, prompt, answer.

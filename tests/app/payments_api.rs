@@ -1,10 +1,11 @@
 //! The payment server functions over HTTP: only the owner sees a payment's status.
 use crate::common::{
-    expire_payment, insert_pending_payment, log_in, spawn_app, spawn_app_with, verified_user,
-    TestApp,
+    expire_payment, insert_pending_payment, log_in, pushes_to, spawn_app, spawn_app_with,
+    verified_user, TestApp,
 };
 use leptos::server_fn::ServerFn;
 use payfriend::api::payments::{GetPayment, ListPayments, SendPayment};
+use payfriend::server::config::ProviderKind;
 
 async fn send_payment(app: &TestApp, cookie: &str, key: &str) -> reqwest::Response {
     app.client
@@ -91,10 +92,7 @@ async fn the_same_idempotency_key_makes_one_payment_and_one_push() {
         .fetch_one(&app.state.db)
         .await
         .expect("count");
-    let pushes: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sandbox_approvals")
-        .fetch_one(&app.state.db)
-        .await
-        .expect("count");
+    let pushes = pushes_to(&app, &user_id).await;
     assert_eq!(payments, 1);
     assert_eq!(pushes, 1);
 }
@@ -136,10 +134,13 @@ async fn payment_the_provider_refuses(
 ) -> (payfriend::model::UserId, String, reqwest::Response) {
     let (user_id, email) = verified_user(app, "a password").await;
     let cookie = log_in(app, &email, "a password").await;
-    sqlx::query("DELETE FROM sandbox_users")
-        .execute(&app.state.db)
-        .await
-        .expect("forget users");
+    // The provider no longer knows the person (Authy's user; Verify's push factor).
+    for table in ["sandbox_users", "sandbox_verify_factors"] {
+        sqlx::query(&format!("DELETE FROM {table}"))
+            .execute(&app.state.db)
+            .await
+            .expect("forget users");
+    }
     let response = send_payment(app, &cookie, &uuid::Uuid::new_v4().to_string()).await;
     (user_id, cookie, response)
 }
@@ -202,7 +203,11 @@ async fn a_provider_failure_shows_a_sentence_not_the_providers_words() {
         ("page", &page),
         ("timeline", &timeline),
     ] {
-        for provider_words in ["60026", "User not found", "refused by the provider"] {
+        let [code, words] = match app.provider() {
+            ProviderKind::Authy => ["60026", "User not found"],
+            ProviderKind::Verify => ["20404", "was not found"],
+        };
+        for provider_words in [code, words, "refused by the provider"] {
             assert!(
                 !text.contains(provider_words),
                 "{what} shows {provider_words:?}: {text}"
@@ -217,7 +222,11 @@ async fn a_provider_failure_shows_a_sentence_not_the_providers_words() {
     .fetch_one(&app.state.db)
     .await
     .expect("audit row");
-    assert!(detail.contains("User not found"), "{detail}");
+    let words = match app.provider() {
+        ProviderKind::Authy => "User not found",
+        ProviderKind::Verify => "was not found",
+    };
+    assert!(detail.contains(words), "{detail}");
 }
 
 /// Every page of the list, following the cursors from `start` in one direction.

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::common::{
-    approval_uuid_of, log_in, send_payment, send_payment_id, spawn_app_with, verified_user, TestApp,
+    answer_on_phone, approval_uuid_of, log_in, send_payment, send_payment_id, spawn_app_with,
+    verified_user, TestApp,
 };
 use leptos::server_fn::ServerFn;
 use payfriend::api::payments::{CancelPayment, ResendPush};
@@ -155,9 +156,7 @@ async fn after_a_denial_on_the_phone_the_next_payment_needs_a_fresh_sign_in() {
     let cookie = log_in(&app, &email, "a password").await;
     let id = send_payment_id(&app, &cookie).await;
     let uuid = approval_uuid_of(&app, &id).await;
-    payfriend::sandbox::service::handset::decide(app.sandbox(), &uuid, false)
-        .await
-        .expect("deny on the phone");
+    answer_on_phone(&app, &uuid, false).await;
     tokio::time::timeout(Duration::from_secs(10), async {
         loop {
             let status: String = sqlx::query_scalar("SELECT status FROM payments WHERE id = $1")

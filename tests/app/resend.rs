@@ -1,21 +1,26 @@
 //! "Resend to my phone": a new push request for the same payment, at most three in all;
 //! only the newest one counts.
-use crate::callback::{body, status_of, Pending};
-use crate::common::{log_in, send_payment_id, spawn_app, verified_user, TestApp};
+use crate::callback::{phone_answers, status_of, Pending};
+use crate::common::{log_in, pushes_to, send_payment_id, spawn_app, verified_user, TestApp};
 use leptos::server_fn::ServerFn;
 use payfriend::api::payments::ResendPush;
-use payfriend::model::PaymentId;
+use payfriend::model::{PaymentId, UserId};
 use payfriend::server::clock;
 
 struct Payer {
     email: String,
     cookie: String,
+    user_id: UserId,
 }
 
 async fn payer(app: &TestApp) -> Payer {
-    let (_, email) = verified_user(app, "a password").await;
+    let (user_id, email) = verified_user(app, "a password").await;
     let cookie = log_in(app, &email, "a password").await;
-    Payer { email, cookie }
+    Payer {
+        email,
+        cookie,
+        user_id,
+    }
 }
 
 async fn resend(app: &TestApp, cookie: &str, id: &str) -> reqwest::Response {
@@ -30,7 +35,7 @@ async fn resend(app: &TestApp, cookie: &str, id: &str) -> reqwest::Response {
 
 /// The payment's current push request, as the provider's callback would name it.
 async fn current_request(app: &TestApp, payer: &Payer, id: &str) -> Pending {
-    let (approval_uuid, authy_id): (String, i64) = sqlx::query_as(
+    let (approval_uuid, authy_id): (String, Option<i64>) = sqlx::query_as(
         "SELECT p.approval_uuid, u.authy_id FROM payments p JOIN users u ON u.id = p.user_id \
          WHERE p.id = $1",
     )
@@ -41,17 +46,10 @@ async fn current_request(app: &TestApp, payer: &Payer, id: &str) -> Pending {
     Pending {
         payment_id: PaymentId::parse(id).expect("an id"),
         approval_uuid,
-        authy_id,
+        authy_id: authy_id.unwrap_or(0),
         email: payer.email.clone(),
+        user_id: payer.user_id.clone(),
     }
-}
-
-async fn requests_on_the_phone(app: &TestApp, authy_id: i64) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM sandbox_approvals WHERE authy_id = $1")
-        .bind(authy_id)
-        .fetch_one(&app.state.db)
-        .await
-        .expect("count")
 }
 
 #[tokio::test]
@@ -69,8 +67,7 @@ async fn a_payment_goes_to_the_phone_three_times_at_most() {
 
     assert_eq!(fourth.status(), 429);
     assert!(fourth.text().await.expect("body").contains("PushLimit"));
-    let request = current_request(&app, &payer, &id).await;
-    assert_eq!(requests_on_the_phone(&app, request.authy_id).await, 3);
+    assert_eq!(pushes_to(&app, &payer.user_id).await, 3);
     let sent: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM audit_events WHERE payment_id = $1 AND event = 'push_sent' AND outcome = 'ok'",
     )
@@ -91,15 +88,11 @@ async fn after_a_resend_only_the_newest_request_counts() {
     let newest = current_request(&app, &payer, &id).await;
     assert_ne!(first.approval_uuid, newest.approval_uuid);
 
-    let old_answer = app
-        .send_signed_callback(&body(&first, "approved"), &clock::now().to_string())
-        .await;
+    let old_answer = phone_answers(&app, &first, "approved", &clock::now().to_string()).await;
 
     assert_eq!(old_answer.status(), 404);
     assert_eq!(status_of(&app, &first.payment_id).await.0, "pending");
-    let answer = app
-        .send_signed_callback(&body(&newest, "approved"), &(clock::now() - 1).to_string())
-        .await;
+    let answer = phone_answers(&app, &newest, "approved", &(clock::now() - 1).to_string()).await;
     assert_eq!(answer.status(), 200);
     assert_eq!(
         status_of(&app, &first.payment_id).await,
@@ -118,8 +111,7 @@ async fn nobody_else_can_resend_a_payment() {
     let id = send_payment_id(&app, &owner.cookie).await;
 
     assert_eq!(resend(&app, &other.cookie, &id).await.status(), 404);
-    let request = current_request(&app, &owner, &id).await;
-    assert_eq!(requests_on_the_phone(&app, request.authy_id).await, 1);
+    assert_eq!(pushes_to(&app, &owner.user_id).await, 1);
 }
 
 #[tokio::test]
@@ -141,6 +133,5 @@ async fn many_resends_at_once_send_two_more() {
 
     statuses.sort_unstable();
     assert_eq!(statuses, vec![200, 200, 429, 429, 429, 429, 429, 429]);
-    let request = current_request(&app, &payer, &id).await;
-    assert_eq!(requests_on_the_phone(&app, request.authy_id).await, 3);
+    assert_eq!(pushes_to(&app, &payer.user_id).await, 3);
 }

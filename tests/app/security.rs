@@ -1,7 +1,8 @@
 //! Holding up under attack and failure: origin checks, headers, limits, session expiry,
 //! rate limits, the audit trail, provider faults and restarts.
 use crate::common::{
-    log_in, send_payment, session_cookie, spawn_app, spawn_app_with, verified_user, TestApp,
+    answer_on_phone, log_in, send_payment, session_cookie, spawn_app, spawn_app_with,
+    verified_user, TestApp,
 };
 use leptos::server_fn::ServerFn;
 use payfriend::api::{
@@ -9,7 +10,6 @@ use payfriend::api::{
     payments::PaymentTimeline,
 };
 use payfriend::sandbox::model::SandboxFault;
-use payfriend::sandbox::service::handset as phone;
 use payfriend::server::clock;
 use payfriend::server::{authy::signature, db, payments};
 
@@ -199,9 +199,7 @@ async fn every_step_of_a_payment_is_in_its_timeline_for_its_owner_only() {
             .fetch_one(&app.state.db)
             .await
             .expect("payment");
-    phone::decide(app.sandbox(), &uuid, true)
-        .await
-        .expect("approve");
+    answer_on_phone(&app, &uuid, true).await;
     let timeline = |cookie: String| {
         app.client
             .post(app.url(PaymentTimeline::PATH))
@@ -280,9 +278,7 @@ async fn decided_with_the_callback_lost(app: &TestApp, approve: bool) -> payfrie
     send_payment(app, &cookie).await;
     let uuid = only_approval_uuid(app, &user_id).await;
     app.sandbox().fault.set(SandboxFault::DropCallbacks);
-    phone::decide(app.sandbox(), &uuid, approve)
-        .await
-        .expect("answer on the phone");
+    answer_on_phone(app, &uuid, approve).await;
     assert_eq!(payment_statuses(app, &user_id).await, vec!["pending"]);
     sqlx::query("UPDATE payments SET created_at = created_at - 60")
         .execute(&app.state.db)
@@ -434,6 +430,7 @@ async fn a_server_listening_on_every_address_does_not_serve_the_sandbox() {
     for path in [
         "/sandbox/phone?phone=%2B12015550123",
         "/sandbox/authy/protected/json/users/1/status",
+        "/sandbox/verify/v2/Services/VA00000000000000000000000000000000/Verifications",
     ] {
         let answer = app
             .client

@@ -1,8 +1,8 @@
 //! The SMS code that stands in for the push approval: bound to one payment, usable once,
 //! only while the payment waits, and sent within limits.
 use crate::common::{
-    approval_uuid_of, expire_payment, log_in, payment_codes, send_payment_id, spawn_app,
-    spawn_app_with, verified_user, wrong_code, TestApp,
+    answer_on_phone, approval_uuid_of, expire_payment, log_in, payment_codes, send_payment_id,
+    spawn_app, spawn_app_with, verified_user, wrong_code, TestApp,
 };
 use leptos::server_fn::ServerFn;
 use payfriend::api::payments::{SendPaymentSms, VerifyPaymentSms};
@@ -112,9 +112,7 @@ async fn no_code_works_after_the_payment_was_decided_or_expired() {
         ask_for_code(&app, &payer, id).await;
     }
     let uuid = approval_uuid_of(&app, &denied).await;
-    payfriend::sandbox::service::handset::decide(app.sandbox(), &uuid, false)
-        .await
-        .expect("deny on the phone");
+    answer_on_phone(&app, &uuid, false).await;
     expire_payment(&app, &expired, 1).await;
 
     let after_denial = enter_code(&app, &payer, &denied, &only_code(&app, &denied).await).await;

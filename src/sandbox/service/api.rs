@@ -62,9 +62,26 @@ pub fn routes(state: Sandbox) -> Router<Sandbox> {
         .layer(middleware::from_fn_with_state(state, act_out_fault))
 }
 
+/// What the `too_many_requests` fault asks callers to wait (`Retry-After`, seconds).
+pub(super) const RETRY_AFTER_SECS: &str = "7";
+
 /// Plays the failure the sandbox was switched to, the way a broken service would.
-async fn act_out_fault(State(state): State<Sandbox>, request: Request, next: Next) -> Response {
+pub(super) async fn act_out_fault(
+    State(state): State<Sandbox>,
+    request: Request,
+    next: Next,
+) -> Response {
     match state.fault.get() {
+        SandboxFault::TooManyRequests => {
+            let mut response =
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "60003", "Too many requests")
+                    .into_response();
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static(RETRY_AFTER_SECS),
+            );
+            response
+        }
         SandboxFault::Error500 => {
             (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response()
         }

@@ -24,7 +24,7 @@ pub async fn view(state: &Sandbox, phone_e164: &str) -> sqlx::Result<SandboxPhon
         })
         .collect();
     let now = clock::now();
-    let pushes = match store::user_by_phone(&state.db, phone_e164).await? {
+    let mut pushes = match store::user_by_phone(&state.db, phone_e164).await? {
         Some(user) => store::approvals_for_user(&state.db, user.authy_id, 20)
             .await?
             .iter()
@@ -32,6 +32,12 @@ pub async fn view(state: &Sandbox, phone_e164: &str) -> sqlx::Result<SandboxPhon
             .collect(),
         None => Vec::new(),
     };
+    if state.verify.is_some() {
+        // Verify Push challenges to the factors this phone holds, newest first too.
+        let mut challenges = super::verify_handset::pushes(state, phone_e164).await?;
+        challenges.append(&mut pushes);
+        pushes = challenges;
+    }
     Ok(SandboxPhone {
         phone: phone_e164.to_string(),
         messages,

@@ -7,6 +7,9 @@
 pub mod api;
 pub mod handset;
 pub mod store;
+pub mod verify_api;
+pub mod verify_handset;
+pub mod verify_store;
 
 use std::sync::{
     atomic::{AtomicU64, Ordering},
@@ -20,7 +23,7 @@ use sqlx::AnyPool;
 
 use super::model::SandboxFault;
 use crate::error::AppError;
-use crate::server::config::{Config, Secret};
+use crate::server::config::{Config, Provider, Secret};
 
 /// Everything the sandbox needs: its tables, the application's API key (which it checks
 /// and signs callbacks with), where callbacks go, and the failure it acts out.
@@ -36,6 +39,35 @@ pub struct Sandbox {
     /// How many codes the app asked this sandbox to check (phone verification and payment
     /// codes): what an attacker's guesses cost at the provider, for the tests of limits.
     code_checks: Arc<AtomicU64>,
+    /// Whether it serves Authy's wire (no `AUTHY_API_URL`).
+    authy: bool,
+    /// Its Verify v2 service, when the app's Verify settings point at it.
+    pub verify: Option<VerifySandbox>,
+}
+
+/// The sandbox's Verify service: the credentials it accepts (those the app is configured
+/// with), where its events go unless a webhook says otherwise, and how SMS name it.
+#[derive(Clone, Debug)]
+pub struct VerifySandbox {
+    pub account_sid: String,
+    pub auth_token: Secret,
+    pub api_key: Option<(String, Secret)>,
+    pub service_sid: String,
+    /// Its own public base URL (`.../sandbox/verify/v2`), for the `url` fields.
+    pub base_url: String,
+    pub events_url: Url,
+    pub friendly_name: String,
+}
+
+impl VerifySandbox {
+    /// The Basic credentials it accepts: the account's, and the API key's if one is set.
+    pub fn credentials(&self) -> Vec<(&str, &str)> {
+        let mut pairs = vec![(self.account_sid.as_str(), self.auth_token.expose())];
+        if let Some((sid, secret)) = &self.api_key {
+            pairs.push((sid.as_str(), secret.expose()));
+        }
+        pairs
+    }
 }
 
 impl Sandbox {
@@ -49,7 +81,31 @@ impl Sandbox {
             fault: FaultSwitch::new(config.sandbox_fault),
             client_timeout_secs: config.authy_timeout_secs,
             code_checks: Arc::default(),
+            authy: config.provider == Provider::Sandbox,
+            verify: config
+                .verify
+                .as_ref()
+                .filter(|v| v.sandbox)
+                .map(|v| VerifySandbox {
+                    account_sid: v.account_sid.clone(),
+                    auth_token: v.auth_token.clone(),
+                    api_key: v.api_key.clone(),
+                    service_sid: v.service_sid.clone(),
+                    base_url: v.base_url.to_string(),
+                    events_url: v.events_url.clone(),
+                    friendly_name: "Payfriend".into(),
+                }),
         })
+    }
+
+    /// Whether it serves Authy's wire.
+    pub fn serves_authy(&self) -> bool {
+        self.authy
+    }
+
+    /// The Verify v2 endpoints, to be nested under `/sandbox/verify/v2`.
+    pub fn verify_router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        verify_api::routes(self.clone()).with_state(self.clone())
     }
 
     /// Codes checked so far (every request to check one, whatever its answer).

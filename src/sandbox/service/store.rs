@@ -311,7 +311,7 @@ pub async fn decide_approval(
 }
 
 /// Now in Unix milliseconds, to order what was made within one second.
-fn unix_millis() -> i64 {
+pub(super) fn unix_millis() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))

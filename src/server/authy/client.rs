@@ -13,9 +13,11 @@ use serde_json::Value;
 
 use async_trait::async_trait;
 
-use crate::model::Via;
-use crate::server::config::Secret;
-use crate::server::provider::{ApprovalStatus, Provider, ProviderError};
+use crate::model::{UserId as AccountId, Via};
+use crate::server::config::{ProviderKind, Secret};
+use crate::server::provider::{
+    Approval, ApprovalStatus, BoundCode, Person, Phone, Provider, ProviderError,
+};
 
 /// Why a provider call did not succeed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -50,7 +52,9 @@ impl From<AuthyError> for ProviderError {
                 "60022" | "60019" | "60020" => ProviderError::WrongCode,
                 "60023" => ProviderError::CodeExpired,
                 "60033" => ProviderError::InvalidPhone,
-                "60003" => ProviderError::RateLimited,
+                "60003" => ProviderError::RateLimited {
+                    retry_after_secs: None,
+                },
                 _ => ProviderError::Refused(format!("{code}: {message}")),
             },
             AuthyError::Unavailable(why) => ProviderError::Unavailable(why),
@@ -72,65 +76,86 @@ pub fn approval_status(status: &str) -> Option<ApprovalStatus> {
 
 #[async_trait]
 impl Provider for AuthyClient {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Authy
+    }
+
     async fn start_verification(
         &self,
-        country_code: &str,
-        phone_number: &str,
+        phone: Phone<'_>,
         via: Via,
-    ) -> Result<(), ProviderError> {
-        Ok(AuthyClient::start_verification(self, country_code, phone_number, via).await?)
+    ) -> Result<Option<String>, ProviderError> {
+        AuthyClient::start_verification(self, phone.country_code, phone.national, via).await?;
+        Ok(None)
     }
 
     async fn check_verification(
         &self,
-        country_code: &str,
-        phone_number: &str,
+        phone: Phone<'_>,
+        _handle: Option<&str>,
         code: &str,
     ) -> Result<(), ProviderError> {
-        Ok(AuthyClient::check_verification(self, country_code, phone_number, code).await?)
+        Ok(AuthyClient::check_verification(self, phone.country_code, phone.national, code).await?)
     }
 
     async fn register_user(
         &self,
         email: &str,
-        cellphone: &str,
-        country_code: &str,
-    ) -> Result<i64, ProviderError> {
-        Ok(AuthyClient::register_user(self, email, cellphone, country_code).await?)
+        phone: Phone<'_>,
+    ) -> Result<Option<i64>, ProviderError> {
+        Ok(Some(
+            AuthyClient::register_user(self, email, phone.national, phone.country_code).await?,
+        ))
     }
 
     async fn create_approval_request(
         &self,
-        authy_id: i64,
+        person: Person<'_>,
         request: &NewApprovalRequest,
-    ) -> Result<String, ProviderError> {
-        Ok(AuthyClient::create_approval_request(self, authy_id, request).await?)
+    ) -> Result<Option<String>, ProviderError> {
+        let authy_id = authy_id(person)?;
+        Ok(Some(
+            AuthyClient::create_approval_request(self, authy_id, request).await?,
+        ))
     }
 
-    async fn approval_status(&self, uuid: &str) -> Result<ApprovalStatus, ProviderError> {
+    async fn approval(&self, _user_id: &AccountId, uuid: &str) -> Result<Approval, ProviderError> {
         let fetched = AuthyClient::approval_request_status(self, uuid).await?;
-        approval_status(&fetched.status).ok_or_else(|| {
+        let status = approval_status(&fetched.status).ok_or_else(|| {
             ProviderError::Unavailable(format!("unknown approval status {:?}", fetched.status))
+        })?;
+        Ok(Approval {
+            status,
+            payment_id: None,
         })
     }
 
     async fn send_sms_token(
         &self,
-        authy_id: i64,
-        action: &str,
-        action_message: &str,
-    ) -> Result<(), ProviderError> {
-        Ok(AuthyClient::send_sms_token(self, authy_id, action, action_message).await?)
+        person: Person<'_>,
+        code: BoundCode<'_>,
+        _previous: Option<&str>,
+    ) -> Result<Option<String>, ProviderError> {
+        AuthyClient::send_sms_token(self, authy_id(person)?, code.action, code.message).await?;
+        Ok(None)
     }
 
     async fn verify_token(
         &self,
-        authy_id: i64,
+        person: Person<'_>,
         token: &str,
-        action: &str,
+        code: BoundCode<'_>,
+        _handle: Option<&str>,
     ) -> Result<(), ProviderError> {
-        Ok(AuthyClient::verify_token(self, authy_id, token, action).await?)
+        Ok(AuthyClient::verify_token(self, authy_id(person)?, token, code.action).await?)
     }
+}
+
+/// Authy's id for the person (every verified Authy account has one).
+fn authy_id(person: Person<'_>) -> Result<i64, ProviderError> {
+    person
+        .authy_id
+        .ok_or_else(|| ProviderError::Refused("the account has no authy_id".into()))
 }
 
 /// One logo shown with a push request.
@@ -464,7 +489,12 @@ mod tests {
             ("60019", ProviderError::WrongCode),
             ("60023", ProviderError::CodeExpired),
             ("60033", ProviderError::InvalidPhone),
-            ("60003", ProviderError::RateLimited),
+            (
+                "60003",
+                ProviderError::RateLimited {
+                    retry_after_secs: None,
+                },
+            ),
         ];
         for (code, outcome) in cases {
             assert_eq!(ProviderError::from(api(code)), outcome, "{code}");

@@ -7,6 +7,7 @@ pub mod passkeys;
 pub mod payments;
 pub mod throttle;
 pub mod users;
+pub mod verify_events;
 
 use std::time::Duration;
 

@@ -291,6 +291,25 @@ pub async fn set_approval_uuid(db: &AnyPool, id: &PaymentId, uuid: &str) -> sqlx
         .map(|_| ())
 }
 
+/// Stores the Verify verification the payment's SMS code belongs to.
+pub async fn set_verification_sid(db: &AnyPool, id: &PaymentId, sid: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE payments SET verification_sid = $1 WHERE id = $2")
+        .bind(sid)
+        .bind(id)
+        .execute(db)
+        .await
+        .map(|_| ())
+}
+
+/// The Verify verification of the payment's SMS code, if one was started.
+pub async fn verification_sid(db: &AnyPool, id: &PaymentId) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT verification_sid FROM payments WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+        .map(Option::flatten)
+}
+
 /// A user's own payment; `None` for another user's payment or an unknown id alike.
 pub async fn owned(
     db: &AnyPool,
@@ -332,7 +351,7 @@ pub async fn polled(
           FROM payments p JOIN sessions s ON s.user_id = p.user_id \
           JOIN users u ON u.id = p.user_id \
           WHERE p.id = $2 AND s.id = $3 \
-          AND u.phone_verified_at IS NOT NULL AND u.authy_id IS NOT NULL) polled"
+          AND u.phone_verified_at IS NOT NULL AND (u.authy_id IS NOT NULL OR u.provider = 'verify')) polled"
     ))
     .bind(now)
     .bind(id)

@@ -5,6 +5,7 @@ use std::sync::LazyLock;
 use sqlx::AnyPool;
 
 use crate::model::{Email, UserId};
+use crate::server::config::ProviderKind;
 
 /// A user as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -18,17 +19,32 @@ pub struct UserRow {
     pub verify_via: String,
     pub phone_verified_at: Option<i64>,
     pub authy_id: Option<i64>,
+    /// The provider the account was registered with (`authy` or `verify`).
+    pub provider: String,
+    /// Verify: the SID of the newest verification started for the phone.
+    pub verification_sid: Option<String>,
+    /// Verify: the verified push factor, if the person added one.
+    pub push_factor_sid: Option<String>,
 }
 
 impl UserRow {
-    /// Whether the phone is verified and registered with the provider (both happen at once).
+    /// Whether the phone is verified and registered with the provider (both happen at once;
+    /// Verify has no registration of its own).
     pub fn is_verified(&self) -> bool {
-        self.phone_verified_at.is_some() && self.authy_id.is_some()
+        self.phone_verified_at.is_some()
+            && (self.authy_id.is_some() || self.provider_kind() == ProviderKind::Verify)
+    }
+
+    /// The provider the account belongs to (an unknown stored value reads as Authy's, the
+    /// provider of every account made before there was a choice).
+    pub fn provider_kind(&self) -> ProviderKind {
+        ProviderKind::parse(&self.provider).unwrap_or(ProviderKind::Authy)
     }
 }
 
 const USER_COLUMNS: &str = "id, email, password_hash, phone_e164, country_code, \
-    national_number, verify_via, phone_verified_at, authy_id";
+    national_number, verify_via, phone_verified_at, authy_id, provider, verification_sid, \
+    push_factor_sid";
 
 /// A user to create.
 #[derive(Debug)]
@@ -40,6 +56,9 @@ pub struct NewUser<'a> {
     pub country_code: &'a str,
     pub national_number: &'a str,
     pub verify_via: &'a str,
+    pub provider: ProviderKind,
+    /// Verify: the verification started for the phone at registration.
+    pub verification_sid: Option<&'a str>,
 }
 
 /// Which unique column a duplicate would collide with.
@@ -70,8 +89,8 @@ pub async fn taken(db: &AnyPool, email: &Email, phone_e164: &str) -> sqlx::Resul
 pub async fn insert(db: &AnyPool, user: &NewUser<'_>, now: i64) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO users (id, email, password_hash, phone_e164, country_code, national_number, \
-         verify_via, phone_verified_at, authy_id, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, $8)",
+         verify_via, phone_verified_at, authy_id, created_at, provider, verification_sid) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, $8, $9, $10)",
     )
     .bind(user.id)
     .bind(user.email)
@@ -81,6 +100,8 @@ pub async fn insert(db: &AnyPool, user: &NewUser<'_>, now: i64) -> sqlx::Result<
     .bind(user.national_number)
     .bind(user.verify_via)
     .bind(now)
+    .bind(user.provider.as_str())
+    .bind(user.verification_sid)
     .execute(db)
     .await
     .map(|_| ())
@@ -96,20 +117,62 @@ pub async fn by_email(db: &AnyPool, email: &Email) -> sqlx::Result<Option<UserRo
     .await
 }
 
-/// Marks the phone verified and stores the provider's id for the user.
+/// Marks the phone verified with `provider` and stores the provider's id for the user
+/// (Authy's; Verify has none). Re-verifying moves an account to the provider used.
 pub async fn mark_verified(
     db: &AnyPool,
     user_id: &UserId,
-    authy_id: i64,
+    provider: ProviderKind,
+    authy_id: Option<i64>,
     now: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE users SET phone_verified_at = $1, authy_id = $2 WHERE id = $3")
-        .bind(now)
-        .bind(authy_id)
+    sqlx::query(
+        "UPDATE users SET phone_verified_at = $1, authy_id = $2, provider = $3, \
+         verification_sid = NULL WHERE id = $4",
+    )
+    .bind(now)
+    .bind(authy_id)
+    .bind(provider.as_str())
+    .bind(user_id)
+    .execute(db)
+    .await
+    .map(|_| ())
+}
+
+/// Remembers the newest Verify verification started for the user's phone.
+pub async fn set_verification_sid(
+    db: &AnyPool,
+    user_id: &UserId,
+    sid: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET verification_sid = $1 WHERE id = $2")
+        .bind(sid)
         .bind(user_id)
         .execute(db)
         .await
         .map(|_| ())
+}
+
+/// Stores (or with `None` removes) the user's verified Verify Push factor.
+pub async fn set_push_factor(
+    db: &AnyPool,
+    user_id: &UserId,
+    factor_sid: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET push_factor_sid = $1 WHERE id = $2")
+        .bind(factor_sid)
+        .bind(user_id)
+        .execute(db)
+        .await
+        .map(|_| ())
+}
+
+/// Finds a user by id.
+pub async fn by_id(db: &AnyPool, user_id: &str) -> sqlx::Result<Option<UserRow>> {
+    sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+        .bind(user_id)
+        .fetch_optional(db)
+        .await
 }
 
 /// Stores a new session under its (hashed) id.

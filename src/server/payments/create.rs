@@ -10,13 +10,14 @@ use crate::{
     server::{
         audit,
         auth::Caller,
+        config::ProviderKind,
         db::{
             self,
             payments::NewPaymentOutcome,
             users::{SessionRow, UserRow},
         },
         internal,
-        provider::{Logo, NewApprovalRequest},
+        provider::{Logo, NewApprovalRequest, Person},
         provider_error, AppState,
     },
 };
@@ -48,7 +49,10 @@ pub async fn create(
             )
         })?
         .to_string();
-    let authy_id = user.authy_id.ok_or(AppError::PhoneNotVerified)?;
+    if !user.is_verified() {
+        return Err(AppError::PhoneNotVerified);
+    }
+    let provider = state.providers.for_user(user)?;
 
     if db::payments::denied_after(&state.db, &user.id, session.created_at)
         .await
@@ -102,17 +106,20 @@ pub async fn create(
     let request = approval_request(
         state,
         user,
+        &id,
         &payee,
         &amount,
         client_ip,
         config.approval_seconds_to_expire,
     );
-    match state
-        .provider
-        .create_approval_request(authy_id, &request)
+    match provider
+        .create_approval_request(Person::of(user), &request)
         .await
     {
-        Ok(uuid) => {
+        // No phone takes push requests (a Verify account without a push factor): the
+        // passkey and the SMS code remain.
+        Ok(None) => Ok(id),
+        Ok(Some(uuid)) => {
             db::payments::set_approval_uuid(&state.db, &id, &uuid)
                 .await
                 .map_err(|e| internal("store approval uuid", e))?;
@@ -182,29 +189,40 @@ pub(super) fn push_budget_spent(oldest: i64, now: i64) -> AppError {
     }
 }
 
-/// The push approval request for a payment: payee and amount shown on the phone, valid
-/// for `seconds_to_expire`.
+/// The push approval request for a payment: payee and amount shown on the phone (with
+/// the labels each provider's app shows), the payment's id hidden in it, valid for
+/// `seconds_to_expire`.
 pub(super) fn approval_request(
     state: &AppState,
     user: &UserRow,
+    payment: &PaymentId,
     payee: &Payee,
     amount: &Money,
     client_ip: Option<IpAddr>,
     seconds_to_expire: u64,
 ) -> NewApprovalRequest {
     let config = &state.config;
-    NewApprovalRequest {
-        message: format!("Please authorize payment to {payee}"),
-        details: BTreeMap::from([
+    let details = match user.provider_kind() {
+        ProviderKind::Authy => BTreeMap::from([
             ("Sending to".to_string(), payee.to_string()),
             ("Transaction amount".to_string(), amount.to_string()),
         ]),
+        ProviderKind::Verify => BTreeMap::from([
+            ("Payee".to_string(), payee.to_string()),
+            ("Amount".to_string(), amount.to_string()),
+            ("Reference".to_string(), payment.to_string()),
+        ]),
+    };
+    NewApprovalRequest {
+        message: format!("Please authorize payment to {payee}"),
+        details,
         hidden_details: BTreeMap::from([
             (
                 "user_ip_address".to_string(),
                 client_ip.map(|ip| ip.to_string()).unwrap_or_default(),
             ),
             ("requester_user_id".to_string(), user.id.to_string()),
+            ("payment_id".to_string(), payment.to_string()),
         ]),
         logos: vec![Logo {
             res: "default".to_string(),

@@ -52,8 +52,21 @@ pub async fn reconcile(state: &AppState) {
         let Some(uuid) = payment.approval_uuid.as_deref() else {
             continue;
         };
-        let decision = match state.provider.approval_status(uuid).await {
-            Ok(status) => match event_for(status) {
+        let Some(provider) = user_provider(state, &payment.user_id).await else {
+            continue;
+        };
+        let decision = match provider.approval(&payment.user_id, uuid).await {
+            // Only an answer about this payment counts.
+            Ok(approval)
+                if approval
+                    .payment_id
+                    .as_deref()
+                    .is_some_and(|p| p != payment.id.as_str()) =>
+            {
+                tracing::warn!(payment = %payment.id, "reconciliation: the request names another payment");
+                continue;
+            }
+            Ok(approval) => match event_for(approval.status) {
                 Some(event) => event,
                 None => continue,
             },
@@ -64,6 +77,21 @@ pub async fn reconcile(state: &AppState) {
         };
         if let Err(e) = decide(state, None, &payment, decision, DecidedVia::Push).await {
             tracing::warn!(error = %e, payment = %payment.id, "reconciliation: cannot decide");
+        }
+    }
+}
+
+/// The provider client of a payment's owner (by the account's provider).
+async fn user_provider(
+    state: &AppState,
+    user_id: &crate::model::UserId,
+) -> Option<std::sync::Arc<dyn crate::server::provider::Provider>> {
+    match db::users::by_id(&state.db, user_id.as_str()).await {
+        Ok(Some(user)) => state.providers.for_user(&user).ok().cloned(),
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "reconciliation: cannot read the payment's owner");
+            None
         }
     }
 }

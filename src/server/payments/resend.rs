@@ -13,8 +13,11 @@ use crate::{
     server::{
         audit,
         auth::Caller,
+        config::ProviderKind,
         db::{self, payments::ResendClaim, users::UserRow},
-        internal, provider_error, AppState,
+        internal,
+        provider::Person,
+        provider_error, AppState,
     },
 };
 
@@ -28,7 +31,13 @@ pub async fn resend_push(
 ) -> Result<u32, AppError> {
     let payment = owned(state, user, id).await?;
     still_waiting(payment.status())?;
-    let authy_id = user.authy_id.ok_or(AppError::PhoneNotVerified)?;
+    if !user.is_verified() {
+        return Err(AppError::PhoneNotVerified);
+    }
+    let provider = state.providers.for_user(user)?;
+    if provider.kind() == ProviderKind::Verify && user.push_factor_sid.is_none() {
+        return Err(AppError::NoPushDevice);
+    }
     let now = clock::now();
     let claimed = db::payments::claim_push_resend(
         &state.db,
@@ -56,15 +65,21 @@ pub async fn resend_push(
     let request = approval_request(
         state,
         user,
+        id,
         &payment.payee,
         &payment.amount(),
         caller.client,
         seconds,
     );
-    let sent = state
-        .provider
-        .create_approval_request(authy_id, &request)
-        .await;
+    let sent = match provider
+        .create_approval_request(Person::of(user), &request)
+        .await
+    {
+        Ok(Some(uuid)) => Ok(uuid),
+        // No phone of the person takes push requests (any more).
+        Ok(None) => return Err(AppError::NoPushDevice),
+        Err(e) => Err(e),
+    };
     let (outcome, detail) = match &sent {
         Ok(_) => ("ok", format!("sent again ({count} of {MAX_PUSH_REQUESTS})")),
         // The earlier request still stands; the payment stays pending.

@@ -14,7 +14,7 @@ use crate::{
         code_limits::{self, CodeSend},
         db::{self, payments::PaymentRow, users::UserRow},
         internal,
-        provider::ProviderError,
+        provider::{BoundCode, Person, ProviderError},
         provider_error, AppState,
     },
 };
@@ -60,7 +60,10 @@ pub async fn send_sms(
 ) -> Result<(), AppError> {
     let payment = owned(state, user, id).await?;
     still_pending(&payment)?;
-    let authy_id = user.authy_id.ok_or(AppError::PhoneNotVerified)?;
+    if !user.is_verified() {
+        return Err(AppError::PhoneNotVerified);
+    }
+    let provider = state.providers.for_user(user)?;
     // One code per payment every SMS_RESEND_AFTER_SECS, taken in the database so that two
     // requests at once (or on two instances) send one.
     let now = clock::now();
@@ -83,6 +86,16 @@ pub async fn send_sms(
         payment.amount()
     );
     let action = sms_action(&payment);
+    let (amount, payee) = (payment.amount().to_string(), payment.payee.to_string());
+    let own = db::payments::verification_sid(&state.db, &payment.id)
+        .await
+        .map_err(|e| internal("read payment verification", e))?;
+    // The person's newest code is for something else: withdrawn first (Verify would send
+    // that code again, for this payment).
+    let previous = user
+        .verification_sid
+        .as_deref()
+        .filter(|sid| own.as_deref() != Some(*sid));
     let sent = code_limits::send_code(
         state,
         CodeSend {
@@ -95,17 +108,39 @@ pub async fn send_sms(
             event: AuditKind::SmsSent,
             detail: String::new(),
         },
-        state.provider.send_sms_token(authy_id, &action, &message),
+        provider.send_sms_token(
+            Person::of(user),
+            BoundCode {
+                action: &action,
+                message: &message,
+                amount: &amount,
+                payee: &payee,
+            },
+            previous,
+        ),
         |e| provider_error("send payment SMS", e),
     )
     .await;
-    if sent.is_err() {
-        // No code went out: the person may ask again at once.
-        db::payments::release_sms_send(&state.db, &payment.id, now, payment.sms_sent_at)
-            .await
-            .map_err(|e| internal("release SMS send", e))?;
+    match sent {
+        Ok(handle) => {
+            if let Some(sid) = handle {
+                db::payments::set_verification_sid(&state.db, &payment.id, &sid)
+                    .await
+                    .map_err(|e| internal("store payment verification", e))?;
+                db::users::set_verification_sid(&state.db, &user.id, Some(&sid))
+                    .await
+                    .map_err(|e| internal("store verification", e))?;
+            }
+            Ok(())
+        }
+        Err(e) => {
+            // No code went out: the person may ask again at once.
+            db::payments::release_sms_send(&state.db, &payment.id, now, payment.sms_sent_at)
+                .await
+                .map_err(|e| internal("release SMS send", e))?;
+            Err(e)
+        }
     }
-    sent
 }
 
 /// Checks an SMS code for this payment: a valid one approves it; the 5th wrong one
@@ -124,7 +159,13 @@ pub async fn verify_sms(
         return Err(AppError::field("code", "Ask for a code by SMS first."));
     }
     let code = sms_code(code)?;
-    let authy_id = user.authy_id.ok_or(AppError::PhoneNotVerified)?;
+    if !user.is_verified() {
+        return Err(AppError::PhoneNotVerified);
+    }
+    let provider = state.providers.for_user(user)?;
+    let handle = db::payments::verification_sid(&state.db, &payment.id)
+        .await
+        .map_err(|e| internal("read payment verification", e))?;
     let max = i64::from(MAX_SMS_ATTEMPTS);
     let Some(taken) = db::payments::reserve_code_attempt(&state.db, &payment.id, max)
         .await
@@ -135,9 +176,19 @@ pub async fn verify_sms(
         still_pending(&owned(state, user, id).await?)?;
         return Err(AppError::TooManyAttempts);
     };
-    match state
-        .provider
-        .verify_token(authy_id, code, &sms_action(&payment))
+    let (action, amount, payee) = (
+        sms_action(&payment),
+        payment.amount().to_string(),
+        payment.payee.to_string(),
+    );
+    let bound = BoundCode {
+        action: &action,
+        message: "",
+        amount: &amount,
+        payee: &payee,
+    };
+    match provider
+        .verify_token(Person::of(user), code, bound, handle.as_deref())
         .await
     {
         Ok(()) => {
@@ -163,7 +214,8 @@ pub async fn verify_sms(
                 .status(PaymentEvent::Approve)
                 .ok_or(AppError::Internal)
         }
-        Err(ProviderError::WrongCode) => {
+        // Verify counts its own checks: with all five taken, the code is as good as wrong.
+        Err(ProviderError::WrongCode | ProviderError::TooManyChecks) => {
             audit::log(
                 state,
                 caller.client,
@@ -181,7 +233,14 @@ pub async fn verify_sms(
             db::payments::give_back_code_attempt(&state.db, &payment.id)
                 .await
                 .map_err(|e| internal("give back SMS code attempt", e))?;
-            Err(provider_error("verify payment SMS", e))
+            Err(match e {
+                ProviderError::CodeExpired => AppError::field(
+                    "code",
+                    "This code is no longer valid (it expired, or a newer code was sent to \
+                     your phone). Ask for a new code by SMS.",
+                ),
+                e => provider_error("verify payment SMS", e),
+            })
         }
     }
 }
