@@ -17,6 +17,11 @@ const callbackPort = port + 2;
  * http://localhost:<port> (its relying-party id is `localhost`), on its own SQLite file.
  */
 const passkeyPort = port + 3;
+/**
+ * Twilio Verify as the provider (PAYFRIEND_PROVIDER=verify, the sandbox's Verify wire), at
+ * `localhost` for passkeys, on its own SQLite file: the journey of verify.spec.ts.
+ */
+const verifyPort = port + 4;
 const shared: Record<string, string> = process.env.E2E_DATABASE_URL
   ? {
       DATABASE_URL: process.env.E2E_DATABASE_URL,
@@ -95,5 +100,6 @@ export default defineConfig({
       AUTHY_CALLBACK_URL: `http://127.0.0.1:${passkeyPort}/payments/callback`,
     }),
     ...(process.env.E2E_DATABASE_URL ? [server(callbackPort, shared)] : []),
+    server(verifyPort, { PAYFRIEND_PROVIDER: 'verify', PUBLIC_URL: `http://localhost:${verifyPort}` }),
   ],
 });

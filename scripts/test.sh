@@ -29,6 +29,15 @@ step "Rust unit and integration tests (SQLite)"
 # The multi-instance and PostgreSQL tests need PostgreSQL: they run in the next step.
 cargo test --no-default-features --features ssr -- --skip multi_instance:: --skip postgres:: --skip process::
 
+step "Rust integration tests again with Twilio Verify as the provider (PAYFRIEND_TEST_PROVIDER=verify)"
+# Accounts, payments, SMS codes, push approval, passkeys, limits and pages, every test app
+# registering its accounts with Verify against the sandbox's Verify wire. Not here: the
+# Authy wire's own modules (callback::, authy_sandbox::), verify_provider:: (Verify
+# already, run above) and the steps that follow.
+PAYFRIEND_TEST_PROVIDER=verify cargo test --no-default-features --features ssr --test app -- \
+  --skip multi_instance:: --skip postgres:: --skip process:: \
+  --skip callback:: --skip authy_sandbox:: --skip verify_provider::
+
 step "Rust tests of the server binary (SIGTERM, SIGKILL, a sign-in flood), one at a time"
 # Alone: the sign-in flood saturates both cores for seconds, and the others measure time.
 cargo test --no-default-features --features ssr --test app -- process:: --test-threads=1

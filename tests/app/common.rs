@@ -156,7 +156,9 @@ pub async fn spawn_app_named(host: &str, extra: &[(&str, &str)]) -> TestApp {
         );
     }
     for (k, v) in extra {
-        vars.insert(k.to_string(), v.to_string());
+        // `{public_url}` in a value names this app (known only once its port is).
+        let public = format!("http://{host}:{}/", addr.port());
+        vars.insert(k.to_string(), v.replace("{public_url}", &public));
     }
     let config = Config::from_lookup(|name| vars.get(name).cloned()).expect("valid test config");
     let services = server::prepare(config).await.expect("app starts");

@@ -24,3 +24,4 @@ mod push_limits;
 mod resend;
 mod security;
 mod sms_fallback;
+mod verify_provider;
