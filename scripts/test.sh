@@ -32,11 +32,11 @@ cargo test --no-default-features --features ssr -- --skip multi_instance:: --ski
 step "Rust integration tests again with Twilio Verify as the provider (PAYFRIEND_TEST_PROVIDER=verify)"
 # Accounts, payments, SMS codes, push approval, passkeys, limits and pages, every test app
 # registering its accounts with Verify against the sandbox's Verify wire. Not here: the
-# Authy wire's own modules (callback::, authy_sandbox::), verify_provider:: (Verify
-# already, run above) and the steps that follow.
+# Authy wire's own modules (callback::, authy_sandbox::), verify_provider:: and
+# verify_wire:: (Verify's already, run above), and what the steps that follow run.
 PAYFRIEND_TEST_PROVIDER=verify cargo test --no-default-features --features ssr --test app -- \
   --skip multi_instance:: --skip postgres:: --skip process:: \
-  --skip callback:: --skip authy_sandbox:: --skip verify_provider::
+  --skip callback:: --skip authy_sandbox:: --skip verify_provider:: --skip verify_wire::
 
 step "Rust tests of the server binary (SIGTERM, SIGKILL, a sign-in flood), one at a time"
 # Alone: the sign-in flood saturates both cores for seconds, and the others measure time.

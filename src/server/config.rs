@@ -793,6 +793,104 @@ mod tests {
         Config::from_lookup(move |name| vars.get(name).cloned())
     }
 
+    const VERIFY_LIVE: [(&str, &str); 5] = [
+        ("PAYFRIEND_PROVIDER", "verify"),
+        ("PUBLIC_URL", "https://pay.example.com"),
+        (
+            "SESSION_SECRET",
+            "a session secret of at least 32 characters",
+        ),
+        ("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef"),
+        ("TWILIO_AUTH_TOKEN", "0123456789abcdef0123456789abcdef"),
+    ];
+
+    fn verify_live(extra: &[(&'static str, &'static str)]) -> Result<Config, ConfigError> {
+        let mut pairs: Vec<(&str, &str)> = VERIFY_LIVE.to_vec();
+        pairs.push((
+            "TWILIO_VERIFY_SERVICE_SID",
+            "VA0123456789abcdef0123456789abcdef",
+        ));
+        pairs.extend_from_slice(extra);
+        // A later pair of the same name wins.
+        let mut seen = std::collections::HashMap::new();
+        for (k, v) in pairs {
+            seen.insert(k, v);
+        }
+        config_from(&seen.into_iter().collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn verify_without_credentials_is_the_sandbox_in_development_only() {
+        let dev = config_from(&[("PAYFRIEND_PROVIDER", "verify")]).expect("valid");
+        let verify = dev.verify.clone().expect("Verify settings");
+        assert!(verify.sandbox);
+        assert!(dev.sandbox_enabled());
+        assert!(verify.base_url.as_str().ends_with("/sandbox/verify/v2/"));
+        assert!(is_sid("AC", &verify.account_sid) && is_sid("VA", &verify.service_sid));
+        assert_eq!(dev.provider_kind, ProviderKind::Verify);
+
+        let live = config_from(&VERIFY_LIVE[..3]).expect_err("no credentials");
+        assert_eq!(live.var, "TWILIO_ACCOUNT_SID");
+        let unknown = config_from(&[("PAYFRIEND_PROVIDER", "authy2")]).expect_err("unknown");
+        assert_eq!(unknown.var, "PAYFRIEND_PROVIDER");
+        // Authy stays the default, and needs no Verify.
+        assert!(config_from(&[]).expect("valid").verify.is_none());
+    }
+
+    #[test]
+    fn live_verify_settings_are_checked_and_name_the_variable() {
+        let ok = verify_live(&[]).expect("valid");
+        let verify = ok.verify.clone().expect("Verify");
+        assert!(!verify.sandbox && !ok.sandbox_enabled());
+        assert_eq!(verify.base_url.as_str(), "https://verify.twilio.com/v2/");
+        assert_eq!(
+            verify.events_url.as_str(),
+            "https://pay.example.com/payments/verify-events"
+        );
+        // Production with Verify needs no Authy.
+        assert_eq!(ok.provider_kind, ProviderKind::Verify);
+
+        for (var, value) in [
+            ("TWILIO_ACCOUNT_SID", "AC123"),
+            ("TWILIO_ACCOUNT_SID", "SK0123456789abcdef0123456789abcdef"),
+            (
+                "TWILIO_VERIFY_SERVICE_SID",
+                "VA0123456789abcdef0123456789abcdeg",
+            ),
+            ("TWILIO_API_KEY_SID", "SK0123"),
+            ("TWILIO_VERIFY_URL", "ftp://verify.example.com"),
+        ] {
+            let err = if var == "TWILIO_API_KEY_SID" {
+                verify_live(&[(var, value), ("TWILIO_API_KEY_SECRET", "s")])
+            } else {
+                verify_live(&[(var, value)])
+            }
+            .expect_err(value);
+            assert_eq!(err.var, var, "{value}");
+        }
+        let missing_service = config_from(&VERIFY_LIVE).expect_err("no service");
+        assert_eq!(missing_service.var, "TWILIO_VERIFY_SERVICE_SID");
+        let half_key = verify_live(&[("TWILIO_API_KEY_SID", "SK0123456789abcdef0123456789abcdef")])
+            .expect_err("no secret");
+        assert_eq!(half_key.var, "TWILIO_API_KEY_SECRET");
+        let key = verify_live(&[
+            ("TWILIO_API_KEY_SID", "SK0123456789abcdef0123456789abcdef"),
+            ("TWILIO_API_KEY_SECRET", "secret"),
+        ])
+        .expect("valid");
+        let verify = key.verify.clone().expect("Verify");
+        assert_eq!(verify.credentials().0, "SK0123456789abcdef0123456789abcdef");
+        assert_eq!(verify.credentials().1.expose(), "secret");
+        // In production the sandbox's URL is refused.
+        let own = verify_live(&[(
+            "TWILIO_VERIFY_URL",
+            "https://pay.example.com/sandbox/verify/v2",
+        )])
+        .expect_err("sandbox in production");
+        assert_eq!(own.var, "TWILIO_VERIFY_URL");
+        assert!(!format!("{:?}", key.verify).contains("secret\""));
+    }
+
     #[test]
     fn no_configuration_means_sqlite_and_the_sandbox() {
         let config = config_from(&[]).expect("defaults are valid");

@@ -25,3 +25,4 @@ mod resend;
 mod security;
 mod sms_fallback;
 mod verify_provider;
+mod verify_wire;
