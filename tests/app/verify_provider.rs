@@ -864,3 +864,45 @@ async fn configured_credentials_pointing_at_the_sandbox_work_as_the_defaults() {
         200
     );
 }
+
+#[tokio::test]
+async fn after_a_switch_to_verify_authy_accounts_keep_authy_and_new_ones_get_verify() {
+    // Yesterday's server: Authy.
+    let before = spawn_app_with(&[("PAYFRIEND_PROVIDER", "authy")]).await;
+    let (old_user, email) = verified_user(&before, "a password").await;
+    let url = before.state.config.database_url.clone();
+    // Today's, on the same database: Verify for new accounts.
+    let app = spawn_app_with(&[
+        ("PAYFRIEND_PROVIDER", "verify"),
+        ("DATABASE_URL", url.as_str()),
+    ])
+    .await;
+
+    let cookie = log_in(&app, &email, "a password").await;
+    let id = send_payment_id(&app, &cookie).await;
+    let request = approval_uuid_of(&app, &id).await;
+    assert!(
+        !request.starts_with("YC"),
+        "an Authy approval request: {request}"
+    );
+    payfriend::sandbox::service::handset::decide(app.sandbox(), &request, true)
+        .await
+        .expect("approve");
+    assert_eq!(status_of(&app, &id).await, "approved");
+    let kinds: Vec<String> = sqlx::query_scalar("SELECT provider FROM users ORDER BY created_at")
+        .fetch_all(&app.state.db)
+        .await
+        .expect("providers");
+    assert_eq!(kinds, vec!["authy"]);
+
+    let (new_user, _, new_cookie) = person(&app).await;
+    let new_id = send_payment_id(&app, &new_cookie).await;
+    assert!(approval_uuid_of(&app, &new_id).await.starts_with("YC"));
+    let providers: Vec<(UserId, String)> =
+        sqlx::query_as("SELECT id, provider FROM users ORDER BY created_at")
+            .fetch_all(&app.state.db)
+            .await
+            .expect("providers");
+    assert!(providers.contains(&(old_user, "authy".to_string())));
+    assert!(providers.contains(&(new_user, "verify".to_string())));
+}

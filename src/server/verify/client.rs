@@ -71,6 +71,9 @@ fn check_refused(e: VerifyError) -> ProviderError {
     }
 }
 
+/// The longest a challenge may live (spec §5.3: creation + 60 minutes).
+pub const MAX_CHALLENGE_SECS: i64 = 3600;
+
 /// The amount and payee of a phone verification at registration: a PSD2 service wants
 /// both on every verification, so the code says what it is for.
 pub const PHONE_CHECK_AMOUNT: &str = "0";
@@ -449,8 +452,12 @@ impl Provider for VerifyClient {
         let Some(factor) = person.push_factor else {
             return Ok(None);
         };
-        let expires_at =
-            crate::server::clock::now() + i64::try_from(request.seconds_to_expire).unwrap_or(300);
+        // Verify takes a challenge of at most an hour: a longer approval window
+        // (APPROVAL_SECONDS_TO_EXPIRE) leaves the SMS code and the passkey after that.
+        let seconds = i64::try_from(request.seconds_to_expire)
+            .unwrap_or(MAX_CHALLENGE_SECS)
+            .min(MAX_CHALLENGE_SECS);
+        let expires_at = crate::server::clock::now() + seconds;
         let sid = self
             .create_challenge(&person.user_id.to_string(), factor, request, expires_at)
             .await?;
