@@ -230,6 +230,13 @@ pub async fn verify_phone(state: &AppState, caller: &Caller, code: &str) -> Resu
     if user.is_verified() {
         return Ok(());
     }
+    // Another account verified this number meanwhile: no check is spent on it.
+    if db::users::phone_held_by_another(&state.db, &user.id, &user.phone_e164)
+        .await
+        .map_err(|e| internal("look for the phone's owner", e))?
+    {
+        return Err(phone_verified_elsewhere());
+    }
     let code = code.trim();
     if !(4..=10).contains(&code.len()) || !code.chars().all(|c| c.is_ascii_digit()) {
         return Err(AppError::field(
@@ -309,9 +316,26 @@ pub async fn verify_phone(state: &AppState, caller: &Caller, code: &str) -> Resu
         .register_user(user.email.as_str(), Person::of(&user).phone)
         .await
         .map_err(|e| provider_error("register user with provider", e))?;
-    db::users::mark_verified(&state.db, &user.id, provider.kind(), authy_id, clock::now())
-        .await
-        .map_err(|e| internal("mark phone verified", e))
+    let marked =
+        db::users::mark_verified(&state.db, &user.id, provider.kind(), authy_id, clock::now())
+            .await;
+    if let Err(e) = marked {
+        // Lost the race for the number: the first account to verify it keeps it.
+        return match db::users::phone_held_by_another(&state.db, &user.id, &user.phone_e164).await {
+            Ok(true) => Err(phone_verified_elsewhere()),
+            _ => Err(internal("mark phone verified", e)),
+        };
+    }
+    Ok(())
+}
+
+/// The refusal for an account whose number another account verified first.
+fn phone_verified_elsewhere() -> AppError {
+    AppError::field(
+        "code",
+        "Another account has verified this phone number. Log in to that account, or \
+         register again with a different number.",
+    )
 }
 
 /// Signs a person in. Attempts are counted per email, whether or not an account has it,

@@ -17,6 +17,7 @@ mod multi_instance;
 mod pages;
 mod passkeys;
 mod payments_api;
+mod phone_claims;
 mod postgres;
 mod process;
 mod properties;

@@ -42,9 +42,21 @@ impl UserRow {
     }
 }
 
-const USER_COLUMNS: &str = "id, email, password_hash, phone_e164, country_code, \
-    national_number, verify_via, phone_verified_at, authy_id, provider, verification_sid, \
-    push_factor_sid";
+/// The columns of [`UserRow`], each with `{t}` where its table's alias (with its dot)
+/// goes. The phone is the verified one, or the one an account not verified yet asks to
+/// verify (`pending_phone_e164`; its `phone_e164` is then a placeholder).
+const USER_COLUMNS_OF: &str = "{t}id, {t}email, {t}password_hash, \
+    COALESCE({t}pending_phone_e164, {t}phone_e164) AS phone_e164, {t}country_code, \
+    {t}national_number, {t}verify_via, {t}phone_verified_at, {t}authy_id, {t}provider, \
+    {t}verification_sid, {t}push_factor_sid";
+
+static USER_COLUMNS: LazyLock<String> = LazyLock::new(|| USER_COLUMNS_OF.replace("{t}", ""));
+
+/// The placeholder in `phone_e164` of an account whose phone is not verified yet: unique,
+/// and never a phone number.
+fn unverified_placeholder(id: &UserId) -> String {
+    format!("unverified:{id}")
+}
 
 /// A user to create.
 #[derive(Debug)]
@@ -68,7 +80,8 @@ pub enum Taken {
     Phone,
 }
 
-/// Whether the email or the phone already belongs to an account.
+/// Whether the email already belongs to an account, or the phone to a verified one (a
+/// registration not verified yet holds no number).
 pub async fn taken(db: &AnyPool, email: &Email, phone_e164: &str) -> sqlx::Result<Option<Taken>> {
     let rows: Vec<(String, String)> =
         sqlx::query_as("SELECT email, phone_e164 FROM users WHERE email = $1 OR phone_e164 = $2")
@@ -89,19 +102,21 @@ pub async fn taken(db: &AnyPool, email: &Email, phone_e164: &str) -> sqlx::Resul
 pub async fn insert(db: &AnyPool, user: &NewUser<'_>, now: i64) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO users (id, email, password_hash, phone_e164, country_code, national_number, \
-         verify_via, phone_verified_at, authy_id, created_at, provider, verification_sid) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, $8, $9, $10)",
+         verify_via, phone_verified_at, authy_id, created_at, provider, verification_sid, \
+         pending_phone_e164) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, $8, $9, $10, $11)",
     )
     .bind(user.id)
     .bind(user.email)
     .bind(user.password_hash)
-    .bind(user.phone_e164)
+    .bind(unverified_placeholder(user.id))
     .bind(user.country_code)
     .bind(user.national_number)
     .bind(user.verify_via)
     .bind(now)
     .bind(user.provider.as_str())
     .bind(user.verification_sid)
+    .bind(user.phone_e164)
     .execute(db)
     .await
     .map(|_| ())
@@ -110,7 +125,8 @@ pub async fn insert(db: &AnyPool, user: &NewUser<'_>, now: i64) -> sqlx::Result<
 /// Finds a user by (normalised) email.
 pub async fn by_email(db: &AnyPool, email: &Email) -> sqlx::Result<Option<UserRow>> {
     sqlx::query_as(&format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE email = $1"
+        "SELECT {} FROM users WHERE email = $1",
+        *USER_COLUMNS
     ))
     .bind(email)
     .fetch_optional(db)
@@ -118,7 +134,8 @@ pub async fn by_email(db: &AnyPool, email: &Email) -> sqlx::Result<Option<UserRo
 }
 
 /// Marks the phone verified with `provider` and stores the provider's id for the user
-/// (Authy's; Verify has none). Re-verifying moves an account to the provider used.
+/// (Authy's; Verify has none). Re-verifying moves an account to the provider used. Fails
+/// when another account verified the same number first.
 pub async fn mark_verified(
     db: &AnyPool,
     user_id: &UserId,
@@ -126,9 +143,12 @@ pub async fn mark_verified(
     authy_id: Option<i64>,
     now: i64,
 ) -> sqlx::Result<()> {
+    // The number moves from `pending_phone_e164` to the UNIQUE `phone_e164`: if another
+    // account verified it first, this fails (the caller says so) and nothing changes.
     sqlx::query(
         "UPDATE users SET phone_verified_at = $1, authy_id = $2, provider = $3, \
-         verification_sid = NULL WHERE id = $4",
+         verification_sid = NULL, phone_e164 = COALESCE(pending_phone_e164, phone_e164), \
+         pending_phone_e164 = NULL WHERE id = $4",
     )
     .bind(now)
     .bind(authy_id)
@@ -167,12 +187,29 @@ pub async fn set_push_factor(
         .map(|_| ())
 }
 
+/// Whether an account other than `user_id` holds `phone_e164` as its verified number.
+pub async fn phone_held_by_another(
+    db: &AnyPool,
+    user_id: &UserId,
+    phone_e164: &str,
+) -> sqlx::Result<bool> {
+    sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users WHERE phone_e164 = $1 AND id <> $2")
+        .bind(phone_e164)
+        .bind(user_id)
+        .fetch_one(db)
+        .await
+        .map(|n| n > 0)
+}
+
 /// Finds a user by id.
 pub async fn by_id(db: &AnyPool, user_id: &str) -> sqlx::Result<Option<UserRow>> {
-    sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
-        .bind(user_id)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as(&format!(
+        "SELECT {} FROM users WHERE id = $1",
+        *USER_COLUMNS
+    ))
+    .bind(user_id)
+    .fetch_optional(db)
+    .await
 }
 
 /// Stores a new session under its (hashed) id.
@@ -207,11 +244,7 @@ pub struct SessionRow {
 /// The user of a session, with the session's sign-in and last activity times.
 pub async fn session_user(db: &AnyPool, session_id: &str) -> sqlx::Result<Option<SessionRow>> {
     static SQL: LazyLock<String> = LazyLock::new(|| {
-        let columns = USER_COLUMNS
-            .split(", ")
-            .map(|c| format!("u.{}", c.trim()))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let columns = USER_COLUMNS_OF.replace("{t}", "u.");
         format!(
             "SELECT {columns}, s.created_at, s.last_seen_at FROM sessions s \
              JOIN users u ON u.id = s.user_id WHERE s.id = $1"

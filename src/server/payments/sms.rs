@@ -228,19 +228,19 @@ pub async fn verify_sms(
             .await;
             wrong_code(state, caller, &payment.id, max - taken).await
         }
+        // The provider looked and found no such code (expired, withdrawn for a newer one,
+        // or just used by a parallel check): a check made, so the attempt stays taken.
+        Err(ProviderError::CodeExpired) => Err(AppError::field(
+            "code",
+            "This code is no longer valid (it expired, or a newer code was sent to your \
+             phone). Ask for a new code by SMS.",
+        )),
         Err(e) => {
             // The code was not checked: the attempt is the person's again.
             db::payments::give_back_code_attempt(&state.db, &payment.id)
                 .await
                 .map_err(|e| internal("give back SMS code attempt", e))?;
-            Err(match e {
-                ProviderError::CodeExpired => AppError::field(
-                    "code",
-                    "This code is no longer valid (it expired, or a newer code was sent to \
-                     your phone). Ask for a new code by SMS.",
-                ),
-                e => provider_error("verify payment SMS", e),
-            })
+            Err(provider_error("verify payment SMS", e))
         }
     }
 }
