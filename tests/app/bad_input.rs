@@ -1,8 +1,8 @@
 //! Malformed input thrown at every route and server function: never a 5xx, never a
 //! panic, and a refused request leaves the database as it was.
-use crate::common::{log_in, spawn_app, verified_user, TestApp};
+use crate::common::{log_in, spawn_app, spawn_app_with, verified_user, TestApp};
 use leptos::server_fn::ServerFn;
-use payfriend::api::{accounts::*, payments::*};
+use payfriend::api::{accounts::*, payments::*, push_devices::*};
 use payfriend::sandbox::server_fns::*;
 
 const TABLES: &[&str] = &[
@@ -15,6 +15,12 @@ const TABLES: &[&str] = &[
     "sandbox_tokens",
     "sandbox_approvals",
     "code_sends",
+    "verify_events",
+    "sandbox_verify_verifications",
+    "sandbox_verify_factors",
+    "sandbox_verify_challenges",
+    "sandbox_verify_access_tokens",
+    "sandbox_verify_webhooks",
 ];
 
 async fn snapshot(app: &TestApp) -> Vec<i64> {
@@ -94,6 +100,11 @@ fn server_functions() -> Vec<&'static str> {
         SandboxDecide::PATH,
         SandboxCurrentFault::PATH,
         SandboxSetFault::PATH,
+        StartPushDevice::PATH,
+        PushDeviceStatus::PATH,
+        RemovePushDevice::PATH,
+        SandboxPair::PATH,
+        SandboxServesVerify::PATH,
     ]
 }
 
@@ -109,6 +120,8 @@ const MAY_SUCCEED: &[&str] = &[
     SandboxInbox::PATH,
     SandboxRecentPhones::PATH,
     SandboxCurrentFault::PATH,
+    PushDeviceStatus::PATH,
+    SandboxServesVerify::PATH,
 ];
 
 async fn assert_refused_cleanly(
@@ -285,6 +298,144 @@ async fn malformed_provider_api_calls_get_authy_errors_without_a_change() {
         assert!(status.is_client_error(), "{path}: {status}");
         assert_eq!(json["success"], false, "{path}");
         assert!(json["error_code"].is_string(), "{path}");
+        assert_eq!(snapshot(&app).await, before, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn malformed_verify_events_are_refused_without_a_5xx_or_a_change() {
+    let app = spawn_app_with(&[("PAYFRIEND_PROVIDER", "verify")]).await;
+    let before = snapshot(&app).await;
+    let bodies: Vec<Vec<u8>> = vec![
+        b"".to_vec(),
+        b"\xff\xfe=\x00".to_vec(),
+        b"type=challenge.approved&entity_identity=' OR 1=1 --&challenge_sid=YC".to_vec(),
+        b"%%%&&&===".to_vec(),
+        "a=".repeat(5000).into_bytes(),
+        br#"{"type": "challenge.approved"}"#.to_vec(),
+    ];
+    for body in bodies {
+        for signature in [None, Some(""), Some("!!!"), Some("c2ln")] {
+            let mut request = app
+                .client
+                .post(app.url("/payments/verify-events"))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(body.clone());
+            if let Some(s) = signature {
+                request = request.header("X-Twilio-Signature", s);
+            }
+            let response = request.send().await.expect("request");
+            assert_eq!(response.status(), 401, "unsigned events are refused");
+            assert_eq!(snapshot(&app).await, before);
+        }
+    }
+}
+
+#[tokio::test]
+async fn malformed_verify_api_calls_get_twilio_errors_without_a_change() {
+    let app = spawn_app_with(&[("PAYFRIEND_PROVIDER", "verify")]).await;
+    let settings = app.state.config.verify.clone().expect("Verify");
+    let service = settings.service_sid.clone();
+    let before = snapshot(&app).await;
+    let base = "/sandbox/verify/v2/Services";
+    let calls: Vec<(&str, String, &[u8])> = vec![
+        (
+            "POST",
+            format!("{base}/{service}/Verifications"),
+            b"To=%2B1&Channel=sms&Amount=1&Payee=x",
+        ),
+        (
+            "POST",
+            format!("{base}/{service}/Verifications"),
+            b"\xff\xfe",
+        ),
+        (
+            "POST",
+            format!("{base}/{service}/Verifications"),
+            b"To=%2B12015550100&Channel=pigeon&Amount=1&Payee=x",
+        ),
+        (
+            "POST",
+            format!("{base}/{service}/VerificationCheck"),
+            b"Code=1&To=%2B12015550100",
+        ),
+        (
+            "POST",
+            format!("{base}/{service}/VerificationCheck"),
+            b"Code=123456&VerificationSid=' OR 1=1 --",
+        ),
+        (
+            "POST",
+            format!("{base}/{service}/Verifications/VE0"),
+            b"Status=approved",
+        ),
+        (
+            "POST",
+            format!("{base}/{service}/Verifications/VE0"),
+            b"Status=exploded",
+        ),
+        (
+            "POST",
+            format!("{base}/{service}/AccessTokens"),
+            b"Identity=x&FactorType=push",
+        ),
+        (
+            "POST",
+            format!("{base}/{service}/AccessTokens"),
+            b"Identity=user-0001-abcd&FactorType=totp",
+        ),
+        (
+            "POST",
+            format!("{base}/{service}/Entities/user-0001-abcd/Challenges"),
+            b"FactorSid=YF0&Details.Message=x",
+        ),
+        (
+            "POST",
+            format!("{base}/{service}/Entities/%3Cscript%3E/Factors"),
+            b"FriendlyName=x&FactorType=push",
+        ),
+        (
+            "POST",
+            format!("{base}/{service}/Webhooks"),
+            b"FriendlyName=x&WebhookUrl=not%20a%20url&EventTypes=*",
+        ),
+        (
+            "POST",
+            format!("{base}/{service}/Webhooks"),
+            b"FriendlyName=x&WebhookUrl=https%3A%2F%2Fh&EventTypes=everything",
+        ),
+        (
+            "GET",
+            format!("{base}/{service}/Entities/user-0001-abcd/Challenges/YC0"),
+            b"",
+        ),
+        (
+            "GET",
+            format!("{base}/VA00000000000000000000000000000000/Webhooks"),
+            b"",
+        ),
+        (
+            "GET",
+            "/sandbox/verify/v2/no/such/endpoint".to_string(),
+            b"",
+        ),
+    ];
+    for (method, path, body) in calls {
+        let request = match method {
+            "POST" => app.client.post(app.url(&path)).body(body.to_vec()),
+            _ => app.client.get(app.url(&path)),
+        };
+        let response = request
+            .basic_auth(&settings.account_sid, Some(settings.auth_token.expose()))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .send()
+            .await
+            .expect("request");
+        let status = response.status();
+        let json: serde_json::Value = response.json().await.expect("a Twilio-shaped JSON error");
+        assert!(status.is_client_error(), "{path}: {status}");
+        assert!(json["code"].is_u64(), "{path}: {json}");
+        assert_eq!(json["status"], status.as_u16(), "{path}");
         assert_eq!(snapshot(&app).await, before, "{path}");
     }
 }

@@ -906,3 +906,87 @@ async fn after_a_switch_to_verify_authy_accounts_keep_authy_and_new_ones_get_ver
     assert!(providers.contains(&(old_user, "authy".to_string())));
     assert!(providers.contains(&(new_user, "verify".to_string())));
 }
+
+#[tokio::test]
+async fn services_are_created_and_fetched_with_their_own_settings() {
+    let app = verify_app().await;
+    let wire = Wire::of(&app);
+    let post = |form: Vec<(&'static str, &'static str)>| {
+        wire.http
+            .post(format!("{}/Services", wire.base))
+            .basic_auth(&wire.user, Some(&wire.password))
+            .form(&form)
+            .send()
+    };
+    // The spec's example (§2), but without PSD2 and with 8 digits.
+    let created = post(vec![("FriendlyName", "Acme Pay"), ("CodeLength", "8")])
+        .await
+        .expect("request");
+    assert_eq!(created.status(), 201);
+    let service: Value = created.json().await.expect("json");
+    let sid = service["sid"].as_str().expect("sid").to_string();
+    assert!(sid.starts_with("VA") && sid.len() == 34, "{sid}");
+    assert_eq!(service["psd2_enabled"], false);
+    assert_eq!(service["code_length"], 8);
+    for bad in [
+        "",
+        "A name far longer than thirty characters",
+        "Call 0800 123456",
+        "<b>",
+    ] {
+        let refused = post(vec![("FriendlyName", bad)]).await.expect("request");
+        assert_eq!(refused.status(), 400, "{bad:?}");
+        let body: Value = refused.json().await.expect("json");
+        assert_eq!(body["code"], 60200, "{bad:?}");
+    }
+
+    let other = Wire {
+        service: sid.clone(),
+        ..Wire::of(&app)
+    };
+    let fetched = wire
+        .http
+        .get(format!("{}/Services/{sid}", wire.base))
+        .basic_auth(&wire.user, Some(&wire.password))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(fetched.status(), 200);
+    // Not PSD2: no Amount or Payee needed; its codes have its length.
+    let (status, started) = other
+        .post(
+            "Verifications",
+            &[("To", "+12015550166"), ("Channel", "sms")],
+        )
+        .await;
+    assert_eq!(status, 201);
+    let code: String =
+        sqlx::query_scalar("SELECT code FROM sandbox_verify_verifications WHERE sid = $1")
+            .bind(started["sid"].as_str().expect("sid"))
+            .fetch_one(&app.state.db)
+            .await
+            .expect("code");
+    assert_eq!(code.len(), 8);
+    let (status, checked) = other
+        .post(
+            "VerificationCheck",
+            &[("To", "+12015550166"), ("Code", &code)],
+        )
+        .await;
+    assert_eq!(
+        (status, checked["status"].as_str()),
+        (200, Some("approved"))
+    );
+    // The app's own service stays in PSD2 mode.
+    let own = wire
+        .http
+        .get(format!("{}/Services/{}", wire.base, wire.service))
+        .basic_auth(&wire.user, Some(&wire.password))
+        .send()
+        .await
+        .expect("request")
+        .json::<Value>()
+        .await
+        .expect("json");
+    assert_eq!(own["psd2_enabled"], true);
+}

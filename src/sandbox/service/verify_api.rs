@@ -50,6 +50,8 @@ pub const BLOCKED_COUNTRY_PREFIX: &str = "+7";
 /// The Verify endpoints, to be nested under `/sandbox/verify/v2`.
 pub fn routes(state: Sandbox) -> Router<Sandbox> {
     Router::new()
+        .route("/Services", post(create_service))
+        .route("/Services/{service}", get(fetch_service))
         .route("/Services/{service}/Verifications", post(start))
         .route(
             "/Services/{service}/Verifications/{sid}",
@@ -230,16 +232,138 @@ impl Form {
     }
 }
 
-/// The service in the path: the configured one, or 404.
-fn service<'a>(
+/// A Verify service as the sandbox keeps it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(super) struct Service {
+    sid: String,
+    friendly_name: String,
+    code_length: i64,
+    psd2_enabled: i64,
+    created_at: i64,
+}
+
+/// The service in the path (the configured one, or one created over the API), or 404.
+async fn service<'a>(
     state: &'a Sandbox,
     sid: &str,
     path: &str,
-) -> Result<&'a VerifySandbox, TwilioError> {
-    match &state.verify {
-        Some(v) if v.service_sid == sid => Ok(v),
-        _ => Err(TwilioError::not_found(path)),
+) -> Result<(&'a VerifySandbox, Service), TwilioError> {
+    let Some(verify) = &state.verify else {
+        return Err(TwilioError::not_found(path));
+    };
+    if verify.service_sid == sid {
+        // The app's own: PSD2 mode, six digits, named as the SMS says.
+        return Ok((
+            verify,
+            Service {
+                sid: sid.to_string(),
+                friendly_name: verify.friendly_name.clone(),
+                code_length: 6,
+                psd2_enabled: 1,
+                created_at: 0,
+            },
+        ));
     }
+    match store::service(&state.db, sid).await? {
+        Some(created) => Ok((verify, created)),
+        None => Err(TwilioError::not_found(path)),
+    }
+}
+
+fn service_json(verify: &VerifySandbox, s: &Service) -> Value {
+    let url = format!("{}/Services/{}", base_url(verify), s.sid);
+    json!({
+        "sid": s.sid,
+        "account_sid": verify.account_sid,
+        "friendly_name": s.friendly_name,
+        "code_length": s.code_length,
+        "lookup_enabled": false,
+        "psd2_enabled": s.psd2_enabled != 0,
+        "skip_sms_to_landlines": false,
+        "dtmf_input_required": false,
+        "tts_name": null,
+        "do_not_share_warning_enabled": false,
+        "custom_code_enabled": false,
+        "push": {"include_date": false, "apn_credential_sid": null, "fcm_credential_sid": null},
+        "totp": {"issuer": s.friendly_name, "time_step": 30, "code_length": 6, "skew": 1},
+        "whatsapp": {"msg_service_sid": null, "from": null},
+        "default_template_sid": null,
+        "verify_event_subscription_enabled": false,
+        "date_created": iso8601(s.created_at),
+        "date_updated": iso8601(s.created_at),
+        "url": url,
+        "links": {
+            "verification_checks": format!("{url}/VerificationCheck"),
+            "verifications": format!("{url}/Verifications"),
+            "entities": format!("{url}/Entities"),
+            "webhooks": format!("{url}/Webhooks"),
+            "access_tokens": format!("{url}/AccessTokens"),
+        },
+    })
+}
+
+/// A service name as Verify takes it: at most 30 characters, letters, digits, spaces, `-`
+/// and `_`, and at most 4 digits (spec §2).
+fn valid_friendly_name(name: &str) -> bool {
+    !name.trim().is_empty()
+        && name.chars().count() <= 30
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+        && name.chars().filter(char::is_ascii_digit).count() <= 4
+}
+
+/// `POST /Services`: a new service (the app keeps using the one it is configured with).
+async fn create_service(
+    State(state): State<Sandbox>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let Some(verify) = &state.verify else {
+        return Err(TwilioError::not_found("/Services"));
+    };
+    let form = Form::parse(&headers, &body)?;
+    let name = form.required("FriendlyName")?;
+    if !valid_friendly_name(name) {
+        return Err(TwilioError::invalid("FriendlyName"));
+    }
+    let code_length = match form.get("CodeLength") {
+        None => 6,
+        Some(n) => n
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (4..=10).contains(n))
+            .ok_or_else(|| TwilioError::invalid("CodeLength"))?,
+    };
+    let psd2 = match form.get("Psd2Enabled") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(TwilioError::invalid("Psd2Enabled")),
+    };
+    let made = Service {
+        sid: random_sid("VA"),
+        friendly_name: name.to_string(),
+        code_length,
+        psd2_enabled: i64::from(psd2),
+        created_at: clock::now(),
+    };
+    store::insert_service(
+        &state.db,
+        &made.sid,
+        &made.friendly_name,
+        made.code_length,
+        psd2,
+        made.created_at,
+    )
+    .await?;
+    created(service_json(verify, &made))
+}
+
+/// `GET /Services/{VA}`.
+async fn fetch_service(State(state): State<Sandbox>, Path(sid): Path<String>) -> ApiResult {
+    let path = format!("/Services/{sid}");
+    let (verify, found) = service(&state, &sid, &path).await?;
+    ok(service_json(verify, &found))
 }
 
 fn base_url(verify: &VerifySandbox) -> String {
@@ -291,7 +415,7 @@ async fn start(
     body: Bytes,
 ) -> ApiResult {
     let path = format!("/Services/{service_sid}/Verifications");
-    let verify = service(&state, &service_sid, &path)?;
+    let (verify, svc) = service(&state, &service_sid, &path).await?;
     let form = Form::parse(&headers, &body)?;
     let to = form.required("To")?;
     if !is_e164(to) {
@@ -309,16 +433,17 @@ async fn start(
         }
         _ => return Err(TwilioError::invalid("Channel")),
     }
-    let (Some(amount), Some(payee)) = (
+    let (amount, payee) = (
         form.get("Amount").filter(|a| !a.is_empty()),
         form.get("Payee").filter(|p| !p.is_empty()),
-    ) else {
+    );
+    if svc.psd2_enabled != 0 && (amount.is_none() || payee.is_none()) {
         return Err(TwilioError::new(
             StatusCode::BAD_REQUEST,
             60206,
             "'Amount' & 'Payee' params are required",
         ));
-    };
+    }
     if to == LANDLINE && channel == "sms" {
         return Err(TwilioError::new(
             StatusCode::FORBIDDEN,
@@ -355,10 +480,10 @@ async fn start(
                     service_sid: service_sid.clone(),
                     to_e164: to.to_string(),
                     channel: channel.to_string(),
-                    code: random_digits(6),
+                    code: random_digits(usize::try_from(svc.code_length).unwrap_or(6)),
                     status: "pending".into(),
-                    amount: Some(amount.to_string()),
-                    payee: Some(payee.to_string()),
+                    amount: amount.map(str::to_string),
+                    payee: payee.map(str::to_string),
                     sends: 1,
                     checks: 0,
                     created_at: now,
@@ -391,7 +516,7 @@ async fn fetch_verification(
     Path((service_sid, sid)): Path<(String, String)>,
 ) -> ApiResult {
     let path = format!("/Services/{service_sid}/Verifications/{sid}");
-    let verify = service(&state, &service_sid, &path)?;
+    let (verify, _) = service(&state, &service_sid, &path).await?;
     let now = clock::now();
     match store::verification(&state.db, &sid).await? {
         Some(v)
@@ -412,7 +537,7 @@ async fn update_verification(
     body: Bytes,
 ) -> ApiResult {
     let path = format!("/Services/{service_sid}/Verifications/{sid}");
-    let verify = service(&state, &service_sid, &path)?;
+    let (verify, _) = service(&state, &service_sid, &path).await?;
     let form = Form::parse(&headers, &body)?;
     let status = form.required("Status")?;
     if !matches!(status, "canceled" | "approved") {
@@ -442,7 +567,7 @@ async fn check(
     body: Bytes,
 ) -> ApiResult {
     let path = format!("/Services/{service_sid}/VerificationCheck");
-    let verify = service(&state, &service_sid, &path)?;
+    let (verify, _) = service(&state, &service_sid, &path).await?;
     let form = Form::parse(&headers, &body)?;
     state.count_code_check();
     let code = form.required("Code")?;
@@ -525,7 +650,7 @@ async fn access_token(
     body: Bytes,
 ) -> ApiResult {
     let path = format!("/Services/{service_sid}/AccessTokens");
-    let verify = service(&state, &service_sid, &path)?;
+    let (verify, _) = service(&state, &service_sid, &path).await?;
     let form = Form::parse(&headers, &body)?;
     let identity = form.required("Identity")?;
     if !valid_identity(identity) {
@@ -612,7 +737,7 @@ async fn create_factor(
     body: Bytes,
 ) -> ApiResult {
     let path = format!("/Services/{service_sid}/Entities/{identity}/Factors");
-    let verify = service(&state, &service_sid, &path)?;
+    let (verify, _) = service(&state, &service_sid, &path).await?;
     let form = Form::parse(&headers, &body)?;
     if !valid_identity(&identity) {
         return Err(TwilioError::invalid("Identity"));
@@ -645,7 +770,7 @@ async fn list_factors(
     Path((service_sid, identity)): Path<(String, String)>,
 ) -> ApiResult {
     let path = format!("/Services/{service_sid}/Entities/{identity}/Factors");
-    let verify = service(&state, &service_sid, &path)?;
+    let (verify, _) = service(&state, &service_sid, &path).await?;
     let factors = store::factors_of(&state.db, &service_sid, &identity).await?;
     ok(list_envelope(
         verify,
@@ -670,7 +795,7 @@ async fn fetch_factor(
     Path((service_sid, identity, sid)): Path<(String, String, String)>,
 ) -> ApiResult {
     let path = format!("/Services/{service_sid}/Entities/{identity}/Factors/{sid}");
-    let verify = service(&state, &service_sid, &path)?;
+    let (verify, _) = service(&state, &service_sid, &path).await?;
     match store::factor(&state.db, &service_sid, &identity, &sid).await? {
         Some(f) => ok(factor_json(verify, &f)),
         None => Err(TwilioError::not_found(&path)),
@@ -683,7 +808,7 @@ async fn delete_factor(
     Path((service_sid, identity, sid)): Path<(String, String, String)>,
 ) -> ApiResult {
     let path = format!("/Services/{service_sid}/Entities/{identity}/Factors/{sid}");
-    service(&state, &service_sid, &path)?;
+    service(&state, &service_sid, &path).await?;
     let Some(factor) = store::factor(&state.db, &service_sid, &identity, &sid).await? else {
         return Err(TwilioError::not_found(&path));
     };
@@ -740,7 +865,7 @@ async fn create_challenge(
     body: Bytes,
 ) -> ApiResult {
     let path = format!("/Services/{service_sid}/Entities/{identity}/Challenges");
-    let verify = service(&state, &service_sid, &path)?;
+    let (verify, _) = service(&state, &service_sid, &path).await?;
     let form = Form::parse(&headers, &body)?;
     let factor_sid = form.required("FactorSid")?;
     let Some(factor) = store::factor(&state.db, &service_sid, &identity, factor_sid).await? else {
@@ -807,7 +932,7 @@ async fn fetch_challenge(
     Path((service_sid, identity, sid)): Path<(String, String, String)>,
 ) -> ApiResult {
     let path = format!("/Services/{service_sid}/Entities/{identity}/Challenges/{sid}");
-    let verify = service(&state, &service_sid, &path)?;
+    let (verify, _) = service(&state, &service_sid, &path).await?;
     match store::challenge(&state.db, &sid).await? {
         Some(c) if c.service_sid == service_sid && c.identity == identity => {
             ok(challenge_json(verify, &c, clock::now()))
@@ -833,7 +958,7 @@ async fn list_challenges(
     Query(filter): Query<ChallengeFilter>,
 ) -> ApiResult {
     let path = format!("/Services/{service_sid}/Entities/{identity}/Challenges");
-    let verify = service(&state, &service_sid, &path)?;
+    let (verify, _) = service(&state, &service_sid, &path).await?;
     let now = clock::now();
     let mut rows = store::challenges_of(
         &state.db,
@@ -868,7 +993,7 @@ async fn notify(
 ) -> ApiResult {
     let path =
         format!("/Services/{service_sid}/Entities/{identity}/Challenges/{sid}/Notifications");
-    let verify = service(&state, &service_sid, &path)?;
+    let (verify, _) = service(&state, &service_sid, &path).await?;
     let form = Form::parse(&headers, &body)?;
     let ttl = match form.get("Ttl") {
         None => 300,
@@ -923,7 +1048,7 @@ async fn create_webhook(
     body: Bytes,
 ) -> ApiResult {
     let path = format!("/Services/{service_sid}/Webhooks");
-    let verify = service(&state, &service_sid, &path)?;
+    let (verify, _) = service(&state, &service_sid, &path).await?;
     let form = Form::parse(&headers, &body)?;
     let name = form.required("FriendlyName")?;
     let url = form.required("WebhookUrl")?;
@@ -976,7 +1101,7 @@ fn webhook_json(
 /// `GET /Services/{VA}/Webhooks`.
 async fn list_webhooks(State(state): State<Sandbox>, Path(service_sid): Path<String>) -> ApiResult {
     let path = format!("/Services/{service_sid}/Webhooks");
-    let verify = service(&state, &service_sid, &path)?;
+    let (verify, _) = service(&state, &service_sid, &path).await?;
     let items = store::webhooks(&state.db, &service_sid)
         .await?
         .iter()

@@ -437,3 +437,40 @@ pub async fn webhooks(
     .fetch_all(db)
     .await
 }
+
+/// A service created over the API.
+pub(super) async fn service(
+    db: &AnyPool,
+    sid: &str,
+) -> sqlx::Result<Option<super::verify_api::Service>> {
+    sqlx::query_as(
+        "SELECT sid, friendly_name, code_length, psd2_enabled, created_at \
+         FROM sandbox_verify_services WHERE sid = $1",
+    )
+    .bind(sid)
+    .fetch_optional(db)
+    .await
+}
+
+/// Stores a service created over the API.
+pub(super) async fn insert_service(
+    db: &AnyPool,
+    sid: &str,
+    friendly_name: &str,
+    code_length: i64,
+    psd2_enabled: bool,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO sandbox_verify_services (sid, friendly_name, code_length, psd2_enabled, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(sid)
+    .bind(friendly_name)
+    .bind(code_length)
+    .bind(i64::from(psd2_enabled))
+    .bind(now)
+    .execute(db)
+    .await
+    .map(|_| ())
+}
