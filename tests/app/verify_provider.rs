@@ -48,6 +48,16 @@ async fn call(app: &TestApp, cookie: &str, path: &str, form: &[(&str, &str)]) ->
         .expect("request")
 }
 
+async fn enter_code(app: &TestApp, cookie: &str, id: &str, code: &str) -> reqwest::Response {
+    call(
+        app,
+        cookie,
+        VerifyPaymentSms::PATH,
+        &[("id", id), ("code", code)],
+    )
+    .await
+}
+
 async fn status_of(app: &TestApp, id: &str) -> String {
     sqlx::query_scalar("SELECT status FROM payments WHERE id = $1")
         .bind(id)
@@ -131,23 +141,11 @@ async fn the_code_sent_for_one_payment_never_approves_an_equal_one() {
     let code_of_second = payment_codes(&app, &second).await[0].clone();
     assert_ne!(code_of_first, code_of_second, "a code of its own");
 
-    let crossed = call(
-        &app,
-        &cookie,
-        VerifyPaymentSms::PATH,
-        &[("id", &second), ("code", &code_of_first)],
-    )
-    .await;
+    let crossed = enter_code(&app, &cookie, &second, &code_of_first).await;
     assert_eq!(crossed.status(), 400);
     assert_eq!(status_of(&app, &second).await, "pending");
-    // The first code was withdrawn when the second was sent: it says so, and takes no try.
-    let withdrawn = call(
-        &app,
-        &cookie,
-        VerifyPaymentSms::PATH,
-        &[("id", &first), ("code", &code_of_first)],
-    )
-    .await;
+    // The first code was withdrawn when the second was sent: it says so (a check made).
+    let withdrawn = enter_code(&app, &cookie, &first, &code_of_first).await;
     assert_eq!(withdrawn.status(), 400);
     assert!(withdrawn
         .text()
@@ -156,13 +154,7 @@ async fn the_code_sent_for_one_payment_never_approves_an_equal_one() {
         .contains("no longer valid"));
     assert_eq!(status_of(&app, &first).await, "pending");
 
-    let right = call(
-        &app,
-        &cookie,
-        VerifyPaymentSms::PATH,
-        &[("id", &second), ("code", &code_of_second)],
-    )
-    .await;
+    let right = enter_code(&app, &cookie, &second, &code_of_second).await;
     assert_eq!(right.status(), 200);
     assert_eq!(status_of(&app, &second).await, "approved");
     assert_eq!(status_of(&app, &first).await, "pending");
