@@ -82,7 +82,8 @@ fn urlencode(s: &str) -> String {
 }
 
 /// Every server function except log-out (which ends the session it is given, as it should)
-/// and the code resend (it takes no input, so no body is malformed for it: it sends a code).
+/// and those that take no input, so that no body is malformed for them: the code resends
+/// (they send a code) and removing the push device (it removes it).
 fn server_functions() -> Vec<&'static str> {
     vec![
         CurrentUser::PATH,
@@ -102,7 +103,6 @@ fn server_functions() -> Vec<&'static str> {
         SandboxSetFault::PATH,
         StartPushDevice::PATH,
         PushDeviceStatus::PATH,
-        RemovePushDevice::PATH,
         SandboxPair::PATH,
         SandboxServesVerify::PATH,
     ]
