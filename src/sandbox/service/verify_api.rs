@@ -596,11 +596,20 @@ async fn check(
         return Err(TwilioError::not_found(&path));
     }
     if !store::take_check(&state.db, &v.sid, MAX_CHECKS, now).await? {
-        return Err(TwilioError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            60202,
-            "Max check attempts reached",
-        ));
+        // Its checks are spent, or a parallel check approved (or someone cancelled) it
+        // since it was read: then it is gone, as it would be for Verify.
+        let spent = store::verification(&state.db, &v.sid)
+            .await?
+            .is_some_and(|r| r.status == "max_attempts_reached");
+        return Err(if spent {
+            TwilioError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                60202,
+                "Max check attempts reached",
+            )
+        } else {
+            TwilioError::not_found(&path)
+        });
     }
     // PSD2: the code approves exactly the amount and payee it was sent for (a mismatch is a
     // failed attempt).
