@@ -38,12 +38,12 @@ struct Callback {
     status: String,
 }
 
-fn reply(status: StatusCode, message: &str) -> Response {
+pub(crate) fn reply(status: StatusCode, message: &str) -> Response {
     (status, message.to_string()).into_response()
 }
 
 /// Refuses a correctly signed callback: logged, recorded in the audit trail, answered.
-async fn refuse(state: &AppState, status: StatusCode, reason: &str) -> Response {
+pub(crate) async fn refuse(state: &AppState, status: StatusCode, reason: &str) -> Response {
     tracing::warn!(reason, "callback refused");
     record_refusal(state, reason).await;
     reply(status, reason)

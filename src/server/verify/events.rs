@@ -11,7 +11,7 @@ use axum::{
     body::Bytes,
     extract::State,
     http::{HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
+    response::Response,
 };
 
 use super::{client::VerifyError, signature, VerifyClient};
@@ -20,27 +20,13 @@ use crate::server::{
     audit, clock, db,
     payments::{self, event_for},
     provider::ApprovalStatus,
-    webhook, AppState,
+    webhook::{self, reply},
+    AppState,
 };
 
-fn reply(status: StatusCode, message: &str) -> Response {
-    (status, message.to_string()).into_response()
-}
-
-/// A signed event refused: logged and recorded, like a refused Authy callback.
+/// A signed event refused: logged and recorded as a refused Authy callback is.
 async fn refuse(state: &AppState, status: StatusCode, reason: &str) -> Response {
-    tracing::warn!(reason, "Verify event refused");
-    audit::log(
-        state,
-        None,
-        None,
-        None,
-        AuditKind::Callback,
-        "rejected",
-        format!("Verify event: {reason}"),
-    )
-    .await;
-    reply(status, reason)
+    webhook::refuse(state, status, &format!("Verify event: {reason}")).await
 }
 
 /// Handles one Verify event.
@@ -171,6 +157,13 @@ async fn challenge(
     if payment.approval_uuid.as_deref() != Some(sid) {
         return Err((StatusCode::NOT_FOUND, "unknown approval request"));
     }
+    let Some(event) = event_for(fetched.status) else {
+        return Ok(match fetched.status {
+            ApprovalStatus::Pending => "challenge still pending",
+            _ => "nothing to decide",
+        });
+    };
+    // Recorded only once Verify says the phone answered (an early event is not an answer).
     audit::log(
         state,
         None,
@@ -181,12 +174,6 @@ async fn challenge(
         format!("Verify Push {sid}"),
     )
     .await;
-    let Some(event) = event_for(fetched.status) else {
-        return Ok(match fetched.status {
-            ApprovalStatus::Pending => "challenge still pending",
-            _ => "nothing to decide",
-        });
-    };
     match payments::decide(state, None, &payment, event, DecidedVia::Push).await {
         Ok(payments::Decided::Now) => {
             tracing::info!(payment = %payment.id, "payment decided by Verify Push");
