@@ -244,41 +244,20 @@ pub async fn verify_phone(state: &AppState, caller: &Caller, code: &str) -> Resu
             "Enter the digits of the code you received.",
         ));
     }
-    // The check is counted before it is made, so parallel guesses share the five.
-    let allowed = db::users::take_code_attempt(
-        &state.db,
+    // Not verified yet: checked by the provider of today, which sent the code.
+    let provider = state.providers.for_new()?;
+    let checked = code_limits::check_code(
+        state,
         &user.id,
         CodePurpose::PhoneVerification,
         MAX_VERIFY_ATTEMPTS,
-    )
-    .await
-    .map_err(|e| internal("count verification check", e))?;
-    if !allowed {
-        return Err(AppError::field(
-            "code",
-            "Too many wrong codes. Send a new code and enter that one.",
-        ));
-    }
-    // Not verified yet: checked by the provider of today, which sent the code.
-    let provider = state.providers.for_new()?;
-    let checked = provider
-        .check_verification(
+        provider.check_verification(
             Person::of(&user).phone,
             user.verification_sid.as_deref(),
             code,
-        )
-        .await;
-    if let Err(e) = &checked {
-        if matches!(e, ProviderError::Unavailable(_)) {
-            // The provider did not answer: this check did not happen.
-            if let Err(e) =
-                db::users::return_code_attempt(&state.db, &user.id, CodePurpose::PhoneVerification)
-                    .await
-            {
-                tracing::warn!(error = %e, "cannot give back a verification check");
-            }
-        }
-    }
+        ),
+    )
+    .await?;
     audit::log(
         state,
         caller.client,

@@ -13,6 +13,7 @@ use super::{
     provider::ProviderError,
     AppState,
 };
+use crate::server::db::users::CodePurpose;
 use crate::{
     error::AppError,
     model::{AuditKind, PaymentId, UserId, Via},
@@ -119,4 +120,33 @@ async fn reserve_code_send(state: &AppState, code: &CodeSend<'_>) -> Result<(), 
             })
         }
     }
+}
+
+/// One check of a code sent to the user's phone for `purpose`: counted before it is made,
+/// so that parallel guesses share the `max`; one the provider did not answer is given back.
+/// `Err` when every check of the current code is taken; otherwise the provider's answer.
+pub async fn check_code(
+    state: &AppState,
+    user_id: &UserId,
+    purpose: CodePurpose,
+    max: i64,
+    check: impl Future<Output = Result<(), ProviderError>>,
+) -> Result<Result<(), ProviderError>, AppError> {
+    let allowed = db::users::take_code_attempt(&state.db, user_id, purpose, max)
+        .await
+        .map_err(|e| internal("count code check", e))?;
+    if !allowed {
+        return Err(AppError::field(
+            "code",
+            "Too many wrong codes. Send a new code and enter that one.",
+        ));
+    }
+    let checked = check.await;
+    if matches!(checked, Err(ProviderError::Unavailable(_))) {
+        // The provider did not answer: this check did not happen.
+        if let Err(e) = db::users::return_code_attempt(&state.db, user_id, purpose).await {
+            tracing::warn!(error = %e, "cannot give back a code check");
+        }
+    }
+    Ok(checked)
 }

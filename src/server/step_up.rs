@@ -129,30 +129,21 @@ pub async fn check(
         return Err(AppError::PhoneNotVerified);
     }
     let provider = state.providers.for_user(user)?;
-    let allowed = db::users::take_code_attempt(
-        &state.db,
+    let action = step.action(user);
+    let checked = code_limits::check_code(
+        state,
         &user.id,
         CodePurpose::AddPasskey,
         MAX_VERIFY_ATTEMPTS,
-    )
-    .await
-    .map_err(|e| internal("count code check", e))?;
-    if !allowed {
-        return Err(AppError::field(
-            "code",
-            "Too many wrong codes. Send a new code and enter that one.",
-        ));
-    }
-    let action = step.action(user);
-    match provider
-        .verify_token(
+        provider.verify_token(
             Person::of(user),
             code,
             bound(step, &action),
             user.verification_sid.as_deref(),
-        )
-        .await
-    {
+        ),
+    )
+    .await?;
+    match checked {
         Ok(()) => db::users::reset_code_attempts(&state.db, &user.id, CodePurpose::AddPasskey)
             .await
             .map_err(|e| internal("reset code checks", e)),
@@ -174,17 +165,6 @@ pub async fn check(
                 "That code is not correct (or it expired). Check the SMS, or send a new code.",
             ))
         }
-        Err(e) => {
-            if matches!(e, ProviderError::Unavailable(_)) {
-                // The provider did not answer: this check did not happen.
-                if let Err(e) =
-                    db::users::return_code_attempt(&state.db, &user.id, CodePurpose::AddPasskey)
-                        .await
-                {
-                    tracing::warn!(error = %e, "cannot give back a code check");
-                }
-            }
-            Err(provider_error("verify step-up code", e))
-        }
+        Err(e) => Err(provider_error("verify step-up code", e)),
     }
 }
