@@ -7,51 +7,12 @@ use leptos_router::{
     path, SsrMode,
 };
 
-use crate::api::accounts::{current_user, LogIn, LogOut, Register, VerifyPhone};
 use crate::components::{
+    auth::Auth,
     focus::{FocusHeadingOnNavigation, PageFocus},
     nav::Nav,
 };
-use crate::error::AppError;
-use crate::model::SessionUser;
 use crate::pages::{lazy, not_found::NotFound, send::SendPage};
-
-/// Who is signed in, and the actions that change it (so the user is fetched again after each).
-#[derive(Clone, Copy)]
-pub struct Auth {
-    pub user: Resource<Result<Option<SessionUser>, AppError>>,
-    pub register: ServerAction<Register>,
-    pub verify: ServerAction<VerifyPhone>,
-    pub log_in: ServerAction<LogIn>,
-    pub log_out: ServerAction<LogOut>,
-}
-
-impl Auth {
-    fn new() -> Self {
-        let register = ServerAction::<Register>::new();
-        let verify = ServerAction::<VerifyPhone>::new();
-        let log_in = ServerAction::<LogIn>::new();
-        let log_out = ServerAction::<LogOut>::new();
-        let user = Resource::new(
-            move || {
-                (
-                    register.version().get(),
-                    verify.version().get(),
-                    log_in.version().get(),
-                    log_out.version().get(),
-                )
-            },
-            |_| current_user(),
-        );
-        Auth {
-            user,
-            register,
-            verify,
-            log_in,
-            log_out,
-        }
-    }
-}
 
 /// The document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -83,7 +44,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    provide_context(Auth::new());
+    Auth::provide();
     let focus = PageFocus::provide();
 
     view! {

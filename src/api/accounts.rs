@@ -1,7 +1,7 @@
 //! Accounts: registration, phone verification, sign-in and sign-out.
 //!
-//! Each function reads the request once (`server::request`) and hands the domain plain
-//! arguments: the state, the caller, and a cookie jar whose cookies go with the answer.
+//! Each function's first line is its policy (`server::request`); the domain gets the
+//! state, the caller, and a cookie jar whose cookies go with the answer.
 
 use leptos::prelude::*;
 
@@ -11,16 +11,20 @@ use crate::model::SessionUser;
 /// The signed-in user, if any.
 #[server]
 pub async fn current_user() -> Result<Option<SessionUser>, AppError> {
-    use crate::server::{auth, passkeys, request};
-    let state = request::state()?;
-    let caller = request::caller(&state);
-    let Some(user) = auth::current_user(&state, &caller).await? else {
+    use crate::server::{
+        passkeys, push_devices,
+        request::{self, Limit},
+        sessions,
+    };
+    let ctx = request::anyone(Limit::None)?;
+    let state = &ctx.state;
+    let Some(user) = sessions::current_user(state, &ctx.caller).await? else {
         return Ok(None);
     };
     Ok(Some(SessionUser {
-        push_device: crate::server::push_devices::status(&user),
+        push_device: push_devices::status(&user),
         phone_verified: user.is_verified(),
-        passkeys: passkeys::count(&state, &user).await?,
+        passkeys: passkeys::count(state, &user).await?,
         email: user.email.to_string(),
         phone: user.phone_e164,
         sandbox: state.config.sandbox_enabled(),
@@ -39,13 +43,10 @@ pub async fn register(
 ) -> Result<(), AppError> {
     use crate::server::{
         accounts::{self, Registration},
-        auth::CookieJar,
-        client_limits::Action,
-        request,
+        request::{self, Limit},
+        sessions::CookieJar,
     };
-    let state = request::state()?;
-    let caller = request::caller(&state);
-    request::limit(&state, &caller, Action::Register)?;
+    let ctx = request::anyone(Limit::Register)?;
     let mut jar = CookieJar::default();
     let form = Registration {
         email,
@@ -54,7 +55,7 @@ pub async fn register(
         phone,
         via,
     };
-    let registered = accounts::register(&state, &caller, &mut jar, form).await;
+    let registered = accounts::register(&ctx.state, &ctx.caller, &mut jar, form).await;
     request::send_cookies(jar);
     registered?;
     leptos_axum::redirect("/verify");
@@ -64,11 +65,12 @@ pub async fn register(
 /// Checks the phone verification code, then goes to Send a payment.
 #[server]
 pub async fn verify_phone(code: String) -> Result<(), AppError> {
-    use crate::server::{accounts, client_limits::Action, request};
-    let state = request::state()?;
-    let caller = request::caller(&state);
-    request::limit(&state, &caller, Action::PhoneVerify)?;
-    accounts::verify_phone(&state, &caller, &code).await?;
+    use crate::server::{
+        accounts,
+        request::{self, Limit},
+    };
+    let ctx = request::anyone(Limit::CodeCheck)?;
+    accounts::verify_phone(&ctx.state, &ctx.caller, &code).await?;
     leptos_axum::redirect("/payments/new");
     Ok(())
 }
@@ -76,22 +78,25 @@ pub async fn verify_phone(code: String) -> Result<(), AppError> {
 /// Sends a new phone verification code.
 #[server]
 pub async fn resend_code() -> Result<(), AppError> {
-    use crate::server::{accounts, client_limits::Action, request};
-    let state = request::state()?;
-    let caller = request::caller(&state);
-    request::limit(&state, &caller, Action::CodeResend)?;
-    accounts::resend_code(&state, &caller).await
+    use crate::server::{
+        accounts,
+        request::{self, Limit},
+    };
+    let ctx = request::anyone(Limit::CodeSend)?;
+    accounts::resend_code(&ctx.state, &ctx.caller).await
 }
 
 /// Signs in, then goes to Send a payment (or to phone verification when still needed).
 #[server]
 pub async fn log_in(email: String, password: String) -> Result<(), AppError> {
-    use crate::server::{accounts, auth::CookieJar, client_limits::Action, request};
-    let state = request::state()?;
-    let caller = request::caller(&state);
-    request::limit(&state, &caller, Action::SignIn)?;
+    use crate::server::{
+        accounts,
+        request::{self, Limit},
+        sessions::CookieJar,
+    };
+    let ctx = request::anyone(Limit::SignIn)?;
     let mut jar = CookieJar::default();
-    let signed_in = accounts::log_in(&state, &caller, &mut jar, &email, &password).await;
+    let signed_in = accounts::log_in(&ctx.state, &ctx.caller, &mut jar, &email, &password).await;
     request::send_cookies(jar);
     let verified = signed_in?;
     leptos_axum::redirect(if verified { "/payments/new" } else { "/verify" });
@@ -101,11 +106,13 @@ pub async fn log_in(email: String, password: String) -> Result<(), AppError> {
 /// Signs out and goes to the start page.
 #[server]
 pub async fn log_out() -> Result<(), AppError> {
-    use crate::server::{auth, request};
-    let state = request::state()?;
-    let caller = request::caller(&state);
-    let mut jar = auth::CookieJar::default();
-    auth::end_session(&state, &caller, &mut jar).await?;
+    use crate::server::{
+        request::{self, Limit},
+        sessions::{self, CookieJar},
+    };
+    let ctx = request::anyone(Limit::None)?;
+    let mut jar = CookieJar::default();
+    sessions::end_session(&ctx.state, &ctx.caller, &mut jar).await?;
     request::send_cookies(jar);
     leptos_axum::redirect("/");
     Ok(())

@@ -5,38 +5,39 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{PasskeyCeremony, PasskeyView, PaymentStatus};
+use crate::model::{PasskeyCeremony, PasskeyView, PaymentId, PaymentStatus};
 
 /// The caller's passkeys, oldest first.
 #[server]
 pub async fn list_passkeys() -> Result<Vec<PasskeyView>, AppError> {
-    use crate::server::{auth, passkeys, request};
-    let state = request::state()?;
-    let caller = request::caller(&state);
-    let user = auth::require_verified_user(&state, &caller).await?;
-    passkeys::list(&state, &user).await
+    use crate::server::{
+        passkeys,
+        request::{self, Limit},
+    };
+    let ctx = request::verified(Limit::None).await?;
+    passkeys::list(&ctx.state, &ctx.user).await
 }
 
 /// Sends the SMS code that confirms the phone before a passkey is added.
 #[server]
 pub async fn send_passkey_code() -> Result<(), AppError> {
-    use crate::server::{auth, client_limits::Action, passkeys, request};
-    let state = request::state()?;
-    let caller = request::caller(&state);
-    request::limit(&state, &caller, Action::CodeResend)?;
-    let user = auth::require_verified_user(&state, &caller).await?;
-    passkeys::send_add_code(&state, &caller, &user).await
+    use crate::server::{
+        passkeys,
+        request::{self, Limit},
+    };
+    let ctx = request::verified(Limit::CodeSend).await?;
+    passkeys::send_add_code(&ctx.state, &ctx.caller, &ctx.user).await
 }
 
 /// Checks the SMS code and starts adding a passkey named `name`.
 #[server]
 pub async fn start_add_passkey(name: String, code: String) -> Result<PasskeyCeremony, AppError> {
-    use crate::server::{auth, client_limits::Action, passkeys, request};
-    let state = request::state()?;
-    let caller = request::caller(&state);
-    request::limit(&state, &caller, Action::PhoneVerify)?;
-    let user = auth::require_verified_user(&state, &caller).await?;
-    passkeys::start_add(&state, &caller, &user, &name, &code).await
+    use crate::server::{
+        passkeys,
+        request::{self, Limit},
+    };
+    let ctx = request::verified(Limit::CodeCheck).await?;
+    passkeys::start_add(&ctx.state, &ctx.caller, &ctx.user, &name, &code).await
 }
 
 /// Stores the passkey the browser created (`credential`: its JSON form).
@@ -45,46 +46,56 @@ pub async fn finish_add_passkey(
     challenge_id: String,
     credential: String,
 ) -> Result<PasskeyView, AppError> {
-    use crate::server::{auth, passkeys, request};
-    let state = request::state()?;
-    let caller = request::caller(&state);
-    let user = auth::require_verified_user(&state, &caller).await?;
-    passkeys::finish_add(&state, &caller, &user, &challenge_id, &credential).await
+    use crate::server::{
+        passkeys,
+        request::{self, Limit},
+    };
+    // Only after a checked code: the ceremony's one-time challenge is the limit.
+    let ctx = request::verified(Limit::None).await?;
+    passkeys::finish_add(
+        &ctx.state,
+        &ctx.caller,
+        &ctx.user,
+        &challenge_id,
+        &credential,
+    )
+    .await
 }
 
 /// Removes one of the caller's passkeys.
 #[server]
 pub async fn remove_passkey(id: String) -> Result<(), AppError> {
-    use crate::server::{auth, passkeys, request};
-    let state = request::state()?;
-    let caller = request::caller(&state);
-    let user = auth::require_verified_user(&state, &caller).await?;
-    passkeys::remove(&state, &caller, &user, &id).await
+    use crate::server::{
+        passkeys,
+        request::{self, Limit},
+    };
+    let ctx = request::verified(Limit::None).await?;
+    passkeys::remove(&ctx.state, &ctx.caller, &ctx.user, &id).await
 }
 
 /// Starts approving the caller's pending payment `id` with a passkey.
 #[server]
-pub async fn start_passkey_approval(id: String) -> Result<PasskeyCeremony, AppError> {
-    use crate::server::{auth, client_limits::Action, passkeys, payments, request};
-    let state = request::state()?;
-    let caller = request::caller(&state);
-    request::limit(&state, &caller, Action::PaymentCode)?;
-    let user = auth::require_verified_user(&state, &caller).await?;
-    passkeys::start_approval(&state, &user, &payments::parse_id(&id)?).await
+pub async fn start_passkey_approval(id: PaymentId) -> Result<PasskeyCeremony, AppError> {
+    use crate::server::{
+        passkeys,
+        request::{self, Limit},
+    };
+    let ctx = request::verified(Limit::PaymentAnswer).await?;
+    passkeys::start_approval(&ctx.state, &ctx.user, &id).await
 }
 
 /// Approves payment `id` with the passkey's answer to its challenge.
 #[server]
 pub async fn finish_passkey_approval(
-    id: String,
+    id: PaymentId,
     challenge_id: String,
     credential: String,
 ) -> Result<PaymentStatus, AppError> {
-    use crate::server::{auth, client_limits::Action, passkeys, payments, request};
-    let state = request::state()?;
-    let caller = request::caller(&state);
-    request::limit(&state, &caller, Action::PaymentCode)?;
-    let user = auth::require_verified_user(&state, &caller).await?;
-    let id = payments::parse_id(&id)?;
-    passkeys::finish_approval(&state, &caller, &user, &id, &challenge_id, &credential).await
+    use crate::server::{
+        passkeys,
+        request::{self, Limit},
+    };
+    let ctx = request::verified(Limit::PaymentAnswer).await?;
+    let (state, caller, user) = (&ctx.state, &ctx.caller, &ctx.user);
+    passkeys::finish_approval(state, caller, user, &id, &challenge_id, &credential).await
 }

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
 use crate::api::accounts::current_user;
-use crate::app::Auth;
+use crate::components::auth::Auth;
 use crate::error::AppError;
 use crate::model::SessionUser;
 

@@ -1,6 +1,6 @@
 //! Reusable view pieces.
 
-pub mod approval;
+pub mod auth;
 pub mod focus;
 pub mod form;
 pub mod guard;

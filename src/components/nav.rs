@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_location};
 
-use crate::app::Auth;
+use crate::components::auth::Auth;
 
 /// The top navigation bar.
 #[component]

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 macro_rules! uuid_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
         #[serde(transparent)]
         #[cfg_attr(feature = "ssr", derive(sqlx::Type), sqlx(transparent))]
         pub struct $name(String);
@@ -28,6 +28,17 @@ macro_rules! uuid_id {
 
             pub fn as_str(&self) -> &str {
                 &self.0
+            }
+        }
+
+        /// Read from the wire (a form, JSON) like [`Self::parse`]: a value that is not a
+        /// UUID is refused there, before any server function sees it.
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = std::borrow::Cow::<str>::deserialize(d)?;
+                Self::parse(&text).ok_or_else(|| {
+                    serde::de::Error::custom(concat!("not a ", stringify!($name)))
+                })
             }
         }
 
@@ -61,5 +72,14 @@ mod tests {
         assert_eq!(PaymentId::parse("936da01f"), None);
         assert_eq!(UserId::parse("../etc/passwd"), None);
         assert_ne!(UserId::random(), UserId::random());
+    }
+
+    #[test]
+    fn ids_from_the_wire_are_parsed_or_refused() {
+        let id: PaymentId =
+            serde_json::from_str(r#"" 936DA01F-9ABD-4D9D-80C7-02AF85C822A8""#).expect("an id");
+        assert_eq!(id.as_str(), "936da01f-9abd-4d9d-80c7-02af85c822a8");
+        assert!(serde_json::from_str::<PaymentId>(r#""x""#).is_err());
+        assert!(serde_json::from_str::<UserId>(r#""../etc/passwd""#).is_err());
     }
 }

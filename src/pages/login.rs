@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_query_map};
 
-use crate::app::Auth;
+use crate::components::auth::Auth;
 use crate::components::form::{field_error, Field, FormError};
 
 /// The sign-in form.

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
-use crate::app::Auth;
+use crate::components::auth::Auth;
 use crate::components::form::{field_error, Field, FormError};
 use crate::model::PHONE_COUNTRIES;
 

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::accounts::ResendCode;
-use crate::app::Auth;
+use crate::components::auth::Auth;
 use crate::components::{
     form::{field_error, Field, FormError},
     guard::{Guarded, Require},

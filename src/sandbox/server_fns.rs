@@ -9,7 +9,7 @@ use crate::error::AppError;
 #[server]
 pub async fn sandbox_inbox(phone: String) -> Result<SandboxPhone, AppError> {
     use super::service::{self, handset};
-    use crate::server::{internal, phone_number};
+    use crate::server::{phone_number, OrInternal};
     let sandbox = service::current()?;
     let parsed = phone_number::parse("US", &phone).ok_or_else(|| {
         AppError::field(
@@ -19,17 +19,18 @@ pub async fn sandbox_inbox(phone: String) -> Result<SandboxPhone, AppError> {
     })?;
     handset::view(&sandbox, &parsed.e164)
         .await
-        .map_err(|e| internal("sandbox phone view", e))
+        .or_internal("sandbox phone view")
 }
 
 /// Phone numbers the sandbox has sent something to, most recent first.
 #[server]
 pub async fn sandbox_recent_phones() -> Result<Vec<String>, AppError> {
     use super::service::{self, store};
+    use crate::server::OrInternal;
     let sandbox = service::current()?;
     store::recent_phones(&sandbox.db, 10)
         .await
-        .map_err(|e| crate::server::internal("sandbox recent phones", e))
+        .or_internal("sandbox recent phones")
 }
 
 /// Presses Approve (`approve = true`) or Deny on a push request; says what happened.
@@ -39,13 +40,13 @@ pub async fn sandbox_decide(uuid: String, approve: bool) -> Result<String, AppEr
         self,
         handset::{self, Decision},
     };
-    use crate::server::internal;
+    use crate::server::OrInternal;
     let sandbox = service::current()?;
     if uuid.starts_with("YC") {
         use super::service::verify_handset::{self, Answer};
         return match verify_handset::answer(&sandbox, &uuid, approve)
             .await
-            .map_err(|e| internal("sandbox answer challenge", e))?
+            .or_internal("sandbox answer challenge")?
         {
             Answer::Answered { status, event } => Ok(format!("Challenge {status}; {event}.")),
             Answer::NotPending { status } => Ok(format!("This challenge is already {status}.")),
@@ -54,7 +55,7 @@ pub async fn sandbox_decide(uuid: String, approve: bool) -> Result<String, AppEr
     }
     match handset::decide(&sandbox, &uuid, approve)
         .await
-        .map_err(|e| internal("sandbox decide", e))?
+        .or_internal("sandbox decide")?
     {
         Decision::Decided { status, callback } => Ok(format!("Request {status}; {callback}.")),
         Decision::NotPending { status } => Ok(format!("This request is already {status}.")),
@@ -70,7 +71,7 @@ pub async fn sandbox_pair(phone: String, token: String) -> Result<String, AppErr
         self,
         verify_handset::{self, Pairing},
     };
-    use crate::server::{internal, phone_number};
+    use crate::server::{phone_number, OrInternal};
     let sandbox = service::current()?;
     if sandbox.verify.is_none() {
         return Err(AppError::NotFound);
@@ -83,7 +84,7 @@ pub async fn sandbox_pair(phone: String, token: String) -> Result<String, AppErr
     })?;
     match verify_handset::pair(&sandbox, &parsed.e164, &token)
         .await
-        .map_err(|e| internal("sandbox pair", e))?
+        .or_internal("sandbox pair")?
     {
         Pairing::Paired { factor_sid, event } => Ok(format!(
             "This phone now approves with push ({factor_sid}); {event}."

@@ -2,15 +2,17 @@
 
 use super::{
     audit,
-    auth::{self, Caller, CookieJar},
     code_limits::{self, CodeSend},
     db::{self, users::Taken},
     internal, phone_number,
     provider::{Person, Phone, ProviderError},
-    provider_error, AppState,
+    provider_error,
+    sessions::{self, Caller, CookieJar},
+    AppState,
 };
 use crate::server::clock;
 use crate::server::db::users::CodePurpose;
+use crate::server::OrInternal;
 use crate::{
     error::AppError,
     model::{AuditKind, Email, UserId, Via},
@@ -82,7 +84,7 @@ pub async fn register(
 
     if let Some(taken) = db::users::taken(&state.db, &email, &phone.e164)
         .await
-        .map_err(|e| internal("check duplicates", e))?
+        .or_internal("check duplicates")?
     {
         return Err(already_used(taken));
     }
@@ -138,7 +140,7 @@ pub async fn register(
             _ => Err(internal("insert user", e)),
         };
     }
-    auth::start_session(state, caller, jar, &user_id).await
+    sessions::start_session(state, caller, jar, &user_id).await
 }
 
 /// A refusal to send a phone verification code, as a sentence the person can act on.
@@ -166,7 +168,7 @@ fn phone_refused(e: ProviderError, context: &str) -> AppError {
 
 /// Sends a new phone verification code to the signed-in user.
 pub async fn resend_code(state: &AppState, caller: &Caller) -> Result<(), AppError> {
-    let user = auth::require_user(state, caller).await?;
+    let user = sessions::require_user(state, caller).await?;
     let via = Via::parse(&user.verify_via).unwrap_or(Via::Sms);
     // An account not verified yet is verified with today's provider.
     let provider = if user.is_verified() {
@@ -205,11 +207,11 @@ pub async fn resend_code(state: &AppState, caller: &Caller) -> Result<(), AppErr
     if handle.is_some() || user.verification_sid.is_some() {
         db::users::set_verification_sid(&state.db, &user.id, handle.as_deref())
             .await
-            .map_err(|e| internal("store verification", e))?;
+            .or_internal("store verification")?;
     }
     db::users::reset_code_attempts(&state.db, &user.id, CodePurpose::PhoneVerification)
         .await
-        .map_err(|e| internal("reset verification checks", e))
+        .or_internal("reset verification checks")
 }
 
 /// Checks of one phone verification code before a new code must be asked for.
@@ -226,14 +228,14 @@ pub async fn forget_unverified(state: &AppState, now: i64) {
 
 /// Checks the phone verification code; on success registers the user with the provider.
 pub async fn verify_phone(state: &AppState, caller: &Caller, code: &str) -> Result<(), AppError> {
-    let user = auth::require_user(state, caller).await?;
+    let user = sessions::require_user(state, caller).await?;
     if user.is_verified() {
         return Ok(());
     }
     // Another account verified this number meanwhile: no check is spent on it.
     if db::users::phone_held_by_another(&state.db, &user.id, &user.phone_e164)
         .await
-        .map_err(|e| internal("look for the phone's owner", e))?
+        .or_internal("look for the phone's owner")?
     {
         return Err(phone_verified_elsewhere());
     }
@@ -341,7 +343,7 @@ pub async fn log_in(
     let Some(attempt) =
         db::throttle::take_login_attempt(&state.db, &email, max, now, now + lock as i64)
             .await
-            .map_err(|e| internal("count sign-in attempt", e))?
+            .or_internal("count sign-in attempt")?
     else {
         return Err(locked(state, caller, &email, now).await);
     };
@@ -357,7 +359,7 @@ pub async fn log_in(
     };
     let user = db::users::by_email(&state.db, &email)
         .await
-        .map_err(|e| internal("find user", e))?;
+        .or_internal("find user")?;
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let verified = slot.verify(password.to_string(), hash).await?;
     let Some(user) = user.filter(|_| verified) else {
@@ -366,8 +368,8 @@ pub async fn log_in(
 
     db::throttle::clear_login_failures(&state.db, &email)
         .await
-        .map_err(|e| internal("clear sign-in failures", e))?;
-    auth::start_session(state, caller, jar, &user.id).await?;
+        .or_internal("clear sign-in failures")?;
+    sessions::start_session(state, caller, jar, &user.id).await?;
     audit::log(
         state,
         caller.client,

@@ -19,27 +19,42 @@ use ipnet::IpNet;
 use super::config::{ClientLimits, Rate};
 use crate::error::AppError;
 
-/// The kinds of request limited per client address.
+/// The per-address bucket a request spends, named after what it limits. Each server
+/// function names one (`request::anyone`, `request::verified`), `Limit::None` included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Action {
+pub enum Limit {
+    /// Nothing to spend: reads, sign-out, and writes that reach no provider and cost
+    /// nobody else anything (removing one's own passkey).
+    None,
+    /// Sign-in attempts (`LIMIT_SIGN_IN`).
     SignIn,
+    /// Accounts created (`LIMIT_REGISTER`).
     Register,
-    CodeResend,
-    PhoneVerify,
+    /// Codes sent to the person's phone outside a payment: a new phone verification
+    /// code, the step-up code before adding a passkey or a push device
+    /// (`LIMIT_CODE_RESEND`).
+    CodeSend,
+    /// Checks of those codes (`LIMIT_PHONE_VERIFY`).
+    CodeCheck,
+    /// Payments created (`LIMIT_SEND_PAYMENT`).
     SendPayment,
-    PaymentCode,
+    /// What asks the phone again about a payment or answers it from the browser: its SMS
+    /// code sent and checked, the push request sent again, a passkey approval started and
+    /// finished, a cancel (`LIMIT_PAYMENT_CODE`).
+    PaymentAnswer,
 }
 
-impl Action {
-    fn rate(self, limits: &ClientLimits) -> Rate {
-        match self {
-            Action::SignIn => limits.sign_in,
-            Action::Register => limits.register,
-            Action::CodeResend => limits.code_resend,
-            Action::PhoneVerify => limits.phone_verify,
-            Action::SendPayment => limits.send_payment,
-            Action::PaymentCode => limits.payment_code,
-        }
+impl Limit {
+    fn rate(self, limits: &ClientLimits) -> Option<Rate> {
+        Some(match self {
+            Limit::None => return None,
+            Limit::SignIn => limits.sign_in,
+            Limit::Register => limits.register,
+            Limit::CodeSend => limits.code_send,
+            Limit::CodeCheck => limits.code_check,
+            Limit::SendPayment => limits.send_payment,
+            Limit::PaymentAnswer => limits.payment_answer,
+        })
     }
 }
 
@@ -59,7 +74,7 @@ struct Bucket {
     updated: Instant,
 }
 
-type Key = (Action, IpAddr);
+type Key = (Limit, IpAddr);
 
 /// The buckets of one app instance.
 pub struct ClientLimiter {
@@ -112,16 +127,18 @@ impl ClientLimiter {
         }
     }
 
-    /// Takes one token for `action` from `client`'s bucket, or says how many seconds until
+    /// Takes one token for `limit` from `client`'s bucket, or says how many seconds until
     /// one is there (`Err(retry_after_secs)`).
-    pub fn take(&self, action: Action, client: IpAddr, now: Instant) -> Result<(), u64> {
-        let rate = action.rate(&self.limits);
+    pub fn take(&self, limit: Limit, client: IpAddr, now: Instant) -> Result<(), u64> {
+        let Some(rate) = limit.rate(&self.limits) else {
+            return Ok(());
+        };
         let burst = f64::from(rate.burst);
         let per_sec = burst / f64::from(rate.per_secs);
         let Ok(mut buckets) = self.buckets.lock() else {
             return Ok(()); // a poisoned lock must not lock everyone out
         };
-        let key = (action, self.bucket_address(client));
+        let key = (limit, self.bucket_address(client));
         if !buckets.map.contains_key(&key) {
             if buckets.map.len() >= self.capacity && !buckets.evict_one_idle(&self.limits, now) {
                 // Full of buckets in use: this address is limited as if its bucket were
@@ -151,7 +168,7 @@ impl ClientLimiter {
         if let Ok(mut buckets) = self.buckets.lock() {
             let limits = self.limits;
             let Buckets { map, order } = &mut *buckets;
-            map.retain(|(a, _), b| !is_full(b, a.rate(&limits), now));
+            map.retain(|(l, _), b| !is_full(b, l.rate(&limits), now));
             order.retain(|key| map.contains_key(key));
         }
     }
@@ -184,7 +201,10 @@ impl Buckets {
     }
 }
 
-fn is_full(bucket: &Bucket, rate: Rate, now: Instant) -> bool {
+fn is_full(bucket: &Bucket, rate: Option<Rate>, now: Instant) -> bool {
+    let Some(rate) = rate else {
+        return true;
+    };
     let burst = f64::from(rate.burst);
     let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
     bucket.tokens + elapsed * burst / f64::from(rate.per_secs) >= burst
@@ -234,19 +254,19 @@ pub fn client_of(parts: &Parts, trusted: &[IpNet]) -> Option<IpAddr> {
     Some(client_address(peer, &parts.headers, trusted))
 }
 
-/// Takes a token for `action`, or the error that answers 429 with `Retry-After`.
+/// Takes a token for `limit`, or the error that answers 429 with `Retry-After`.
 pub fn check(
     limiter: &ClientLimiter,
-    action: Action,
+    limit: Limit,
     client: Option<IpAddr>,
 ) -> Result<(), AppError> {
     let Some(client) = client else {
         return Ok(()); // no socket (in-process calls): nothing to attribute it to
     };
     limiter
-        .take(action, client, Instant::now())
+        .take(limit, client, Instant::now())
         .map_err(|retry_after_secs| {
-            tracing::warn!(?action, "per-client limit reached");
+            tracing::warn!(?limit, "per-client limit reached");
             AppError::TooManyRequests { retry_after_secs }
         })
 }
@@ -260,10 +280,10 @@ mod tests {
         ClientLimits {
             sign_in: rate,
             register: rate,
-            code_resend: rate,
-            phone_verify: rate,
+            code_send: rate,
+            code_check: rate,
             send_payment: rate,
-            payment_code: rate,
+            payment_answer: rate,
         }
     }
 
@@ -280,18 +300,14 @@ mod tests {
         let other: IpAddr = "192.0.2.2".parse().expect("ip");
         let t0 = Instant::now();
         for _ in 0..3 {
-            assert_eq!(limiter.take(Action::SignIn, ip, t0), Ok(()));
+            assert_eq!(limiter.take(Limit::SignIn, ip, t0), Ok(()));
         }
-        assert_eq!(limiter.take(Action::SignIn, ip, t0), Err(10));
-        assert_eq!(limiter.take(Action::Register, ip, t0), Ok(()), "per action");
-        assert_eq!(
-            limiter.take(Action::SignIn, other, t0),
-            Ok(()),
-            "per client"
-        );
+        assert_eq!(limiter.take(Limit::SignIn, ip, t0), Err(10));
+        assert_eq!(limiter.take(Limit::Register, ip, t0), Ok(()), "per limit");
+        assert_eq!(limiter.take(Limit::SignIn, other, t0), Ok(()), "per client");
         let later = t0 + Duration::from_secs(10);
-        assert_eq!(limiter.take(Action::SignIn, ip, later), Ok(()));
-        assert!(limiter.take(Action::SignIn, ip, later).is_err());
+        assert_eq!(limiter.take(Limit::SignIn, ip, later), Ok(()));
+        assert!(limiter.take(Limit::SignIn, ip, later).is_err());
         limiter.forget_full(t0 + Duration::from_secs(3600));
         assert_eq!(limiter.tracked(), 0);
     }
@@ -305,22 +321,19 @@ mod tests {
         let t0 = Instant::now();
         let ip = |s: &str| s.parse::<IpAddr>().expect("ip");
         let by_64 = ClientLimiter::new(limits(rate), 64);
+        assert_eq!(by_64.take(Limit::SignIn, ip("2001:db8:1:2::1"), t0), Ok(()));
         assert_eq!(
-            by_64.take(Action::SignIn, ip("2001:db8:1:2::1"), t0),
-            Ok(())
-        );
-        assert_eq!(
-            by_64.take(Action::SignIn, ip("2001:db8:1:2:ffff::9"), t0),
+            by_64.take(Limit::SignIn, ip("2001:db8:1:2:ffff::9"), t0),
             Ok(())
         );
         assert!(
             by_64
-                .take(Action::SignIn, ip("2001:db8:1:2:abcd::5"), t0)
+                .take(Limit::SignIn, ip("2001:db8:1:2:abcd::5"), t0)
                 .is_err(),
             "a third address of the same /64 finds the bucket empty"
         );
         assert_eq!(
-            by_64.take(Action::SignIn, ip("2001:db8:1:3::1"), t0),
+            by_64.take(Limit::SignIn, ip("2001:db8:1:3::1"), t0),
             Ok(()),
             "another /64"
         );
@@ -351,19 +364,19 @@ mod tests {
         let t0 = Instant::now();
         let ip = |n: u8| IpAddr::from([192, 0, 2, n]);
         for n in 1..=4 {
-            assert_eq!(limiter.take(Action::SignIn, ip(n), t0), Ok(()));
+            assert_eq!(limiter.take(Limit::SignIn, ip(n), t0), Ok(()));
         }
         // Every bucket is in use: a fifth address is limited, not added.
-        assert!(limiter.take(Action::SignIn, ip(5), t0).is_err());
+        assert!(limiter.take(Limit::SignIn, ip(5), t0).is_err());
         assert_eq!(limiter.tracked(), 4);
         // The addresses already known still get their tokens.
-        assert_eq!(limiter.take(Action::SignIn, ip(1), t0), Ok(()));
+        assert_eq!(limiter.take(Limit::SignIn, ip(1), t0), Ok(()));
         // Once a bucket has filled up again (idle), a new address takes its place.
         let later = t0 + Duration::from_secs(120);
-        assert_eq!(limiter.take(Action::SignIn, ip(5), later), Ok(()));
+        assert_eq!(limiter.take(Limit::SignIn, ip(5), later), Ok(()));
         assert_eq!(limiter.tracked(), 4);
         for n in 6..=40 {
-            let _ = limiter.take(Action::SignIn, ip(n), later);
+            let _ = limiter.take(Limit::SignIn, ip(n), later);
             assert!(limiter.tracked() <= 4);
         }
     }

@@ -1,6 +1,7 @@
 //! Limits on sending codes: per user, per phone and for the whole app (SMS pumping).
 
 use crate::server::clock;
+use crate::server::OrInternal;
 use std::future::Future;
 
 use super::{
@@ -9,7 +10,6 @@ use super::{
         self,
         throttle::{CodeSendLimits, CodeSendRefused},
     },
-    internal,
     provider::ProviderError,
     AppState,
 };
@@ -87,7 +87,7 @@ async fn reserve_code_send(state: &AppState, code: &CodeSend<'_>) -> Result<(), 
     };
     let refusal = db::throttle::reserve_code_send(&state.db, &limits, now)
         .await
-        .map_err(|e| internal("record a code send", e))?;
+        .or_internal("record a code send")?;
     let wait = |oldest: Option<i64>, span: i64| {
         u64::try_from(oldest.map_or(span, |t| t + span - now).max(1)).unwrap_or(1)
     };
@@ -134,7 +134,7 @@ pub async fn check_code(
 ) -> Result<Result<(), ProviderError>, AppError> {
     let allowed = db::users::take_code_attempt(&state.db, user_id, purpose, max)
         .await
-        .map_err(|e| internal("count code check", e))?;
+        .or_internal("count code check")?;
     if !allowed {
         return Err(AppError::field(
             "code",

@@ -367,14 +367,15 @@ pub struct ClientLimits {
     pub sign_in: Rate,
     /// `LIMIT_REGISTER`
     pub register: Rate,
-    /// `LIMIT_CODE_RESEND`
-    pub code_resend: Rate,
-    /// `LIMIT_PHONE_VERIFY`
-    pub phone_verify: Rate,
-    /// `LIMIT_SEND_PAYMENT`
+    /// `LIMIT_CODE_RESEND`: codes sent outside a payment (phone verification, step-up)
+    pub code_send: Rate,
+    /// `LIMIT_PHONE_VERIFY`: checks of those codes
+    pub code_check: Rate,
+    /// `LIMIT_SEND_PAYMENT`: payments created
     pub send_payment: Rate,
-    /// `LIMIT_PAYMENT_CODE` (sending and checking the SMS code of a payment)
-    pub payment_code: Rate,
+    /// `LIMIT_PAYMENT_CODE`: a payment's SMS code sent and checked, its push request sent
+    /// again, a passkey approval, a cancel
+    pub payment_answer: Rate,
 }
 
 fn rate(
@@ -656,10 +657,10 @@ impl Config {
             client_limits: ClientLimits {
                 sign_in: rate(&get, "LIMIT_SIGN_IN", 10, 60)?,
                 register: rate(&get, "LIMIT_REGISTER", 10, 3600)?,
-                code_resend: rate(&get, "LIMIT_CODE_RESEND", 5, 600)?,
-                phone_verify: rate(&get, "LIMIT_PHONE_VERIFY", 10, 60)?,
+                code_send: rate(&get, "LIMIT_CODE_RESEND", 5, 600)?,
+                code_check: rate(&get, "LIMIT_PHONE_VERIFY", 10, 60)?,
                 send_payment: rate(&get, "LIMIT_SEND_PAYMENT", 20, 60)?,
-                payment_code: rate(&get, "LIMIT_PAYMENT_CODE", 10, 60)?,
+                payment_answer: rate(&get, "LIMIT_PAYMENT_CODE", 10, 60)?,
             },
             database_max_connections: match get("DATABASE_MAX_CONNECTIONS") {
                 None => None,

@@ -4,7 +4,6 @@
 pub mod accounts;
 pub(crate) mod assets;
 pub(crate) mod audit;
-pub mod auth;
 pub mod authy;
 pub(crate) mod client_limits;
 pub mod clock;
@@ -15,6 +14,7 @@ pub(crate) mod group_commit;
 pub(crate) mod jobs;
 mod middleware;
 pub mod passkeys;
+pub mod passwords;
 pub mod payments;
 pub(crate) mod phone_number;
 pub mod provider;
@@ -22,6 +22,7 @@ pub mod push_devices;
 pub mod readiness;
 pub(crate) mod request;
 pub(crate) mod routes;
+pub mod sessions;
 pub(crate) mod startup;
 pub mod step_up;
 pub mod telemetry;
@@ -45,7 +46,7 @@ use config::Config;
 use provider::ProviderError;
 
 pub use jobs::{holds_lease, sweep};
-pub use request::state;
+
 pub use routes::router;
 pub use startup::{prepare, prepare_with, run, serve, serve_with, without_delay, Services};
 
@@ -67,7 +68,7 @@ pub struct AppState {
     /// than the `Provider` trait says).
     pub verify: Option<Arc<verify::VerifyClient>>,
     /// Password hashing, bounded to one hash per core.
-    pub passwords: Arc<auth::Passwords>,
+    pub passwords: Arc<passwords::Passwords>,
     /// Per-client-address token buckets (this instance's).
     pub client_limiter: Arc<client_limits::ClientLimiter>,
     /// Callbacks refused before their signature was checked, counted per minute.
@@ -84,6 +85,18 @@ pub struct AppState {
 pub fn internal(context: &str, error: impl fmt::Display) -> AppError {
     tracing::error!(context, error = %error, "internal error");
     AppError::Internal
+}
+
+/// `result.or_internal("what was being done")`: a failure nobody can act on (the
+/// database, a task) is logged with what was being done and becomes `AppError::Internal`.
+pub trait OrInternal<T> {
+    fn or_internal(self, context: &str) -> Result<T, AppError>;
+}
+
+impl<T, E: fmt::Display> OrInternal<T> for Result<T, E> {
+    fn or_internal(self, context: &str) -> Result<T, AppError> {
+        self.map_err(|e| internal(context, e))
+    }
 }
 
 /// Logs a provider failure and returns a message the user can act on.

@@ -3,6 +3,7 @@
 //! ceremony's two steps is a one-time row in the database, bound to its user and (for an
 //! approval) to the payment, its payee and amount.
 
+use crate::server::OrInternal;
 use std::{sync::Arc, time::Duration};
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
@@ -13,16 +14,14 @@ use webauthn_rs::prelude::{
 };
 
 use super::{
-    audit,
-    auth::Caller,
-    clock,
+    audit, clock,
     db::{
         self,
         passkeys::{ChallengeRow, PasskeyRow, Purpose},
         users::UserRow,
     },
-    internal,
     payments::{self, decide, Decided},
+    sessions::Caller,
     step_up::{self, StepUp},
     AppState,
 };
@@ -85,7 +84,7 @@ pub async fn count(state: &AppState, user: &UserRow) -> Result<Option<u32>, AppE
     }
     let n = db::passkeys::count(&state.db, &user.id)
         .await
-        .map_err(|e| internal("count passkeys", e))?;
+        .or_internal("count passkeys")?;
     Ok(Some(u32::try_from(n).unwrap_or(u32::MAX)))
 }
 
@@ -116,11 +115,11 @@ pub async fn start_add(
         .iter()
         .filter_map(|p| URL_SAFE_NO_PAD.decode(&p.credential_id).ok())
         .collect::<Vec<_>>();
-    let user_handle = Uuid::parse_str(user.id.as_str()).map_err(|e| internal("user id", e))?;
+    let user_handle = Uuid::parse_str(user.id.as_str()).or_internal("user id")?;
     let email = user.email.as_str();
     let (options, registration) = webauthn
         .start_passkey_registration(user_handle, email, email, Some(exclude))
-        .map_err(|e| internal("start passkey registration", e))?;
+        .or_internal("start passkey registration")?;
     let now = clock::now();
     let challenge = ChallengeRow {
         id: Uuid::new_v4().to_string(),
@@ -136,7 +135,7 @@ pub async fn start_add(
     };
     db::passkeys::insert_challenge(&state.db, Purpose::Add, &challenge)
         .await
-        .map_err(|e| internal("store passkey challenge", e))?;
+        .or_internal("store passkey challenge")?;
     Ok(PasskeyCeremony {
         challenge_id: challenge.id,
         options: browser_json(&options.public_key)?,
@@ -158,7 +157,7 @@ pub async fn finish_add(
     let now = clock::now();
     let challenge = db::passkeys::take_challenge(&state.db, &user.id, Purpose::Add, challenge_id)
         .await
-        .map_err(|e| internal("take passkey challenge", e))?
+        .or_internal("take passkey challenge")?
         .filter(|c| now < c.expires_at)
         .ok_or_else(|| {
             refused("This request to add a passkey was used or has expired. Start again.")
@@ -184,7 +183,7 @@ pub async fn finish_add(
     };
     let added = db::passkeys::insert(&state.db, &row)
         .await
-        .map_err(|e| internal("store passkey", e))?;
+        .or_internal("store passkey")?;
     if !added {
         return Err(refused("This passkey is already on an account."));
     }
@@ -216,7 +215,7 @@ pub async fn remove(
     webauthn(state)?;
     let name = db::passkeys::remove(&state.db, &user.id, id)
         .await
-        .map_err(|e| internal("remove passkey", e))?
+        .or_internal("remove passkey")?
         .ok_or(AppError::NotFound)?;
     audit::log(
         state,
@@ -252,7 +251,7 @@ pub async fn start_approval(
         .collect::<Result<Vec<Passkey>, _>>()?;
     let (options, authentication) = webauthn
         .start_passkey_authentication(&credentials)
-        .map_err(|e| internal("start passkey authentication", e))?;
+        .or_internal("start passkey authentication")?;
     let now = clock::now();
     let challenge = ChallengeRow {
         id: Uuid::new_v4().to_string(),
@@ -268,7 +267,7 @@ pub async fn start_approval(
     };
     db::passkeys::insert_challenge(&state.db, Purpose::Approve, &challenge)
         .await
-        .map_err(|e| internal("store passkey challenge", e))?;
+        .or_internal("store passkey challenge")?;
     Ok(PasskeyCeremony {
         challenge_id: challenge.id,
         options: browser_json(&options.public_key)?,
@@ -310,7 +309,7 @@ pub async fn finish_approval(
     let Some(challenge) =
         db::passkeys::take_challenge(&state.db, &user.id, Purpose::Approve, challenge_id)
             .await
-            .map_err(|e| internal("take passkey challenge", e))?
+            .or_internal("take passkey challenge")?
     else {
         return Err(refuse(
             "request already used",
@@ -394,7 +393,7 @@ pub async fn finish_approval(
         now,
     )
     .await
-    .map_err(|e| internal("record passkey use", e))?;
+    .or_internal("record passkey use")?;
     if !counted {
         return Err(counter_went_back(refuse).await);
     }
@@ -443,21 +442,21 @@ where
 async fn passkey_rows(state: &AppState, user: &UserRow) -> Result<Vec<PasskeyRow>, AppError> {
     db::passkeys::for_user(&state.db, &user.id)
         .await
-        .map_err(|e| internal("read passkeys", e))
+        .or_internal("read passkeys")
 }
 
 fn to_json(value: &impl serde::Serialize) -> Result<String, AppError> {
-    serde_json::to_string(value).map_err(|e| internal("encode passkey state", e))
+    serde_json::to_string(value).or_internal("encode passkey state")
 }
 
 fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, AppError> {
-    serde_json::from_str(text).map_err(|e| internal("decode passkey state", e))
+    serde_json::from_str(text).or_internal("decode passkey state")
 }
 
 /// Options as WebAuthn's JSON form (`PublicKeyCredential.parse…OptionsFromJSON`), which
 /// takes a missing member but refuses a `null` one.
 fn browser_json(options: &impl serde::Serialize) -> Result<String, AppError> {
-    let mut value = serde_json::to_value(options).map_err(|e| internal("encode options", e))?;
+    let mut value = serde_json::to_value(options).or_internal("encode options")?;
     drop_nulls(&mut value);
     Ok(value.to_string())
 }

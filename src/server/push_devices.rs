@@ -6,15 +6,15 @@
 
 use super::{
     audit,
-    auth::Caller,
     config::ProviderKind,
     db::{self, users::UserRow},
-    internal,
     provider::ProviderError,
     provider_error,
+    sessions::Caller,
     step_up::{self, StepUp},
     AppState,
 };
+use crate::server::OrInternal;
 use crate::{error::AppError, model::AuditKind};
 
 /// What the account page shows: `None` for an account whose provider enrols devices on its
@@ -81,7 +81,7 @@ pub async fn remove(state: &AppState, caller: &Caller, user: &UserRow) -> Result
         .map_err(|e| provider_error("delete push factor", ProviderError::from(e)))?;
     db::users::set_push_factor(&state.db, &user.id, None)
         .await
-        .map_err(|e| internal("forget push factor", e))?;
+        .or_internal("forget push factor")?;
     audit::log(
         state,
         caller.client,

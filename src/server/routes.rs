@@ -25,8 +25,9 @@ use tower_http::{
 };
 
 use super::{
-    auth, db,
+    db,
     middleware::{sandbox_gate, server_fn_status},
+    request,
     startup::Services,
     web_guard, webhook, AppState,
 };
@@ -69,8 +70,7 @@ pub fn router(services: &Services) -> Router {
     // for its phone page.
     let sandbox = services.sandbox.clone();
     let page_context = move || {
-        web_guard::provide_page_policy();
-        auth::SessionOfPage::provide_for_page();
+        request::provide_page_context();
         if let Some(sandbox) = &sandbox {
             leptos::prelude::provide_context(sandbox.clone());
         }

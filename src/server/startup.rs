@@ -11,11 +11,10 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use super::{
-    auth,
     authy::AuthyClient,
     client_limits,
     config::{Config, Provider as ConfiguredAuthy, ProviderKind},
-    db, jobs,
+    db, jobs, passwords,
     provider::{Provider, Providers},
     readiness::Readiness,
     routes,
@@ -85,7 +84,7 @@ pub async fn prepare_with(config: Config, readiness: Arc<Readiness>) -> anyhow::
         .context("cannot build the HTTP client")?;
     let sandbox = Sandbox::for_config(&config, db.clone(), http);
     warn_about_the_sandbox(&config);
-    let passwords = auth::Passwords::new()
+    let passwords = passwords::Passwords::new()
         .await
         .map_err(|e| anyhow::anyhow!("cannot prepare password hashing: {e}"))?;
     let client_limiter =

@@ -5,16 +5,18 @@
 use super::{
     accounts::MAX_VERIFY_ATTEMPTS,
     audit,
-    auth::Caller,
     code_limits::{self, CodeSend},
     db::{
         self,
         users::{CodePurpose, UserRow},
     },
-    internal, payments,
+    payments,
     provider::{BoundCode, Person, ProviderError},
-    provider_error, AppState,
+    provider_error,
+    sessions::Caller,
+    AppState,
 };
+use crate::server::OrInternal;
 use crate::{
     error::AppError,
     model::{AuditKind, Via},
@@ -107,12 +109,12 @@ pub async fn send(
     if let Some(sid) = &handle {
         db::users::set_verification_sid(&state.db, &user.id, Some(sid))
             .await
-            .map_err(|e| internal("store verification", e))?;
+            .or_internal("store verification")?;
     }
     // A new code: its checks start from zero.
     db::users::reset_code_attempts(&state.db, &user.id, CodePurpose::AddPasskey)
         .await
-        .map_err(|e| internal("reset code checks", e))
+        .or_internal("reset code checks")
 }
 
 /// Checks the code for `step`: `Ok` when it is right. Each check is counted before it is
@@ -146,7 +148,7 @@ pub async fn check(
     match checked {
         Ok(()) => db::users::reset_code_attempts(&state.db, &user.id, CodePurpose::AddPasskey)
             .await
-            .map_err(|e| internal("reset code checks", e)),
+            .or_internal("reset code checks"),
         Err(
             ProviderError::WrongCode | ProviderError::CodeExpired | ProviderError::TooManyChecks,
         ) => {

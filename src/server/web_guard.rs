@@ -7,7 +7,6 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use leptos::prelude::use_context;
 use reqwest::Url;
 
 use super::AppState;
@@ -24,19 +23,6 @@ pub fn page_policy(nonce: &str) -> String {
 
 /// The policy for everything that is not a page (JSON, files, errors).
 const OTHER_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
-
-/// Sets the page policy on the response being rendered (called in each page's context).
-pub fn provide_page_policy() {
-    let (Some(nonce), Some(response)) = (
-        leptos::nonce::use_nonce(),
-        use_context::<leptos_axum::ResponseOptions>(),
-    ) else {
-        return;
-    };
-    if let Ok(value) = HeaderValue::from_str(&page_policy(&nonce.to_string())) {
-        response.insert_header(header::CONTENT_SECURITY_POLICY, value);
-    }
-}
 
 /// Paths called by other machines rather than by the app's pages.
 fn machine_route(path: &str) -> bool {
@@ -203,7 +189,7 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
             .headers()
             .get(header::COOKIE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|c| c.contains(super::auth::SESSION_COOKIE));
+            .is_some_and(|c| c.contains(super::sessions::SESSION_COOKIE));
     let built_asset = request.uri().path().starts_with("/pkg/");
     let mut response = next.run(request).await;
     add_headers(response.headers_mut(), https);

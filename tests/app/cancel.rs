@@ -2,7 +2,7 @@
 //! final against a late answer from the phone. What the status poll tells the page: the
 //! expiry, the server's clock, when it was decided, the code tries left.
 use crate::callback::{pending_payment, phone_answers, status_of, PASSWORD};
-use crate::common::{expire_payment, log_in, spawn_app, TestApp};
+use crate::common::{expire_payment, log_in, spawn_app, spawn_app_with, TestApp};
 use leptos::server_fn::ServerFn;
 use payfriend::api::payments::{CancelPayment, GetPayment};
 use payfriend::model::{DecidedVia, PaymentId, PaymentStatus, PaymentView, MAX_SMS_ATTEMPTS};
@@ -114,7 +114,8 @@ async fn nobody_else_can_cancel_a_payment() {
 // and there is one decision row.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn cancel_racing_approvals_ends_in_one_decision() {
-    let app = std::sync::Arc::new(spawn_app().await);
+    // Twelve cancels from one address: more than the payment-answer bucket's default.
+    let app = std::sync::Arc::new(spawn_app_with(&[("LIMIT_PAYMENT_CODE", "100/60")]).await);
     let p = pending_payment(&app).await;
     let cookie = log_in(&app, &p.email, PASSWORD).await;
     let now = clock::now();

@@ -11,12 +11,12 @@ use payfriend::api::{
 use payfriend::model::{Email, Payee, PaymentId, UserId};
 use payfriend::sandbox::service::{store, Sandbox};
 use payfriend::server::{
-    self, auth,
+    self,
     authy::{signature, AuthyClient},
     config::{Config, ProviderKind},
-    db,
+    db, passwords,
     provider::Phone,
-    AppState,
+    sessions, AppState,
 };
 use tokio::net::TcpListener;
 
@@ -199,7 +199,7 @@ pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(auth::SESSION_COOKIE) && !v.starts_with("payfriend_session=;"))
+        .find(|v| v.starts_with(sessions::SESSION_COOKIE) && !v.starts_with("payfriend_session=;"))
         .and_then(|v| v.split(';').next())
         .map(str::to_string)
 }
@@ -345,7 +345,7 @@ pub async fn verified_user(app: &TestApp, password: &str) -> (UserId, String) {
         .register_user(email.as_str(), phone)
         .await
         .expect("provider user");
-    let hash = auth::hash_password(password.to_string())
+    let hash = passwords::hash_password(password.to_string())
         .await
         .expect("hash");
     db::users::insert(

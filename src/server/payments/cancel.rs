@@ -9,8 +9,8 @@ use crate::{
     error::AppError,
     model::{DecidedVia, PaymentEvent, PaymentId, PaymentStatus},
     server::{
-        auth::Caller,
         db::{self, users::UserRow},
+        sessions::Caller,
         AppState,
     },
 };

@@ -1,6 +1,7 @@
 //! Creating a payment and sending its push approval request.
 
 use crate::server::clock;
+use crate::server::OrInternal;
 use std::{collections::BTreeMap, net::IpAddr};
 
 use super::status_after;
@@ -9,16 +10,12 @@ use crate::{
     model::{AuditKind, Money, Payee, PaymentEvent, PaymentId},
     server::{
         audit,
-        auth::Caller,
         config::ProviderKind,
-        db::{
-            self,
-            payments::NewPaymentOutcome,
-            users::{SessionRow, UserRow},
-        },
-        internal,
+        db::{self, payments::NewPaymentOutcome, users::UserRow},
         provider::{Logo, NewApprovalRequest, Person},
-        provider_error, AppState,
+        provider_error,
+        sessions::Caller,
+        AppState,
     },
 };
 
@@ -27,16 +24,18 @@ use crate::{
 ///
 /// Against push bombing (a stolen password buying prompts until one is approved by
 /// mistake): at most `MAX_PENDING_PAYMENTS` waiting at once and `PUSH_HOURLY_PER_USER`
-/// push requests an hour per user, and after a denial on the phone a fresh sign-in.
+/// push requests an hour per user, and after a denial on the phone a fresh sign-in
+/// (`signed_in_at`: when the caller's session signed in).
 pub async fn create(
     state: &AppState,
     caller: &Caller,
-    session: &SessionRow,
+    user: &UserRow,
+    signed_in_at: i64,
     payee: &str,
     amount: &str,
     idempotency_key: &str,
 ) -> Result<PaymentId, AppError> {
-    let (client_ip, user) = (caller.client, &session.user);
+    let client_ip = caller.client;
     let config = &state.config;
     let payee = Payee::parse(payee).map_err(|e| AppError::field("payee", e.to_string()))?;
     let amount = Money::parse(amount, &config.currency)
@@ -54,9 +53,9 @@ pub async fn create(
     }
     let provider = state.providers.for_user(user)?;
 
-    if db::payments::denied_after(&state.db, &user.id, session.created_at)
+    if db::payments::denied_after(&state.db, &user.id, signed_in_at)
         .await
-        .map_err(|e| internal("look for denials", e))?
+        .or_internal("look for denials")?
     {
         return Err(AppError::SignInAgain);
     }
@@ -78,7 +77,7 @@ pub async fn create(
         now,
     )
     .await
-    .map_err(|e| internal("insert payment", e))?;
+    .or_internal("insert payment")?;
     let id = match outcome {
         NewPaymentOutcome::Created(id) => id,
         // A retry of a request already made: same payment, no second push.
@@ -122,7 +121,7 @@ pub async fn create(
         Ok(Some(uuid)) => {
             db::payments::set_approval_uuid(&state.db, &id, &uuid)
                 .await
-                .map_err(|e| internal("store approval uuid", e))?;
+                .or_internal("store approval uuid")?;
             audit::log(
                 state,
                 client_ip,
@@ -146,7 +145,7 @@ pub async fn create(
                 clock::now(),
             )
             .await
-            .map_err(|e| internal("fail payment", e))?;
+            .or_internal("fail payment")?;
             audit::log(
                 state,
                 client_ip,

@@ -2,6 +2,7 @@
 //! update, whoever asks (push callback, SMS code, reconciliation).
 
 use crate::server::clock;
+use crate::server::OrInternal;
 use std::net::IpAddr;
 
 use crate::{
@@ -10,7 +11,6 @@ use crate::{
     server::{
         audit,
         db::{self, payments::PaymentRow},
-        internal,
         provider::ApprovalStatus,
         AppState,
     },
@@ -49,7 +49,7 @@ pub async fn decide(
             clock::now(),
         )
         .await
-        .map_err(|e| internal("decide payment", e))?
+        .or_internal("decide payment")?
         .is_some()
     {
         audit::log(
@@ -68,7 +68,7 @@ pub async fn decide(
     let now = clock::now();
     let fresh = db::payments::owned(&state.db, &payment.user_id, &payment.id, now)
         .await
-        .map_err(|e| internal("re-read payment", e))?
+        .or_internal("re-read payment")?
         .map(|p| p.status())
         .unwrap_or(current);
     Ok(if fresh == status {

@@ -17,11 +17,12 @@ pub use resend::resend_push;
 pub use sms::{send_sms, sms_action, sms_code, verify_sms};
 
 use super::{
-    auth::{self, Caller},
     db::{self, payments::PaymentRow, users::UserRow},
-    internal, AppState,
+    sessions::{self, Caller},
+    AppState,
 };
 use crate::server::clock;
+use crate::server::OrInternal;
 use crate::{
     error::AppError,
     model::{
@@ -39,7 +40,7 @@ pub async fn timeline(
     let payment = owned(state, user, id).await?;
     let events = db::audit::payment_events(&state.db, &payment.id)
         .await
-        .map_err(|e| internal("read timeline", e))?;
+        .or_internal("read timeline")?;
     Ok(events
         .into_iter()
         .filter_map(|(at, event, outcome, detail)| {
@@ -98,11 +99,6 @@ pub fn view(p: &PaymentRow, now: i64) -> PaymentView {
     }
 }
 
-/// A payment id from a URL or form; anything else names no payment.
-pub fn parse_id(id: &str) -> Result<PaymentId, AppError> {
-    PaymentId::parse(id).ok_or(AppError::NotFound)
-}
-
 /// The status poll: the caller's payment as they see it, in one read when all is well
 /// (a live session of its verified owner). Otherwise the usual checks say what is wrong:
 /// not signed in, session over, phone not verified, or no such payment of theirs. It does
@@ -113,16 +109,21 @@ pub async fn poll(
     id: &PaymentId,
 ) -> Result<PaymentView, AppError> {
     let now = clock::now();
-    if let Some(session_id) = auth::caller_session_id(state, caller) {
+    if let Some(session_id) = sessions::caller_session_id(state, caller) {
         let polled = db::payments::polled(&state.db, &session_id, id, now)
             .await
-            .map_err(|e| internal("poll payment", e))?;
+            .or_internal("poll payment")?;
         if let Some(p) = polled {
-            auth::check_session_times(state, p.session_created_at, p.session_last_seen_at, now)?;
+            sessions::check_session_times(
+                state,
+                p.session_created_at,
+                p.session_last_seen_at,
+                now,
+            )?;
             return Ok(view(&p.payment, now));
         }
     }
-    let user = auth::require_verified_user_polling(state, caller).await?;
+    let user = sessions::require_verified_user_polling(state, caller).await?;
     Ok(view(&owned(state, &user, id).await?, now))
 }
 
@@ -134,7 +135,7 @@ pub async fn owned(
 ) -> Result<PaymentRow, AppError> {
     db::payments::owned(&state.db, &user.id, id, clock::now())
         .await
-        .map_err(|e| internal("read payment", e))?
+        .or_internal("read payment")?
         .ok_or(AppError::NotFound)
 }
 
@@ -167,7 +168,7 @@ pub async fn list(
         now,
     )
     .await
-    .map_err(|e| internal("list payments", e))?;
+    .or_internal("list payments")?;
     let more = rows.len() as i64 > PAGE_SIZE;
     // The extra row tells whether there is more in the direction read.
     match position {

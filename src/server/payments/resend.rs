@@ -7,17 +7,18 @@ use super::{
     owned, still_waiting,
 };
 use crate::server::clock;
+use crate::server::OrInternal;
 use crate::{
     error::AppError,
     model::{AuditKind, PaymentId, MAX_PUSH_REQUESTS},
     server::{
         audit,
-        auth::Caller,
         config::ProviderKind,
         db::{self, payments::ResendClaim, users::UserRow},
-        internal,
         provider::Person,
-        provider_error, AppState,
+        provider_error,
+        sessions::Caller,
+        AppState,
     },
 };
 
@@ -48,7 +49,7 @@ pub async fn resend_push(
         now,
     )
     .await
-    .map_err(|e| internal("claim push request", e))?;
+    .or_internal("claim push request")?;
     let count = match claimed {
         ResendClaim::Claimed(count) => count,
         ResendClaim::BudgetSpent { oldest } => return Err(push_budget_spent(oldest, now)),
@@ -88,7 +89,7 @@ pub async fn resend_push(
     if let Ok(uuid) = &sent {
         db::payments::set_approval_uuid(&state.db, id, uuid)
             .await
-            .map_err(|e| internal("store approval uuid", e))?;
+            .or_internal("store approval uuid")?;
     }
     audit::log(
         state,

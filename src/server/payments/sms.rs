@@ -2,6 +2,7 @@
 
 use super::{decide, owned, status_after};
 use crate::server::clock;
+use crate::server::OrInternal;
 use crate::{
     error::AppError,
     model::{
@@ -10,12 +11,12 @@ use crate::{
     },
     server::{
         audit,
-        auth::Caller,
         code_limits::{self, CodeSend},
         db::{self, payments::PaymentRow, users::UserRow},
-        internal,
         provider::{BoundCode, Person, ProviderError},
-        provider_error, AppState,
+        provider_error,
+        sessions::Caller,
+        AppState,
     },
 };
 
@@ -69,7 +70,7 @@ pub async fn send_sms(
     let now = clock::now();
     let claimed = db::payments::claim_sms_send(&state.db, &payment.id, now, SMS_RESEND_AFTER_SECS)
         .await
-        .map_err(|e| internal("claim SMS send", e))?;
+        .or_internal("claim SMS send")?;
     if !claimed {
         let fresh = owned(state, user, id).await?;
         still_pending(&fresh)?;
@@ -89,7 +90,7 @@ pub async fn send_sms(
     let (amount, payee) = (payment.amount().to_string(), payment.payee.to_string());
     let own = db::payments::verification_sid(&state.db, &payment.id)
         .await
-        .map_err(|e| internal("read payment verification", e))?;
+        .or_internal("read payment verification")?;
     // The person's newest code is for something else: withdrawn first (Verify would send
     // that code again, for this payment).
     let previous = user
@@ -126,10 +127,10 @@ pub async fn send_sms(
             if let Some(sid) = handle {
                 db::payments::set_verification_sid(&state.db, &payment.id, &sid)
                     .await
-                    .map_err(|e| internal("store payment verification", e))?;
+                    .or_internal("store payment verification")?;
                 db::users::set_verification_sid(&state.db, &user.id, Some(&sid))
                     .await
-                    .map_err(|e| internal("store verification", e))?;
+                    .or_internal("store verification")?;
             }
             Ok(())
         }
@@ -137,7 +138,7 @@ pub async fn send_sms(
             // No code went out: the person may ask again at once.
             db::payments::release_sms_send(&state.db, &payment.id, now, payment.sms_sent_at)
                 .await
-                .map_err(|e| internal("release SMS send", e))?;
+                .or_internal("release SMS send")?;
             Err(e)
         }
     }
@@ -165,11 +166,11 @@ pub async fn verify_sms(
     let provider = state.providers.for_user(user)?;
     let handle = db::payments::verification_sid(&state.db, &payment.id)
         .await
-        .map_err(|e| internal("read payment verification", e))?;
+        .or_internal("read payment verification")?;
     let max = i64::from(MAX_SMS_ATTEMPTS);
     let Some(taken) = db::payments::reserve_code_attempt(&state.db, &payment.id, max)
         .await
-        .map_err(|e| internal("reserve SMS code attempt", e))?
+        .or_internal("reserve SMS code attempt")?
     else {
         // Decided meanwhile, or every attempt is taken (by checks still under way, or by
         // wrong codes whose last one fails the payment).
@@ -239,7 +240,7 @@ pub async fn verify_sms(
             // The code was not checked: the attempt is the person's again.
             db::payments::give_back_code_attempt(&state.db, &payment.id)
                 .await
-                .map_err(|e| internal("give back SMS code attempt", e))?;
+                .or_internal("give back SMS code attempt")?;
             Err(provider_error("verify payment SMS", e))
         }
     }
@@ -255,7 +256,7 @@ async fn wrong_code(
 ) -> Result<PaymentStatus, AppError> {
     let Some(wrong) = db::payments::count_wrong_code(&state.db, id)
         .await
-        .map_err(|e| internal("count wrong code", e))?
+        .or_internal("count wrong code")?
     else {
         return Err(AppError::field(
             "code",
@@ -271,7 +272,7 @@ async fn wrong_code(
             clock::now(),
         )
         .await
-        .map_err(|e| internal("fail payment", e))?;
+        .or_internal("fail payment")?;
         if failed {
             audit::log(
                 state,

@@ -1,0 +1,84 @@
+//! Approving the payment with a passkey on this device.
+
+use leptos::prelude::*;
+
+use crate::api::passkeys::{finish_passkey_approval, start_passkey_approval};
+use crate::components::webauthn::{self, Ceremony};
+use crate::model::{PaymentId, PaymentStatus, PaymentView};
+
+/// Approves payment `id` with a passkey: the server's one-time challenge for it, the
+/// browser's prompt (showing what the server bound it to), the answer back.
+pub async fn approve(
+    id: PaymentId,
+    prompt: RwSignal<Option<String>>,
+) -> Result<PaymentStatus, String> {
+    let ceremony = start_passkey_approval(id.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    if let (Some(payee), Some(amount)) = (&ceremony.payee, &ceremony.amount) {
+        prompt.set(Some(format!(
+            "Confirm {amount} to {payee} with your passkey."
+        )));
+    }
+    let answer = webauthn::run(Ceremony::Get, &ceremony.options).await;
+    prompt.set(None);
+    let answer = answer.map_err(|e| e.to_string())?;
+    finish_passkey_approval(id, ceremony.challenge_id, answer)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// "Approve with passkey" for a person with one; a pointer to adding one otherwise.
+#[component]
+pub fn PasskeyApproval(
+    current: Memo<Option<PaymentView>>,
+    passkey: Action<(), Result<PaymentStatus, String>>,
+    passkeys: Option<u32>,
+    /// What the passkey prompt confirms, from the server, while the browser asks.
+    prompt: RwSignal<Option<String>>,
+) -> impl IntoView {
+    match passkeys {
+        None => ().into_any(),
+        Some(0) => view! {
+            <p class="muted passkey-hint">
+                <a href="/account">"Add a passkey"</a>
+                " to approve payments on this device without waiting for your phone."
+            </p>
+        }
+        .into_any(),
+        Some(_) => {
+            let error = move || passkey.value().get().and_then(Result::err);
+            let what = move || {
+                prompt.get().or_else(|| {
+                    current.with(|p| {
+                        p.as_ref().map(|p| {
+                            format!(
+                                "Or approve {} to {} with a passkey on this device.",
+                                p.amount, p.payee
+                            )
+                        })
+                    })
+                })
+            };
+            view! {
+                <div class="passkey-approval" data-testid="passkey-approval">
+                    <p data-testid="passkey-prompt">{what}</p>
+                    <button
+                        type="button"
+                        class="primary"
+                        disabled=move || passkey.pending().get()
+                        on:click=move |_| {
+                            passkey.dispatch(());
+                        }
+                    >
+                        "Approve with passkey"
+                    </button>
+                    {move || error().map(|e| view! {
+                        <p class="notice error" role="alert" data-testid="passkey-error">{e}</p>
+                    })}
+                </div>
+            }
+            .into_any()
+        }
+    }
+}
