@@ -9,7 +9,9 @@
 //! For scale: on the 2-core reference machine a bare axum route answers about 150,000
 //! requests/s and a small Leptos SSR page about 40,000 (measured with wrk).
 
-use payfriend::server::{clock, Allocator};
+use payfriend::server::Allocator;
+use payfriend::shared::authy_signature as signature;
+use payfriend::shared::clock;
 use std::{
     alloc::{GlobalAlloc, Layout},
     sync::{
@@ -164,7 +166,7 @@ async fn sign_in_flood(http: &reqwest::Client, base: &str) {
 use leptos::server_fn::ServerFn;
 use payfriend::api::{accounts::LogIn, payments::GetPayment};
 use payfriend::model::{PaymentId, UserId};
-use payfriend::server::{authy::signature, AppState};
+use payfriend::server::AppState;
 use tokio::sync::Semaphore;
 
 /// The integration tests' support module: the same way to start the app and seed it.

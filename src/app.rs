@@ -17,7 +17,7 @@ use crate::pages::{lazy, not_found::NotFound, send::SendPage};
 /// The document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    let stylesheet = crate::server::assets::stylesheet_href(&options);
+    let stylesheet = crate::server::http::assets::stylesheet_href(&options);
     #[cfg(not(feature = "ssr"))]
     let stylesheet = "/pkg/payfriend.css";
     view! {

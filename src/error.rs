@@ -178,6 +178,27 @@ impl AppError {
     }
 }
 
+/// Logs an internal failure with its context and returns the error the browser may see.
+#[cfg(feature = "ssr")]
+pub fn internal(context: &str, error: impl std::fmt::Display) -> AppError {
+    tracing::error!(context, error = %error, "internal error");
+    AppError::Internal
+}
+
+/// `result.or_internal("what was being done")`: a failure nobody can act on (the
+/// database, a task) is logged with what was being done and becomes `AppError::Internal`.
+#[cfg(feature = "ssr")]
+pub trait OrInternal<T> {
+    fn or_internal(self, context: &str) -> Result<T, AppError>;
+}
+
+#[cfg(feature = "ssr")]
+impl<T, E: std::fmt::Display> OrInternal<T> for Result<T, E> {
+    fn or_internal(self, context: &str) -> Result<T, AppError> {
+        self.map_err(|e| internal(context, e))
+    }
+}
+
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 

@@ -14,6 +14,10 @@ pub mod sandbox;
 #[cfg(feature = "ssr")]
 pub mod server;
 
+/// What the server and the sandbox both use (server-only).
+#[cfg(feature = "ssr")]
+pub mod shared;
+
 /// Entry point of the Wasm client: takes over the server-rendered page.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]

@@ -11,7 +11,7 @@ async fn main() -> std::process::ExitCode {
 
     // A missing .env is normal; the environment alone is a valid configuration.
     let _ = dotenvy::dotenv();
-    server::telemetry::init();
+    server::http::telemetry::init();
 
     let config = match Config::from_env() {
         Ok(config) => config,

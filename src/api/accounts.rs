@@ -1,6 +1,6 @@
 //! Accounts: registration, phone verification, sign-in and sign-out.
 //!
-//! Each function's first line is its policy (`server::request`); the domain gets the
+//! Each function's first line is its policy (`server::http::request`); the domain gets the
 //! state, the caller, and a cookie jar whose cookies go with the answer.
 
 use leptos::prelude::*;
@@ -12,9 +12,10 @@ use crate::model::SessionUser;
 #[server]
 pub async fn current_user() -> Result<Option<SessionUser>, AppError> {
     use crate::server::{
-        passkeys, push_devices,
-        request::{self, Limit},
-        sessions,
+        domain::passkeys,
+        domain::push_devices,
+        domain::sessions,
+        http::request::{self, Limit},
     };
     let ctx = request::anyone(Limit::None)?;
     let state = &ctx.state;
@@ -42,9 +43,9 @@ pub async fn register(
     via: String,
 ) -> Result<(), AppError> {
     use crate::server::{
-        accounts::{self, Registration},
-        request::{self, Limit},
-        sessions::CookieJar,
+        domain::accounts::{self, Registration},
+        domain::sessions::CookieJar,
+        http::request::{self, Limit},
     };
     let ctx = request::anyone(Limit::Register)?;
     let mut jar = CookieJar::default();
@@ -66,8 +67,8 @@ pub async fn register(
 #[server]
 pub async fn verify_phone(code: String) -> Result<(), AppError> {
     use crate::server::{
-        accounts,
-        request::{self, Limit},
+        domain::accounts,
+        http::request::{self, Limit},
     };
     let ctx = request::anyone(Limit::CodeCheck)?;
     accounts::verify_phone(&ctx.state, &ctx.caller, &code).await?;
@@ -79,8 +80,8 @@ pub async fn verify_phone(code: String) -> Result<(), AppError> {
 #[server]
 pub async fn resend_code() -> Result<(), AppError> {
     use crate::server::{
-        accounts,
-        request::{self, Limit},
+        domain::accounts,
+        http::request::{self, Limit},
     };
     let ctx = request::anyone(Limit::CodeSend)?;
     accounts::resend_code(&ctx.state, &ctx.caller).await
@@ -90,9 +91,9 @@ pub async fn resend_code() -> Result<(), AppError> {
 #[server]
 pub async fn log_in(email: String, password: String) -> Result<(), AppError> {
     use crate::server::{
-        accounts,
-        request::{self, Limit},
-        sessions::CookieJar,
+        domain::accounts,
+        domain::sessions::CookieJar,
+        http::request::{self, Limit},
     };
     let ctx = request::anyone(Limit::SignIn)?;
     let mut jar = CookieJar::default();
@@ -107,8 +108,8 @@ pub async fn log_in(email: String, password: String) -> Result<(), AppError> {
 #[server]
 pub async fn log_out() -> Result<(), AppError> {
     use crate::server::{
-        request::{self, Limit},
-        sessions::{self, CookieJar},
+        domain::sessions::{self, CookieJar},
+        http::request::{self, Limit},
     };
     let ctx = request::anyone(Limit::None)?;
     let mut jar = CookieJar::default();

@@ -11,8 +11,8 @@ use crate::model::{PasskeyCeremony, PasskeyView, PaymentId, PaymentStatus};
 #[server]
 pub async fn list_passkeys() -> Result<Vec<PasskeyView>, AppError> {
     use crate::server::{
-        passkeys,
-        request::{self, Limit},
+        domain::passkeys,
+        http::request::{self, Limit},
     };
     let ctx = request::verified(Limit::None).await?;
     passkeys::list(&ctx.state, &ctx.user).await
@@ -22,8 +22,8 @@ pub async fn list_passkeys() -> Result<Vec<PasskeyView>, AppError> {
 #[server]
 pub async fn send_passkey_code() -> Result<(), AppError> {
     use crate::server::{
-        passkeys,
-        request::{self, Limit},
+        domain::passkeys,
+        http::request::{self, Limit},
     };
     let ctx = request::verified(Limit::CodeSend).await?;
     passkeys::send_add_code(&ctx.state, &ctx.caller, &ctx.user).await
@@ -33,8 +33,8 @@ pub async fn send_passkey_code() -> Result<(), AppError> {
 #[server]
 pub async fn start_add_passkey(name: String, code: String) -> Result<PasskeyCeremony, AppError> {
     use crate::server::{
-        passkeys,
-        request::{self, Limit},
+        domain::passkeys,
+        http::request::{self, Limit},
     };
     let ctx = request::verified(Limit::CodeCheck).await?;
     passkeys::start_add(&ctx.state, &ctx.caller, &ctx.user, &name, &code).await
@@ -47,8 +47,8 @@ pub async fn finish_add_passkey(
     credential: String,
 ) -> Result<PasskeyView, AppError> {
     use crate::server::{
-        passkeys,
-        request::{self, Limit},
+        domain::passkeys,
+        http::request::{self, Limit},
     };
     // Only after a checked code: the ceremony's one-time challenge is the limit.
     let ctx = request::verified(Limit::None).await?;
@@ -66,8 +66,8 @@ pub async fn finish_add_passkey(
 #[server]
 pub async fn remove_passkey(id: String) -> Result<(), AppError> {
     use crate::server::{
-        passkeys,
-        request::{self, Limit},
+        domain::passkeys,
+        http::request::{self, Limit},
     };
     let ctx = request::verified(Limit::None).await?;
     passkeys::remove(&ctx.state, &ctx.caller, &ctx.user, &id).await
@@ -77,8 +77,8 @@ pub async fn remove_passkey(id: String) -> Result<(), AppError> {
 #[server]
 pub async fn start_passkey_approval(id: PaymentId) -> Result<PasskeyCeremony, AppError> {
     use crate::server::{
-        passkeys,
-        request::{self, Limit},
+        domain::passkeys,
+        http::request::{self, Limit},
     };
     let ctx = request::verified(Limit::PaymentAnswer).await?;
     passkeys::start_approval(&ctx.state, &ctx.user, &id).await
@@ -92,8 +92,8 @@ pub async fn finish_passkey_approval(
     credential: String,
 ) -> Result<PaymentStatus, AppError> {
     use crate::server::{
-        passkeys,
-        request::{self, Limit},
+        domain::passkeys,
+        http::request::{self, Limit},
     };
     let ctx = request::verified(Limit::PaymentAnswer).await?;
     let (state, caller, user) = (&ctx.state, &ctx.caller, &ctx.user);

@@ -1,7 +1,7 @@
 //! Payments: send, follow the status, SMS fallback, list.
 //!
 //! Each function's first line is its policy: the per-address bucket it spends and who may
-//! call it (`server::request`).
+//! call it (`server::http::request`).
 
 use leptos::prelude::*;
 
@@ -17,8 +17,8 @@ pub async fn send_payment(
     idempotency_key: String,
 ) -> Result<PaymentId, AppError> {
     use crate::server::{
-        payments,
-        request::{self, Limit},
+        domain::payments,
+        http::request::{self, Limit},
     };
     let ctx = request::verified(Limit::SendPayment).await?;
     let (state, caller, user) = (&ctx.state, &ctx.caller, &ctx.user);
@@ -40,8 +40,8 @@ pub async fn send_payment(
 #[server]
 pub async fn get_payment(id: PaymentId) -> Result<PaymentView, AppError> {
     use crate::server::{
-        payments,
-        request::{self, Limit},
+        domain::payments,
+        http::request::{self, Limit},
     };
     // The page asks every 3 seconds on its own: not the person's activity. `poll` reads
     // the session and the payment in one query and says what is missing, if anything.
@@ -53,8 +53,8 @@ pub async fn get_payment(id: PaymentId) -> Result<PaymentView, AppError> {
 #[server]
 pub async fn send_payment_sms(id: PaymentId) -> Result<(), AppError> {
     use crate::server::{
-        payments,
-        request::{self, Limit},
+        domain::payments,
+        http::request::{self, Limit},
     };
     let ctx = request::verified(Limit::PaymentAnswer).await?;
     payments::send_sms(&ctx.state, &ctx.caller, &ctx.user, &id).await
@@ -64,8 +64,8 @@ pub async fn send_payment_sms(id: PaymentId) -> Result<(), AppError> {
 #[server]
 pub async fn verify_payment_sms(id: PaymentId, code: String) -> Result<PaymentStatus, AppError> {
     use crate::server::{
-        payments,
-        request::{self, Limit},
+        domain::payments,
+        http::request::{self, Limit},
     };
     let ctx = request::verified(Limit::PaymentAnswer).await?;
     payments::verify_sms(&ctx.state, &ctx.caller, &ctx.user, &id, &code).await
@@ -76,8 +76,8 @@ pub async fn verify_payment_sms(id: PaymentId, code: String) -> Result<PaymentSt
 #[server]
 pub async fn resend_push(id: PaymentId) -> Result<u32, AppError> {
     use crate::server::{
-        payments,
-        request::{self, Limit},
+        domain::payments,
+        http::request::{self, Limit},
     };
     let ctx = request::verified(Limit::PaymentAnswer).await?;
     payments::resend_push(&ctx.state, &ctx.caller, &ctx.user, &id).await
@@ -87,8 +87,8 @@ pub async fn resend_push(id: PaymentId) -> Result<u32, AppError> {
 #[server]
 pub async fn cancel_payment(id: PaymentId) -> Result<PaymentStatus, AppError> {
     use crate::server::{
-        payments,
-        request::{self, Limit},
+        domain::payments,
+        http::request::{self, Limit},
     };
     // It may reach the provider (withdrawing the SMS code): the payment-answer bucket.
     let ctx = request::verified(Limit::PaymentAnswer).await?;
@@ -105,8 +105,8 @@ pub async fn list_payments(
     #[server(default)] waiting: bool,
 ) -> Result<PaymentList, AppError> {
     use crate::server::{
-        payments,
-        request::{self, Limit},
+        domain::payments,
+        http::request::{self, Limit},
     };
     let ctx = request::verified(Limit::None).await?;
     payments::list(
@@ -123,8 +123,8 @@ pub async fn list_payments(
 #[server]
 pub async fn payment_timeline(id: PaymentId) -> Result<Vec<TimelineEntry>, AppError> {
     use crate::server::{
-        payments,
-        request::{self, Limit},
+        domain::payments,
+        http::request::{self, Limit},
     };
     let ctx = request::verified(Limit::None).await?;
     payments::timeline(&ctx.state, &ctx.user, &id).await

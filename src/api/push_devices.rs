@@ -9,8 +9,8 @@ use crate::error::AppError;
 #[server]
 pub async fn send_push_device_code() -> Result<(), AppError> {
     use crate::server::{
-        push_devices,
-        request::{self, Limit},
+        domain::push_devices,
+        http::request::{self, Limit},
     };
     let ctx = request::verified(Limit::CodeSend).await?;
     push_devices::send_code(&ctx.state, &ctx.caller, &ctx.user).await
@@ -20,8 +20,8 @@ pub async fn send_push_device_code() -> Result<(), AppError> {
 #[server]
 pub async fn start_push_device(code: String) -> Result<String, AppError> {
     use crate::server::{
-        push_devices,
-        request::{self, Limit},
+        domain::push_devices,
+        http::request::{self, Limit},
     };
     let ctx = request::verified(Limit::CodeCheck).await?;
     push_devices::enrolment_token(&ctx.state, &ctx.caller, &ctx.user, &code).await
@@ -31,8 +31,8 @@ pub async fn start_push_device(code: String) -> Result<String, AppError> {
 #[server]
 pub async fn push_device_status() -> Result<Option<bool>, AppError> {
     use crate::server::{
-        push_devices,
-        request::{self, Limit},
+        domain::push_devices,
+        http::request::{self, Limit},
     };
     let ctx = request::verified(Limit::None).await?;
     Ok(push_devices::status(&ctx.user))
@@ -42,8 +42,8 @@ pub async fn push_device_status() -> Result<Option<bool>, AppError> {
 #[server]
 pub async fn remove_push_device() -> Result<(), AppError> {
     use crate::server::{
-        push_devices,
-        request::{self, Limit},
+        domain::push_devices,
+        http::request::{self, Limit},
     };
     // One factor per account: once removed, there is nothing left to send the provider.
     let ctx = request::verified(Limit::None).await?;

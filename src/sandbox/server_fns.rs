@@ -9,7 +9,7 @@ use crate::error::AppError;
 #[server]
 pub async fn sandbox_inbox(phone: String) -> Result<SandboxPhone, AppError> {
     use super::service::{self, handset};
-    use crate::server::{phone_number, OrInternal};
+    use crate::{error::OrInternal, shared::phone_number};
     let sandbox = service::current()?;
     let parsed = phone_number::parse("US", &phone).ok_or_else(|| {
         AppError::field(
@@ -26,7 +26,7 @@ pub async fn sandbox_inbox(phone: String) -> Result<SandboxPhone, AppError> {
 #[server]
 pub async fn sandbox_recent_phones() -> Result<Vec<String>, AppError> {
     use super::service::{self, store};
-    use crate::server::OrInternal;
+    use crate::error::OrInternal;
     let sandbox = service::current()?;
     store::recent_phones(&sandbox.db, 10)
         .await
@@ -40,7 +40,7 @@ pub async fn sandbox_decide(uuid: String, approve: bool) -> Result<String, AppEr
         self,
         handset::{self, Decision},
     };
-    use crate::server::OrInternal;
+    use crate::error::OrInternal;
     let sandbox = service::current()?;
     if uuid.starts_with("YC") {
         use super::service::verify_handset::{self, Answer};
@@ -71,7 +71,7 @@ pub async fn sandbox_pair(phone: String, token: String) -> Result<String, AppErr
         self,
         verify_handset::{self, Pairing},
     };
-    use crate::server::{phone_number, OrInternal};
+    use crate::{error::OrInternal, shared::phone_number};
     let sandbox = service::current()?;
     if sandbox.verify.is_none() {
         return Err(AppError::NotFound);

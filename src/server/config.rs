@@ -3,46 +3,12 @@
 //! Every variable is documented in `.env.example`. A bad value stops start-up with a
 //! message naming the variable.
 
-use std::fmt;
-
 use leptos::prelude::LeptosOptions;
-use rand::{distributions::Alphanumeric, Rng};
 use reqwest::Url;
 
 use crate::sandbox::model::SandboxFault;
 
-/// A value that must never be printed: `Debug` and `Display` show a placeholder.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    /// A fresh random secret of `len` alphanumeric characters.
-    pub fn random(len: usize) -> Self {
-        Secret(
-            rand::thread_rng()
-                .sample_iter(&Alphanumeric)
-                .take(len)
-                .map(char::from)
-                .collect(),
-        )
-    }
-
-    /// The secret itself, for the few places that must use it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret([redacted])")
-    }
-}
+pub use crate::shared::secret::Secret;
 
 /// A configuration variable with an unacceptable value.
 #[derive(Debug, thiserror::Error)]
@@ -135,10 +101,7 @@ pub fn is_sid(prefix: &str, value: &str) -> bool {
         && value[2..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// A random SID with this prefix, as Twilio makes them.
-pub fn random_sid(prefix: &str) -> String {
-    format!("{prefix}{}", uuid::Uuid::new_v4().simple())
-}
+pub use crate::shared::verify_format::random_sid;
 
 fn sid(
     get: &impl Fn(&str) -> Option<String>,
@@ -455,11 +418,13 @@ impl Config {
         }
         leptos_options.hash_files = match get("LEPTOS_HASH_FILES") {
             Some(v) => v.trim() == "true",
-            None => super::assets::built_with_hashes(&leptos_options),
+            None => crate::server::http::assets::built_with_hashes(&leptos_options),
         };
         // Without the list the pages could not name the files (leptos would fail on every
         // page it renders): say so at start.
-        if leptos_options.hash_files && !super::assets::built_with_hashes(&leptos_options) {
+        if leptos_options.hash_files
+            && !crate::server::http::assets::built_with_hashes(&leptos_options)
+        {
             return Err(bad(
                 "LEPTOS_HASH_FILES",
                 "is true, but the list of hashed file names (hash.txt beside the server \

@@ -1,9 +1,9 @@
 //! Background work: the sweep that runs every few seconds.
 
-use crate::server::clock;
+use crate::shared::clock;
 use std::time::Duration;
 
-use super::{accounts, db, payments, webhook, AppState};
+use crate::server::{db, domain::accounts, domain::payments, domain::webhook, AppState};
 
 /// Runs [`sweep`] every `SWEEP_INTERVAL_SECS` (5 s) while the database is open.
 pub(crate) fn spawn_background(state: AppState) {
@@ -77,7 +77,7 @@ async fn clean_up(state: &AppState, now: i64) {
     if let Err(e) = db::throttle::forget_login_attempts(&state.db, now, quiet_since).await {
         tracing::warn!(error = %e, "sign-in attempt cleanup failed");
     }
-    let push_horizon = now - super::payments::PUSH_WINDOW_SECS;
+    let push_horizon = now - crate::server::domain::payments::PUSH_WINDOW_SECS;
     if let Err(e) = db::payments::forget_push_sends_before(&state.db, push_horizon).await {
         tracing::warn!(error = %e, "push-send cleanup failed");
     }

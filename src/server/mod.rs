@@ -1,36 +1,25 @@
-//! Everything that runs only on the server. The state every request shares is here;
-//! start-up, the routes, the middlewares and the background jobs have files of their own.
+//! Everything that runs only on the server, in folders that follow the architecture:
+//!
+//! - [`http`]: the HTTP edge: start-up, routes, middlewares, the web guard, the one reader
+//!   of a server function's request ([`http::request`]), readiness, assets, telemetry.
+//! - [`domain`]: what the app does: accounts, sessions and passwords, payments, passkeys,
+//!   push devices, step-up codes, the provider's callbacks, the audit trail.
+//! - [`limits`]: per-address buckets and the database-backed code budgets.
+//! - [`providers`]: the second-factor provider trait and its clients (Authy, Verify v2).
+//! - [`db`] (the database and its queries, the callbacks' group commit), [`config`],
+//!   [`jobs`] (the background sweep), [`clock`], [`phone_number`].
+//!
+//! The state every request shares ([`AppState`]) is here.
 
-pub mod accounts;
-pub(crate) mod assets;
-pub(crate) mod audit;
-pub mod authy;
-pub(crate) mod client_limits;
-pub mod clock;
-pub(crate) mod code_limits;
 pub mod config;
 pub mod db;
-pub(crate) mod group_commit;
+pub mod domain;
+pub mod http;
 pub(crate) mod jobs;
-mod middleware;
-pub mod passkeys;
-pub mod passwords;
-pub mod payments;
-pub(crate) mod phone_number;
-pub mod provider;
-pub mod push_devices;
-pub mod readiness;
-pub(crate) mod request;
-pub(crate) mod routes;
-pub mod sessions;
-pub(crate) mod startup;
-pub mod step_up;
-pub mod telemetry;
-pub mod verify;
-pub(crate) mod web_guard;
-pub mod webhook;
+pub mod limits;
+pub mod providers;
 
-use std::{fmt, sync::Arc};
+use std::sync::Arc;
 
 /// The server's allocator (the binary's global allocator; the bench measures with it too):
 /// a request allocates and frees many small objects on whichever worker thread runs it,
@@ -42,13 +31,22 @@ use leptos::prelude::*;
 use sqlx::AnyPool;
 
 use crate::error::AppError;
+use crate::sandbox::service::Sandbox;
 use config::Config;
-use provider::ProviderError;
+use providers::ProviderError;
 
 pub use jobs::{holds_lease, sweep};
 
-pub use routes::router;
-pub use startup::{prepare, prepare_with, run, serve, serve_with, without_delay, Services};
+pub use http::routes::router;
+pub use http::startup::{prepare, prepare_with, run, serve, serve_with, without_delay};
+
+/// What start-up prepares: the app's state, and the sandbox when no provider is configured
+/// (a guest with a state of its own, which the app reaches only over HTTP).
+#[derive(Clone)]
+pub struct Services {
+    pub app: AppState,
+    pub sandbox: Option<Sandbox>,
+}
 
 /// Everything a request handler or server function needs, cloned cheaply per request.
 #[derive(Clone, FromRef)]
@@ -59,45 +57,29 @@ pub struct AppState {
     #[from_ref(skip)]
     pub writer: AnyPool,
     /// Signed callbacks, recorded many to a transaction on `writer`.
-    pub callbacks: group_commit::CallbackRecorder,
+    pub callbacks: db::group_commit::CallbackRecorder,
     pub config: Arc<Config>,
     /// The provider clients (pointed at the sandbox when no provider is configured); each
     /// account uses the one it was registered with.
-    pub providers: provider::Providers,
+    pub providers: providers::Providers,
     /// The Verify client, when Verify is configured (its events route needs more of it
     /// than the `Provider` trait says).
-    pub verify: Option<Arc<verify::VerifyClient>>,
+    pub verify: Option<Arc<providers::verify::VerifyClient>>,
     /// Password hashing, bounded to one hash per core.
-    pub passwords: Arc<passwords::Passwords>,
+    pub passwords: Arc<domain::passwords::Passwords>,
     /// Per-client-address token buckets (this instance's).
-    pub client_limiter: Arc<client_limits::ClientLimiter>,
+    pub client_limiter: Arc<limits::client_limits::ClientLimiter>,
     /// Callbacks refused before their signature was checked, counted per minute.
-    pub callback_refusals: Arc<webhook::RefusalCounter>,
+    pub callback_refusals: Arc<domain::webhook::RefusalCounter>,
     /// This instance's name among several on one database (for job leases).
     pub instance: Arc<str>,
     /// Starting, ready or stopping (`/readyz`).
-    pub readiness: Arc<readiness::Readiness>,
+    pub readiness: Arc<http::readiness::Readiness>,
     /// The WebAuthn relying party `PUBLIC_URL` names (none when its host is an address).
     pub passkeys: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
-/// Logs an internal failure with its context and returns the error the browser may see.
-pub fn internal(context: &str, error: impl fmt::Display) -> AppError {
-    tracing::error!(context, error = %error, "internal error");
-    AppError::Internal
-}
-
-/// `result.or_internal("what was being done")`: a failure nobody can act on (the
-/// database, a task) is logged with what was being done and becomes `AppError::Internal`.
-pub trait OrInternal<T> {
-    fn or_internal(self, context: &str) -> Result<T, AppError>;
-}
-
-impl<T, E: fmt::Display> OrInternal<T> for Result<T, E> {
-    fn or_internal(self, context: &str) -> Result<T, AppError> {
-        self.map_err(|e| internal(context, e))
-    }
-}
+pub use crate::error::{internal, OrInternal};
 
 /// Logs a provider failure and returns a message the user can act on.
 pub fn provider_error(context: &str, error: ProviderError) -> AppError {

@@ -1,7 +1,7 @@
 //! One client with a laptop must not hurt everyone: bounded work before authentication,
 //! per-client limits, a sign-in lock that concurrency cannot race, no SMS pumping, no
 //! guessing the phone code, and the smaller holes.
-use payfriend::server::clock;
+use payfriend::shared::clock;
 use std::sync::Arc;
 
 use crate::common::{
@@ -13,7 +13,7 @@ use payfriend::api::{
     accounts::{CurrentUser, LogIn, ResendCode, VerifyPhone},
     payments::{GetPayment, SendPayment},
 };
-use payfriend::server::webhook;
+use payfriend::server::domain::webhook;
 
 async fn sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
     app.client
@@ -825,8 +825,8 @@ fn the_sandbox_does_not_start_for_a_public_host_unless_development_is_explicit()
 #[tokio::test]
 async fn the_domain_takes_the_caller_as_an_argument_and_audits_its_address() {
     use payfriend::server::{
-        accounts,
-        sessions::{Caller, CookieJar},
+        domain::accounts,
+        domain::sessions::{Caller, CookieJar},
     };
     let app = spawn_app().await;
     let (user_id, email) = verified_user(&app, "a password").await;

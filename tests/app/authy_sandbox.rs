@@ -1,6 +1,7 @@
 //! The Authy client against the built-in sandbox, over real HTTP: every endpoint, its
 //! success and error paths, and the callbacks the sandbox phone sends.
-use payfriend::server::clock;
+use payfriend::shared::authy_signature::{self as signature, SignedRequest};
+use payfriend::shared::clock;
 use std::{collections::BTreeMap, time::Duration};
 
 use crate::common::{spawn_app, spawn_app_with, TestApp};
@@ -13,12 +14,11 @@ use payfriend::sandbox::service::{
     store,
 };
 use payfriend::server::{
-    authy::{
+    config::Secret,
+    providers::authy::{
         client::{Logo, NewApprovalRequest},
-        signature::{self, SignedRequest},
         AuthyClient, AuthyError,
     },
-    config::Secret,
 };
 use tokio::sync::mpsc;
 

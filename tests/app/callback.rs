@@ -5,12 +5,12 @@ use crate::common::{
     verified_user, TestApp,
 };
 use payfriend::model::{PaymentId, UserId};
-use payfriend::server::clock;
 use payfriend::server::{
-    authy::signature,
     config::ProviderKind,
-    provider::{Logo, NewApprovalRequest},
+    providers::{Logo, NewApprovalRequest},
 };
+use payfriend::shared::authy_signature as signature;
+use payfriend::shared::clock;
 use serde_json::json;
 
 /// A verified user (password [`PASSWORD`]) with one pending payment whose push request
@@ -600,7 +600,7 @@ async fn the_sweeper_marks_unanswered_payments_expired() {
     let p = pending_payment(&app).await;
     expire_payment(&app, p.payment_id.as_str(), 10).await;
 
-    payfriend::server::payments::expire_due(&app.state).await;
+    payfriend::server::domain::payments::expire_due(&app.state).await;
 
     assert_eq!(status_of(&app, &p.payment_id).await.0, "expired");
 }

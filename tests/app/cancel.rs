@@ -6,7 +6,7 @@ use crate::common::{expire_payment, log_in, spawn_app, spawn_app_with, TestApp};
 use leptos::server_fn::ServerFn;
 use payfriend::api::payments::{CancelPayment, GetPayment};
 use payfriend::model::{DecidedVia, PaymentId, PaymentStatus, PaymentView, MAX_SMS_ATTEMPTS};
-use payfriend::server::clock;
+use payfriend::shared::clock;
 
 async fn cancel(app: &TestApp, cookie: &str, id: &PaymentId) -> reqwest::Response {
     app.client

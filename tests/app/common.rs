@@ -1,6 +1,7 @@
 //! Starts the real app on port 0 with its own temporary SQLite database.
 
-use payfriend::server::clock;
+use payfriend::shared::authy_signature as signature;
+use payfriend::shared::clock;
 use std::collections::HashMap;
 
 use leptos::server_fn::ServerFn;
@@ -12,11 +13,13 @@ use payfriend::model::{Email, Payee, PaymentId, UserId};
 use payfriend::sandbox::service::{store, Sandbox};
 use payfriend::server::{
     self,
-    authy::{signature, AuthyClient},
     config::{Config, ProviderKind},
-    db, passwords,
-    provider::Phone,
-    sessions, AppState,
+    db,
+    domain::passwords,
+    domain::sessions,
+    providers::authy::AuthyClient,
+    providers::Phone,
+    AppState,
 };
 use tokio::net::TcpListener;
 
@@ -570,7 +573,7 @@ pub async fn send_verify_event(
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let signature = payfriend::server::verify::signature::sign(
+    let signature = payfriend::shared::verify_signature::sign(
         settings.auth_token.expose(),
         settings.events_url.as_str(),
         &owned,

@@ -9,7 +9,9 @@ use payfriend::api::{
     accounts::LogIn,
     payments::{GetPayment, SendPayment, SendPaymentSms, VerifyPaymentSms},
 };
-use payfriend::server::{authy::signature, clock, db};
+use payfriend::server::db;
+use payfriend::shared::authy_signature as signature;
+use payfriend::shared::clock;
 use sqlx::AnyPool;
 
 use crate::common::{fresh_database, postgres_available};

@@ -4,7 +4,8 @@
 
 use leptos::server_fn::ServerFn;
 use payfriend::api::accounts::VerifyPhone;
-use payfriend::server::{clock, config::ProviderKind, db};
+use payfriend::server::{config::ProviderKind, db};
+use payfriend::shared::clock;
 
 use crate::common::*;
 

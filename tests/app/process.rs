@@ -1,6 +1,7 @@
 //! The real server binary: graceful shutdown on SIGTERM, durability across SIGKILL, and
 //! logs that never contain secrets or codes.
-use payfriend::server::clock;
+use payfriend::shared::authy_signature as signature;
+use payfriend::shared::clock;
 use std::{
     path::Path,
     process::{Child, Command},
@@ -14,7 +15,7 @@ use payfriend::api::{
     accounts::{LogIn, Register, VerifyPhone},
     payments::{GetPayment, SendPayment, SendPaymentSms, VerifyPaymentSms},
 };
-use payfriend::server::{authy::signature, db};
+use payfriend::server::db;
 use sqlx::AnyPool;
 
 pub(crate) const API_KEY: &str = "process-test-api-key-0123456789";

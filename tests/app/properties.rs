@@ -2,7 +2,7 @@
 use std::collections::BTreeMap;
 
 use payfriend::model::{format_amount, parse_amount, MAX_AMOUNT_CENTS};
-use payfriend::server::authy::signature::{
+use payfriend::shared::authy_signature::{
     canonical_params, flatten_json, form_encode, sign, verify, SignedRequest,
 };
 use proptest::prelude::*;

@@ -5,7 +5,7 @@ use crate::common::{log_in, pushes_to, send_payment_id, spawn_app, verified_user
 use leptos::server_fn::ServerFn;
 use payfriend::api::payments::ResendPush;
 use payfriend::model::{PaymentId, UserId};
-use payfriend::server::clock;
+use payfriend::shared::clock;
 
 struct Payer {
     email: String,

@@ -10,8 +10,9 @@ use payfriend::api::{
     payments::PaymentTimeline,
 };
 use payfriend::sandbox::model::SandboxFault;
-use payfriend::server::clock;
-use payfriend::server::{authy::signature, db, payments};
+use payfriend::server::{db, domain::payments};
+use payfriend::shared::authy_signature as signature;
+use payfriend::shared::clock;
 
 async fn payment_statuses(app: &TestApp, user_id: &payfriend::model::UserId) -> Vec<String> {
     sqlx::query_scalar("SELECT status FROM payments WHERE user_id = $1")

@@ -13,10 +13,10 @@ use payfriend::model::{SessionUser, UserId};
 use payfriend::sandbox::model::SandboxFault;
 use payfriend::sandbox::service::verify_handset::{self, Pairing};
 use payfriend::server::{
-    clock,
-    provider::{Phone, Provider, ProviderError},
-    verify::VerifyClient,
+    providers::verify::VerifyClient,
+    providers::{Phone, Provider, ProviderError},
 };
+use payfriend::shared::clock;
 use serde_json::Value;
 
 use crate::common::*;
@@ -269,7 +269,7 @@ async fn a_push_device_is_added_from_the_account_page_and_approves_with_the_paym
         .expect("expiry");
     assert_eq!(
         fetched["expiration_date"],
-        payfriend::server::verify::client::iso8601(expires).as_str()
+        payfriend::shared::verify_format::iso8601(expires).as_str()
     );
     let shown = payfriend::sandbox::service::handset::view(app.sandbox(), phone)
         .await
@@ -344,7 +344,7 @@ async fn only_correctly_signed_events_are_read_and_each_delivery_once() {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     let settings = app.state.config.verify.as_ref().expect("Verify");
-    let forged = payfriend::server::verify::signature::sign(
+    let forged = payfriend::shared::verify_signature::sign(
         "not the auth token",
         settings.events_url.as_str(),
         &owned,
@@ -445,7 +445,7 @@ async fn a_lost_event_is_recovered_by_reconciliation_from_the_challenge() {
         .await
         .expect("age");
 
-    payfriend::server::payments::reconcile(&app.state).await;
+    payfriend::server::domain::payments::reconcile(&app.state).await;
 
     assert_eq!(status_of(&app, &id).await, "approved");
 }
@@ -757,7 +757,7 @@ async fn challenges_follow_verifys_rules() {
         ),
         60200
     );
-    let far = payfriend::server::verify::client::iso8601(clock::now() + 3601);
+    let far = payfriend::shared::verify_format::iso8601(clock::now() + 3601);
     assert_eq!(
         code_of(
             &wire

@@ -20,8 +20,8 @@ use base64::{engine::general_purpose::STANDARD as BASE64, Engine as _};
 use payfriend::model::UserId;
 use payfriend::server::{
     config::{Secret, VerifySettings},
-    provider::{ApprovalStatus, NewApprovalRequest, ProviderError},
-    verify::{client::VerifyError, VerifyClient},
+    providers::verify::{client::VerifyError, VerifyClient},
+    providers::{ApprovalStatus, NewApprovalRequest, ProviderError},
 };
 use reqwest::Url;
 

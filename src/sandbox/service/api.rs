@@ -1,7 +1,7 @@
 //! The Authy REST endpoints, as the sandbox serves them: same paths, bodies, HTTP statuses
 //! and error codes as the real service (spec: authy-api.md).
 
-use crate::server::clock;
+use crate::shared::clock;
 use std::{collections::BTreeMap, time::Duration};
 
 use axum::{
@@ -17,6 +17,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 
+use super::Logo;
 use super::{
     masked_phone, random_digits,
     store::{self, TokenCheck},
@@ -24,7 +25,6 @@ use super::{
 };
 use crate::model::Via;
 use crate::sandbox::model::SandboxFault;
-use crate::server::authy::client::Logo;
 
 /// How long a phone verification code stays valid.
 const VERIFICATION_SECONDS: i64 = 599;

@@ -1,15 +1,16 @@
 //! The server side of the sandbox phone page: what a handset would show, and its
 //! Approve / Deny buttons, which call the app's callback URL exactly as Authy does.
 
-use crate::server::clock;
+use crate::shared::clock;
 use std::collections::BTreeMap;
 
 use base64::{engine::general_purpose::STANDARD as BASE64, Engine as _};
 use serde_json::{json, Value};
 
+use super::Logo;
 use super::{store, Sandbox};
 use crate::sandbox::model::{SandboxFault, SandboxMessage, SandboxPhone, SandboxPush};
-use crate::server::authy::{client::Logo, signature};
+use crate::shared::authy_signature as signature;
 
 /// Everything the phone with this E.164 number has received.
 pub async fn view(state: &Sandbox, phone_e164: &str) -> sqlx::Result<SandboxPhone> {

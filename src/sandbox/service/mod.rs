@@ -23,7 +23,7 @@ use sqlx::AnyPool;
 
 use super::model::SandboxFault;
 use crate::error::AppError;
-use crate::server::config::{Config, Provider, Secret};
+use crate::shared::secret::Secret;
 
 /// Everything the sandbox needs: its tables, the application's API key (which it checks
 /// and signs callbacks with), where callbacks go, and the failure it acts out.
@@ -70,32 +70,45 @@ impl VerifySandbox {
     }
 }
 
+/// How the app sets the sandbox up, the way it would sign up with a provider: the keys it
+/// will use, where callbacks go, how long its client waits, which wires to serve.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The Authy API key the app calls with (and that signs its callbacks).
+    pub api_key: Secret,
+    /// Where Authy callbacks go.
+    pub callback_url: Url,
+    /// The failure to act out from the start.
+    pub fault: SandboxFault,
+    /// The app's provider client timeout: the `slow` fault answers just after it.
+    pub client_timeout_secs: u64,
+    /// Whether to serve Authy's wire (the app talks Authy to the sandbox).
+    pub serves_authy: bool,
+    /// Its Verify v2 service, when the app's Verify settings point at the sandbox.
+    pub verify: Option<VerifySandbox>,
+}
+
+/// One logo shown with an Authy push request, as the API takes it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Logo {
+    pub res: String,
+    pub url: String,
+}
+
 impl Sandbox {
-    /// The sandbox for this configuration, or `None` with a real provider.
-    pub fn for_config(config: &Config, db: AnyPool, http: reqwest::Client) -> Option<Sandbox> {
-        config.sandbox_enabled().then(|| Sandbox {
+    /// The sandbox for these settings, its tables in `db`, calling back with `http`.
+    pub fn new(settings: Settings, db: AnyPool, http: reqwest::Client) -> Sandbox {
+        Sandbox {
             db,
-            api_key: config.authy_api_key.clone(),
-            callback_url: config.authy_callback_url.clone(),
+            api_key: settings.api_key,
+            callback_url: settings.callback_url,
             http,
-            fault: FaultSwitch::new(config.sandbox_fault),
-            client_timeout_secs: config.authy_timeout_secs,
+            fault: FaultSwitch::new(settings.fault),
+            client_timeout_secs: settings.client_timeout_secs,
             code_checks: Arc::default(),
-            authy: config.provider == Provider::Sandbox,
-            verify: config
-                .verify
-                .as_ref()
-                .filter(|v| v.sandbox)
-                .map(|v| VerifySandbox {
-                    account_sid: v.account_sid.clone(),
-                    auth_token: v.auth_token.clone(),
-                    api_key: v.api_key.clone(),
-                    service_sid: v.service_sid.clone(),
-                    base_url: v.base_url.to_string(),
-                    events_url: v.events_url.clone(),
-                    friendly_name: "Payfriend".into(),
-                }),
-        })
+            authy: settings.serves_authy,
+            verify: settings.verify,
+        }
     }
 
     /// Whether it serves Authy's wire.

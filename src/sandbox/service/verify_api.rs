@@ -28,13 +28,10 @@ use super::{
     Sandbox, VerifySandbox,
 };
 use crate::sandbox::model::SandboxFault;
-use crate::server::{
+use crate::shared::{
     clock,
-    config::random_sid,
-    verify::{
-        client::{decode_fields, iso8601, parse_iso8601},
-        signature,
-    },
+    verify_format::{decode_fields, iso8601, parse_iso8601, random_sid},
+    verify_signature as signature,
 };
 
 /// How long a verification lives.

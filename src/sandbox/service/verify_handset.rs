@@ -10,7 +10,7 @@ use super::{
     Sandbox,
 };
 use crate::sandbox::model::{SandboxFault, SandboxPush};
-use crate::server::{clock, config::random_sid, verify::signature};
+use crate::shared::{clock, verify_format::random_sid, verify_signature as signature};
 
 /// What enrolling with an access token did.
 #[derive(Debug, Clone, PartialEq, Eq)]

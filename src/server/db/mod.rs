@@ -2,6 +2,7 @@
 //! and PostgreSQL: `$n` placeholders, text UUIDs, BIGINT money and Unix-second timestamps.
 
 pub mod audit;
+pub(crate) mod group_commit;
 pub mod leases;
 pub mod passkeys;
 pub mod payments;

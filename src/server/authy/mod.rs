@@ -1,6 +1,0 @@
-//! The second-factor provider: the Authy API client and the callback signature check.
-
-pub mod client;
-pub mod signature;
-
-pub use client::{AuthyClient, AuthyError};
