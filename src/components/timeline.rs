@@ -1,33 +1,34 @@
 //! A payment's audit trail in words its owner understands.
 
-use crate::model::{AuditKind, TimelineEntry};
+use crate::model::{AuditKind, AuditOutcome, TimelineEntry};
 
 /// One timeline entry as a sentence ("Approval request sent to your phone").
 pub fn timeline_sentence(e: &TimelineEntry) -> String {
-    let outcome = e.outcome.as_str();
+    use AuditOutcome as O;
+    let outcome = &e.outcome;
     let detail = e.detail.as_str();
     match e.event {
         AuditKind::PaymentCreated => match detail {
             "" => "Payment created".to_string(),
             what => format!("Payment created: {what}"),
         },
-        AuditKind::PushSent if outcome == "ok" && detail.starts_with("sent again") => {
+        AuditKind::PushSent if *outcome == O::Ok && detail.starts_with("sent again") => {
             "Approval request sent to your phone again".into()
         }
-        AuditKind::PushSent if outcome == "ok" => "Approval request sent to your phone".into(),
+        AuditKind::PushSent if *outcome == O::Ok => "Approval request sent to your phone".into(),
         AuditKind::PushSent => "The approval request could not be sent to your phone".into(),
-        AuditKind::SmsSent if outcome == "ok" => "Code sent to your phone by SMS".into(),
-        AuditKind::SmsSent if outcome == "refused" => {
+        AuditKind::SmsSent if *outcome == O::Ok => "Code sent to your phone by SMS".into(),
+        AuditKind::SmsSent if *outcome == O::Refused => {
             "No SMS code sent: too many codes were asked for".into()
         }
         AuditKind::SmsSent => "The SMS code could not be sent".into(),
-        AuditKind::Code if outcome == "accepted" => "Correct SMS code entered".into(),
+        AuditKind::Code if *outcome == O::Accepted => "Correct SMS code entered".into(),
         AuditKind::Code => "Wrong SMS code entered".into(),
-        AuditKind::Callback if outcome == "accepted" => "Your phone answered the request".into(),
+        AuditKind::Callback if *outcome == O::Accepted => "Your phone answered the request".into(),
         AuditKind::Callback => "A message claiming to be from your phone was refused".into(),
         AuditKind::Decision => decision(outcome, detail),
         AuditKind::Expiry => "The request expired without an answer".into(),
-        AuditKind::Passkey if outcome == "used" => "Your passkey confirmed the payment".into(),
+        AuditKind::Passkey if *outcome == O::Used => "Your passkey confirmed the payment".into(),
         AuditKind::Passkey => match detail {
             "" => "A passkey answer was refused".into(),
             why => format!("A passkey answer was refused: {why}"),
@@ -36,23 +37,28 @@ pub fn timeline_sentence(e: &TimelineEntry) -> String {
         | AuditKind::VerificationSent
         | AuditKind::VerificationChecked
         | AuditKind::PushDevice => {
-            format!("{} ({outcome})", e.event.as_str().replace('_', " "))
+            format!(
+                "{} ({})",
+                e.event.as_str().replace('_', " "),
+                outcome.as_str()
+            )
         }
     }
 }
 
-fn decision(status: &str, detail: &str) -> String {
+fn decision(status: &AuditOutcome, detail: &str) -> String {
+    use AuditOutcome as O;
     match (status, detail) {
-        ("approved", "by push") => "Approved on your phone".into(),
-        ("approved", "by sms") => "Approved with the SMS code".into(),
-        ("approved", "by passkey") => "Approved with your passkey".into(),
-        ("approved", _) => "Approved".into(),
-        ("denied", _) => "Denied on your phone".into(),
-        ("cancelled", _) => "Cancelled by you".into(),
-        ("failed", "too many wrong SMS codes") => "Failed: too many wrong SMS codes".into(),
-        ("failed", "") => "Failed".into(),
-        ("failed", why) => format!("Failed: {why}"),
-        (other, _) => format!("Decided: {other}"),
+        (O::Approved, "by push") => "Approved on your phone".into(),
+        (O::Approved, "by sms") => "Approved with the SMS code".into(),
+        (O::Approved, "by passkey") => "Approved with your passkey".into(),
+        (O::Approved, _) => "Approved".into(),
+        (O::Denied, _) => "Denied on your phone".into(),
+        (O::Cancelled, _) => "Cancelled by you".into(),
+        (O::Failed, "too many wrong SMS codes") => "Failed: too many wrong SMS codes".into(),
+        (O::Failed, "") => "Failed".into(),
+        (O::Failed, why) => format!("Failed: {why}"),
+        (other, _) => format!("Decided: {}", other.as_str()),
     }
 }
 
@@ -64,7 +70,7 @@ mod tests {
         TimelineEntry {
             at: 0,
             event,
-            outcome: outcome.into(),
+            outcome: AuditOutcome::from(outcome.to_string()),
             detail: detail.into(),
         }
     }

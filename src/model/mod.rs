@@ -12,7 +12,7 @@ mod payment;
 mod time;
 
 pub use account::{Email, InvalidEmail, SessionUser, Via, PHONE_COUNTRIES};
-pub use audit::AuditKind;
+pub use audit::{AuditKind, AuditOutcome};
 pub use ids::{PaymentId, UserId};
 pub use money::{
     exponent, format_amount, is_known_currency, parse_amount, AmountError, Money, MAX_AMOUNT_CENTS,

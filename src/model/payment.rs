@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::{AuditKind, PaymentId};
+use super::{AuditKind, AuditOutcome, PaymentId};
 
 /// Who is paid: 1 to 100 characters, trimmed, nothing invisible or unprintable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -240,7 +240,7 @@ pub struct TimelineEntry {
     /// Unix seconds.
     pub at: i64,
     pub event: AuditKind,
-    pub outcome: String,
+    pub outcome: AuditOutcome,
     pub detail: String,
 }
 

@@ -274,7 +274,12 @@ pub async fn payment_codes(app: &TestApp, payment_id: &str) -> Vec<String> {
         ProviderKind::Authy => sqlx::query_scalar(
             "SELECT code FROM sandbox_tokens WHERE action LIKE $1 ORDER BY created_at",
         )
-        .bind(format!("payfriend-payment:{payment_id}:%"))
+        .bind(format!(
+            "{}%",
+            payfriend::server::domain::payments::sms_action_of(
+                &PaymentId::parse(payment_id).expect("a payment id")
+            )
+        ))
         .fetch_all(&app.state.db)
         .await
         .expect("tokens"),

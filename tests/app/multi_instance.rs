@@ -157,7 +157,12 @@ async fn two_instances_on_one_database_serve_one_user_together() {
         .status()
         .is_success());
     let code: String = sqlx::query_scalar("SELECT code FROM sandbox_tokens WHERE action LIKE $1")
-        .bind(format!("payfriend-payment:{third}:%"))
+        .bind(format!(
+            "{}%",
+            payfriend::server::domain::payments::sms_action_of(
+                &payfriend::model::PaymentId::parse(&third).expect("a payment id")
+            )
+        ))
         .fetch_one(&db)
         .await
         .expect("payment code sent");

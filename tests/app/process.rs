@@ -507,7 +507,12 @@ async fn a_payment_sms_code_appears_in_no_log_line_at_any_level() {
         .expect("ask for a code");
     assert_eq!(asked.status(), 200);
     let code: String = sqlx::query_scalar("SELECT code FROM sandbox_tokens WHERE action LIKE $1")
-        .bind(format!("payfriend-payment:{id}:%"))
+        .bind(format!(
+            "{}%",
+            payfriend::server::domain::payments::sms_action_of(
+                &payfriend::model::PaymentId::parse(&id).expect("a payment id")
+            )
+        ))
         .fetch_one(&db)
         .await
         .expect("code");

@@ -2,7 +2,7 @@
 
 use sqlx::{Any, AnyPool, Executor};
 
-use crate::model::{AuditKind, PaymentId, UserId};
+use crate::model::{AuditKind, AuditOutcome, PaymentId, UserId};
 
 /// One security-relevant event.
 #[derive(Debug, Clone)]
@@ -11,7 +11,7 @@ pub struct AuditEvent<'a> {
     pub payment_id: Option<&'a PaymentId>,
     pub ip: Option<String>,
     pub event: AuditKind,
-    pub outcome: &'a str,
+    pub outcome: AuditOutcome,
     pub detail: String,
 }
 
@@ -39,7 +39,7 @@ where
     .bind(e.payment_id)
     .bind(e.ip.as_deref())
     .bind(e.event.as_str())
-    .bind(e.outcome)
+    .bind(e.outcome.as_str())
     .bind(&e.detail)
     .execute(db)
     .await
@@ -50,12 +50,16 @@ where
 pub async fn payment_events(
     db: &AnyPool,
     payment_id: &PaymentId,
-) -> sqlx::Result<Vec<(i64, String, String, String)>> {
-    sqlx::query_as(
+) -> sqlx::Result<Vec<(i64, String, AuditOutcome, String)>> {
+    let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
         "SELECT at, event, outcome, detail FROM audit_events WHERE payment_id = $1 \
          ORDER BY at, id",
     )
     .bind(payment_id)
     .fetch_all(db)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(at, event, outcome, detail)| (at, event, AuditOutcome::from(outcome), detail))
+        .collect())
 }

@@ -159,6 +159,38 @@ pub async fn ping(pool: &AnyPool) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT 1").execute(pool).await.map(|_| ())
 }
 
+/// Columns that hold one of a type's names (its `as_str`), read back with its `parse`: the
+/// row types carry the type itself, and a value the type does not know is a decoding
+/// error (answered as an internal error), never a guess.
+macro_rules! named_column {
+    ($($t:ty),* $(,)?) => {$(
+        impl sqlx::Type<sqlx::Any> for $t {
+            fn type_info() -> sqlx::any::AnyTypeInfo {
+                <String as sqlx::Type<sqlx::Any>>::type_info()
+            }
+
+            fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+                <String as sqlx::Type<sqlx::Any>>::compatible(ty)
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, sqlx::Any> for $t {
+            fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+                let name = <String as sqlx::Decode<'r, sqlx::Any>>::decode(value)?;
+                <$t>::parse(&name)
+                    .ok_or_else(|| format!("not a {}: {name:?}", stringify!($t)).into())
+            }
+        }
+    )*};
+}
+
+named_column!(
+    crate::model::PaymentStatus,
+    crate::model::DecidedVia,
+    crate::model::Via,
+    crate::server::config::ProviderKind,
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,9 @@
 use sqlx::AnyPool;
 
 use super::audit::{insert_event, AuditEvent};
-use crate::model::{AuditKind, DecidedVia, Money, Payee, PaymentId, PaymentStatus, UserId};
+use crate::model::{
+    AuditKind, AuditOutcome, DecidedVia, Money, Payee, PaymentId, PaymentStatus, UserId,
+};
 
 /// A payment as stored (the status already accounts for expiry at read time).
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -17,10 +19,12 @@ pub struct PaymentRow {
     pub payee: Payee,
     pub amount_cents: i64,
     pub currency: String,
-    pub status: String,
+    /// The status (a pending one past its expiry reads as expired).
+    pub status: PaymentStatus,
     pub approval_uuid: Option<String>,
     pub failure_reason: Option<String>,
-    pub decided_via: Option<String>,
+    /// How its owner decided it (`None` while pending, and for other outcomes).
+    pub decided_via: Option<DecidedVia>,
     pub sms_sent_at: Option<i64>,
     pub sms_failed_attempts: i64,
     pub expires_at: i64,
@@ -32,16 +36,6 @@ pub struct PaymentRow {
 }
 
 impl PaymentRow {
-    /// The status, parsed (an unknown stored value reads as failed, never as approved).
-    pub fn status(&self) -> PaymentStatus {
-        PaymentStatus::parse(&self.status).unwrap_or(PaymentStatus::Failed)
-    }
-
-    /// How its owner decided it (`None` while pending, or for an unknown stored value).
-    pub fn decided_via(&self) -> Option<DecidedVia> {
-        self.decided_via.as_deref().and_then(DecidedVia::parse)
-    }
-
     /// The amount and its currency.
     pub fn amount(&self) -> Money {
         Money {
@@ -736,12 +730,20 @@ async fn record_push_callback_in(
         };
         insert_event(
             &mut **tx,
-            &row(AuditKind::Callback, "accepted", detail.to_string()),
+            &row(
+                AuditKind::Callback,
+                AuditOutcome::Accepted,
+                detail.to_string(),
+            ),
             now,
         )
         .await?;
         if matches!(outcome, PushOutcome::Decided(..)) {
-            let decision = row(AuditKind::Decision, status.as_str(), "by push".to_string());
+            let decision = row(
+                AuditKind::Decision,
+                AuditOutcome::decided(status),
+                "by push".to_string(),
+            );
             insert_event(&mut **tx, &decision, now).await?;
         }
     }

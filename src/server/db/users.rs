@@ -4,7 +4,7 @@ use std::sync::LazyLock;
 
 use sqlx::AnyPool;
 
-use crate::model::{Email, UserId};
+use crate::model::{Email, UserId, Via};
 use crate::server::config::ProviderKind;
 
 /// A user as stored.
@@ -16,11 +16,11 @@ pub struct UserRow {
     pub phone_e164: String,
     pub country_code: String,
     pub national_number: String,
-    pub verify_via: String,
+    pub verify_via: Via,
     pub phone_verified_at: Option<i64>,
     pub authy_id: Option<i64>,
-    /// The provider the account was registered with (`authy` or `verify`).
-    pub provider: String,
+    /// The provider the account was registered with.
+    pub provider: ProviderKind,
     /// Verify: the SID of the newest verification started for the phone.
     pub verification_sid: Option<String>,
     /// Verify: the verified push factor, if the person added one.
@@ -32,13 +32,7 @@ impl UserRow {
     /// Verify has no registration of its own).
     pub fn is_verified(&self) -> bool {
         self.phone_verified_at.is_some()
-            && (self.authy_id.is_some() || self.provider_kind() == ProviderKind::Verify)
-    }
-
-    /// The provider the account belongs to (an unknown stored value reads as Authy's, the
-    /// provider of every account made before there was a choice).
-    pub fn provider_kind(&self) -> ProviderKind {
-        ProviderKind::parse(&self.provider).unwrap_or(ProviderKind::Authy)
+            && (self.authy_id.is_some() || self.provider == ProviderKind::Verify)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Registration, phone verification and sign-in.
 
+use crate::model::AuditOutcome;
 use crate::server::db::users::CodePurpose;
 use crate::server::OrInternal;
 use crate::server::{
@@ -169,7 +170,7 @@ fn phone_refused(e: ProviderError, context: &str) -> AppError {
 /// Sends a new phone verification code to the signed-in user.
 pub async fn resend_code(state: &AppState, caller: &Caller) -> Result<(), AppError> {
     let user = sessions::require_user(state, caller).await?;
-    let via = Via::parse(&user.verify_via).unwrap_or(Via::Sms);
+    let via = user.verify_via;
     // An account not verified yet is verified with today's provider.
     let provider = if user.is_verified() {
         state.providers.for_user(&user)?
@@ -267,9 +268,9 @@ pub async fn verify_phone(state: &AppState, caller: &Caller, code: &str) -> Resu
         None,
         AuditKind::VerificationChecked,
         if checked.is_ok() {
-            "accepted"
+            AuditOutcome::Accepted
         } else {
-            "rejected"
+            AuditOutcome::Rejected
         },
         checked
             .as_ref()
@@ -376,7 +377,7 @@ pub async fn log_in(
         Some(&user.id),
         None,
         AuditKind::SignIn,
-        "success",
+        AuditOutcome::Success,
         "",
     )
     .await;
@@ -396,7 +397,7 @@ async fn locked(state: &AppState, caller: &Caller, email: &Email, now: i64) -> A
         None,
         None,
         AuditKind::SignIn,
-        "locked",
+        AuditOutcome::Locked,
         format!("refused for {email}"),
     )
     .await;
@@ -420,7 +421,7 @@ async fn failed_sign_in(
             None,
             None,
             AuditKind::SignIn,
-            "locked",
+            AuditOutcome::Locked,
             format!("{attempt} failures for {email}"),
         )
         .await;
@@ -434,7 +435,7 @@ async fn failed_sign_in(
         None,
         None,
         AuditKind::SignIn,
-        "failure",
+        AuditOutcome::Failure,
         format!("for {email}"),
     )
     .await;

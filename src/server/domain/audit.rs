@@ -9,7 +9,7 @@ use crate::server::{
     AppState,
 };
 use crate::{
-    model::{AuditKind, PaymentId, UserId},
+    model::{AuditKind, AuditOutcome, PaymentId, UserId},
     shared::clock,
 };
 
@@ -28,7 +28,7 @@ pub async fn log(
     user_id: Option<&UserId>,
     payment_id: Option<&PaymentId>,
     event: AuditKind,
-    outcome: &str,
+    outcome: AuditOutcome,
     detail: impl Into<String>,
 ) {
     record(

@@ -3,6 +3,7 @@
 //! ceremony's two steps is a one-time row in the database, bound to its user and (for an
 //! approval) to the payment, its payee and amount.
 
+use crate::model::AuditOutcome;
 use crate::server::OrInternal;
 use std::{sync::Arc, time::Duration};
 
@@ -194,7 +195,7 @@ pub async fn finish_add(
         Some(&user.id),
         None,
         AuditKind::Passkey,
-        "added",
+        AuditOutcome::Added,
         row.name.clone(),
     )
     .await;
@@ -224,7 +225,7 @@ pub async fn remove(
         Some(&user.id),
         None,
         AuditKind::Passkey,
-        "removed",
+        AuditOutcome::Removed,
         name,
     )
     .await;
@@ -241,7 +242,7 @@ pub async fn start_approval(
 ) -> Result<PasskeyCeremony, AppError> {
     let webauthn = webauthn(state)?;
     let payment = payments::owned(state, user, id).await?;
-    payments::still_waiting(payment.status())?;
+    payments::still_waiting(payment.status)?;
     let rows = passkey_rows(state, user).await?;
     if rows.is_empty() {
         return Err(refused("Add a passkey on your account page first."));
@@ -299,7 +300,7 @@ pub async fn finish_approval(
                 Some(&user.id),
                 Some(&payment_id),
                 AuditKind::Passkey,
-                "refused",
+                AuditOutcome::Refused,
                 why,
             )
             .await;
@@ -335,7 +336,7 @@ pub async fn finish_approval(
         )
         .await);
     }
-    payments::still_waiting(payment.status())?;
+    payments::still_waiting(payment.status)?;
     if now >= challenge.expires_at {
         return Err(refuse(
             "request expired",
@@ -404,7 +405,7 @@ pub async fn finish_approval(
         Some(&user.id),
         Some(&payment.id),
         AuditKind::Passkey,
-        "used",
+        AuditOutcome::Used,
         row.name,
     )
     .await;

@@ -4,6 +4,7 @@
 //! and verifies the factor with it, and Payfriend records the factor when Verify's
 //! `factor.verified` event arrives (`verify::events`).
 
+use crate::model::AuditOutcome;
 use crate::server::OrInternal;
 use crate::server::{
     config::ProviderKind,
@@ -20,14 +21,14 @@ use crate::{error::AppError, model::AuditKind};
 /// What the account page shows: `None` for an account whose provider enrols devices on its
 /// own (Authy), else whether a push factor is recorded.
 pub fn status(user: &UserRow) -> Option<bool> {
-    (user.provider_kind() == ProviderKind::Verify).then(|| user.push_factor_sid.is_some())
+    (user.provider == ProviderKind::Verify).then(|| user.push_factor_sid.is_some())
 }
 
 fn verify_account(state: &AppState, user: &UserRow) -> Result<(), AppError> {
     if !user.is_verified() {
         return Err(AppError::PhoneNotVerified);
     }
-    if user.provider_kind() != ProviderKind::Verify || state.verify.is_none() {
+    if user.provider != ProviderKind::Verify || state.verify.is_none() {
         return Err(AppError::NotFound);
     }
     Ok(())
@@ -60,7 +61,7 @@ pub async fn enrolment_token(
         Some(&user.id),
         None,
         AuditKind::PushDevice,
-        "enrolment",
+        AuditOutcome::Enrolment,
         "access token issued",
     )
     .await;
@@ -88,7 +89,7 @@ pub async fn remove(state: &AppState, caller: &Caller, user: &UserRow) -> Result
         Some(&user.id),
         None,
         AuditKind::PushDevice,
-        "removed",
+        AuditOutcome::Removed,
         "",
     )
     .await;

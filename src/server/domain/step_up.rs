@@ -2,6 +2,7 @@
 //! adding a phone for push approvals): sent to the verified phone, bound to the step and
 //! the account, checked at most five times per code.
 
+use crate::model::AuditOutcome;
 use crate::server::OrInternal;
 use crate::server::{
     db::{
@@ -158,7 +159,7 @@ pub async fn check(
                 Some(&user.id),
                 None,
                 step.audit_kind(),
-                "refused",
+                AuditOutcome::Refused,
                 format!("wrong code to add {}", step.what()),
             )
             .await;

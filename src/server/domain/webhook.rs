@@ -7,6 +7,7 @@
 //! minute. Refusals of correctly signed callbacks (replays, unknown requests) are rare and
 //! each is recorded.
 
+use crate::model::AuditOutcome;
 use crate::model::{AuditKind, PaymentStatus};
 use crate::shared::clock;
 use std::{
@@ -56,7 +57,7 @@ async fn record_refusal(state: &AppState, detail: impl Into<String>) {
         None,
         None,
         AuditKind::Callback,
-        "rejected",
+        AuditOutcome::Rejected,
         detail,
     )
     .await;
@@ -247,11 +248,11 @@ pub async fn payment_callback(
             tracing::info!(payment = %id, status = asked, "payment decided by push");
             reply(StatusCode::OK, "ok")
         }
-        Ok(PushOutcome::AlreadyDecided(p)) if p.status() == status => {
+        Ok(PushOutcome::AlreadyDecided(p)) if p.status == status => {
             reply(StatusCode::OK, "already decided")
         }
         Ok(PushOutcome::AlreadyDecided(p)) => {
-            tracing::warn!(payment = %p.id, current = p.status().as_str(), asked, "callback conflicts with the payment's decision");
+            tracing::warn!(payment = %p.id, current = p.status.as_str(), asked, "callback conflicts with the payment's decision");
             reply(StatusCode::CONFLICT, "payment already decided")
         }
         Ok(PushOutcome::Replay) => {

@@ -1,5 +1,6 @@
 //! Limits on sending codes: per user, per phone and for the whole app (SMS pumping).
 
+use crate::model::AuditOutcome;
 use crate::server::OrInternal;
 use crate::shared::clock;
 use std::future::Future;
@@ -55,7 +56,11 @@ pub async fn send_code<T>(
         code.user_id,
         code.payment_id,
         code.event,
-        if sent.is_ok() { "ok" } else { "failed" },
+        if sent.is_ok() {
+            AuditOutcome::Ok
+        } else {
+            AuditOutcome::Failed
+        },
         code.detail,
     )
     .await;
@@ -104,7 +109,7 @@ async fn reserve_code_send(state: &AppState, code: &CodeSend<'_>) -> Result<(), 
                 code.user_id,
                 code.payment_id,
                 code.event,
-                "refused",
+                AuditOutcome::Refused,
                 format!(
                     "the app's budget of {budget} codes per hour for {} is used up",
                     if code.verified {

@@ -211,7 +211,7 @@ impl Providers {
 
     /// The provider of this account.
     pub fn for_user(&self, user: &UserRow) -> Result<&Arc<dyn Provider>, AppError> {
-        let kind = user.provider_kind();
+        let kind = user.provider;
         self.get(kind).ok_or_else(|| unconfigured(kind))
     }
 

@@ -1,5 +1,6 @@
 //! Creating a payment and sending its push approval request.
 
+use crate::model::AuditOutcome;
 use crate::server::OrInternal;
 use crate::shared::clock;
 use std::{collections::BTreeMap, net::IpAddr};
@@ -97,7 +98,7 @@ pub async fn create(
         Some(&user.id),
         Some(&id),
         AuditKind::PaymentCreated,
-        "ok",
+        AuditOutcome::Ok,
         format!("{amount} to {payee}"),
     )
     .await;
@@ -128,7 +129,7 @@ pub async fn create(
                 Some(&user.id),
                 Some(&id),
                 AuditKind::PushSent,
-                "ok",
+                AuditOutcome::Ok,
                 "",
             )
             .await;
@@ -152,7 +153,7 @@ pub async fn create(
                 Some(&user.id),
                 Some(&id),
                 AuditKind::PushSent,
-                "failed",
+                AuditOutcome::Failed,
                 e.to_string(),
             )
             .await;
@@ -201,7 +202,7 @@ pub(super) fn approval_request(
     seconds_to_expire: u64,
 ) -> NewApprovalRequest {
     let config = &state.config;
-    let details = match user.provider_kind() {
+    let details = match user.provider {
         ProviderKind::Authy => BTreeMap::from([
             ("Sending to".to_string(), payee.to_string()),
             ("Transaction amount".to_string(), amount.to_string()),

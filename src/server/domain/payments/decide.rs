@@ -1,6 +1,7 @@
 //! The one rule by which a payment leaves `pending`: decided once, in one conditional
 //! update, whoever asks (push callback, SMS code, reconciliation).
 
+use crate::model::AuditOutcome;
 use crate::server::OrInternal;
 use crate::shared::clock;
 use std::net::IpAddr;
@@ -35,7 +36,7 @@ pub async fn decide(
     event: PaymentEvent,
     via: DecidedVia,
 ) -> Result<Decided, AppError> {
-    let current = payment.status();
+    let current = payment.status;
     // What the event means for a payment still waiting; the same rule for every caller.
     let Some(status) = PaymentStatus::Pending.apply(event) else {
         return Ok(Decided::Conflict(current));
@@ -58,7 +59,7 @@ pub async fn decide(
             Some(&payment.user_id),
             Some(&payment.id),
             AuditKind::Decision,
-            status.as_str(),
+            AuditOutcome::decided(status),
             format!("by {}", via.as_str()),
         )
         .await;
@@ -69,7 +70,7 @@ pub async fn decide(
     let fresh = db::payments::owned(&state.db, &payment.user_id, &payment.id, now)
         .await
         .or_internal("re-read payment")?
-        .map(|p| p.status())
+        .map(|p| p.status)
         .unwrap_or(current);
     Ok(if fresh == status {
         Decided::Already

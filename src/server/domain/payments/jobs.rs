@@ -2,6 +2,7 @@
 //! callbacks.
 
 use super::{decide, event_for, status_after};
+use crate::model::AuditOutcome;
 use crate::model::{AuditKind, DecidedVia, PaymentEvent};
 use crate::server::{db, domain::audit, AppState};
 use crate::shared::clock;
@@ -19,7 +20,7 @@ pub async fn expire_due(state: &AppState) {
                     Some(&user_id),
                     Some(&id),
                     AuditKind::Expiry,
-                    "expired",
+                    AuditOutcome::Expired,
                     "no answer in time",
                 )
                 .await;

@@ -14,8 +14,9 @@ pub use create::{create, PUSH_WINDOW_SECS};
 pub use decide::{decide, event_for, status_after, Decided};
 pub use jobs::{expire_due, reconcile};
 pub use resend::resend_push;
-pub use sms::{send_sms, sms_action, sms_code, verify_sms};
+pub use sms::{send_sms, sms_action, sms_action_of, sms_code, verify_sms};
 
+use crate::model::AuditOutcome;
 use crate::server::OrInternal;
 use crate::server::{
     db::{self, payments::PaymentRow, users::UserRow},
@@ -52,7 +53,7 @@ pub async fn timeline(
             // provider's own words, for the log and the audit row only.
             let shown = match event {
                 AuditKind::PaymentCreated | AuditKind::Decision | AuditKind::Passkey => detail,
-                AuditKind::PushSent if outcome == "ok" => detail,
+                AuditKind::PushSent if outcome == AuditOutcome::Ok => detail,
                 _ => String::new(),
             };
             Some(TimelineEntry {
@@ -86,11 +87,11 @@ pub fn view(p: &PaymentRow, now: i64) -> PaymentView {
         payee: p.payee.clone(),
         amount: amount.to_string(),
         amount_typed: amount.typed(),
-        status: p.status(),
+        status: p.status,
         created_at: p.created_at,
         expires_at: p.expires_at,
         decided_at: p.decided_at,
-        decided_via: p.decided_via(),
+        decided_via: p.decided_via,
         failure_reason: p.failure_reason.clone(),
         sms_sent_at: p.sms_sent_at,
         sms_tries_left: u32::try_from(tries_left).unwrap_or(0),
@@ -205,7 +206,7 @@ mod tests {
             payee: crate::model::Payee::parse("Neville").expect("a payee"),
             amount_cents: 2000,
             currency: "USD".into(),
-            status: "pending".into(),
+            status: PaymentStatus::Pending,
             approval_uuid: None,
             failure_reason: None,
             decided_via: None,

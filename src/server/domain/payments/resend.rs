@@ -6,6 +6,7 @@ use super::{
     create::{approval_request, push_budget_spent, push_limits},
     owned, still_waiting,
 };
+use crate::model::AuditOutcome;
 use crate::server::OrInternal;
 use crate::shared::clock;
 use crate::{
@@ -31,7 +32,7 @@ pub async fn resend_push(
     id: &PaymentId,
 ) -> Result<u32, AppError> {
     let payment = owned(state, user, id).await?;
-    still_waiting(payment.status())?;
+    still_waiting(payment.status)?;
     if !user.is_verified() {
         return Err(AppError::PhoneNotVerified);
     }
@@ -55,7 +56,7 @@ pub async fn resend_push(
         ResendClaim::BudgetSpent { oldest } => return Err(push_budget_spent(oldest, now)),
         ResendClaim::NotClaimable => {
             // Decided or expired meanwhile, or else the limit: say which.
-            still_waiting(owned(state, user, id).await?.status())?;
+            still_waiting(owned(state, user, id).await?.status)?;
             return Err(AppError::PushLimit {
                 max: MAX_PUSH_REQUESTS,
             });
@@ -82,9 +83,12 @@ pub async fn resend_push(
         Err(e) => Err(e),
     };
     let (outcome, detail) = match &sent {
-        Ok(_) => ("ok", format!("sent again ({count} of {MAX_PUSH_REQUESTS})")),
+        Ok(_) => (
+            AuditOutcome::Ok,
+            format!("sent again ({count} of {MAX_PUSH_REQUESTS})"),
+        ),
         // The earlier request still stands; the payment stays pending.
-        Err(e) => ("failed", format!("sending again: {e}")),
+        Err(e) => (AuditOutcome::Failed, format!("sending again: {e}")),
     };
     if let Ok(uuid) = &sent {
         db::payments::set_approval_uuid(&state.db, id, uuid)

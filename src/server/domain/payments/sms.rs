@@ -1,6 +1,7 @@
 //! The SMS code that stands in for a push approval, bound to exactly one payment.
 
 use super::{decide, owned, status_after};
+use crate::model::AuditOutcome;
 use crate::server::OrInternal;
 use crate::shared::clock;
 use crate::{
@@ -23,9 +24,18 @@ use crate::{
 /// The SMS `action` that binds a code to exactly this payment: its id, payee and amount.
 pub fn sms_action(p: &PaymentRow) -> String {
     format!(
-        "payfriend-payment:{}:{}:{}:{}",
-        p.id, p.amount_cents, p.currency, p.payee
+        "{}{}:{}:{}",
+        sms_action_of(&p.id),
+        p.amount_cents,
+        p.currency,
+        p.payee
     )
+}
+
+/// How every SMS action of payment `id` begins (its amount, currency and payee follow):
+/// what the sandbox's messages for one payment are found by.
+pub fn sms_action_of(id: &PaymentId) -> String {
+    format!("payfriend-payment:{id}:")
 }
 
 /// A code from an SMS as typed: 6 to 10 digits, spaces around it ignored.
@@ -42,7 +52,7 @@ pub fn sms_code(code: &str) -> Result<&str, AppError> {
 }
 
 fn still_pending(p: &PaymentRow) -> Result<(), AppError> {
-    match p.status() {
+    match p.status {
         PaymentStatus::Pending => Ok(()),
         PaymentStatus::Expired => Err(AppError::ApprovalExpired),
         decided => Err(AppError::field(
@@ -199,7 +209,7 @@ pub async fn verify_sms(
                 Some(&user.id),
                 Some(&payment.id),
                 AuditKind::Code,
-                "accepted",
+                AuditOutcome::Accepted,
                 "",
             )
             .await;
@@ -223,7 +233,7 @@ pub async fn verify_sms(
                 Some(&user.id),
                 Some(&payment.id),
                 AuditKind::Code,
-                "rejected",
+                AuditOutcome::Rejected,
                 "",
             )
             .await;
@@ -280,7 +290,7 @@ async fn wrong_code(
                 None,
                 Some(id),
                 AuditKind::Decision,
-                "failed",
+                AuditOutcome::Failed,
                 "too many wrong SMS codes",
             )
             .await;

@@ -7,6 +7,7 @@
 //! deciding, the challenge is fetched from Verify and only its `status` and the payment id
 //! in its hidden details are trusted. A late, replayed or foreign event changes nothing.
 
+use crate::model::AuditOutcome;
 use axum::{
     body::Bytes,
     extract::State,
@@ -172,7 +173,7 @@ async fn challenge(
         Some(&payment.user_id),
         Some(&payment.id),
         AuditKind::Callback,
-        "accepted",
+        AuditOutcome::Accepted,
         format!("Verify Push {sid}"),
     )
     .await;
@@ -220,7 +221,7 @@ async fn factor_verified(
         Some(&user.id),
         None,
         AuditKind::PushDevice,
-        "added",
+        AuditOutcome::Added,
         "Verify Push factor verified",
     )
     .await;
