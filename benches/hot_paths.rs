@@ -170,9 +170,9 @@ use payfriend::server::AppState;
 use tokio::sync::Semaphore;
 
 /// The integration tests' support module: the same way to start the app and seed it.
-#[allow(dead_code)]
-#[path = "../tests/app/common.rs"]
-mod common;
+#[allow(dead_code, unused_imports)]
+#[path = "../tests/app/support/mod.rs"]
+mod support;
 
 const CONCURRENCY: usize = 16;
 const REQUESTS: usize = 4_000;
@@ -260,7 +260,7 @@ where
 
 async fn seed_payment(state: &AppState, user_id: &UserId, n: usize) -> (PaymentId, String) {
     let uuid = uuid::Uuid::new_v4().to_string();
-    let id = common::insert_pending_payment(state, user_id, 100 + n as i64, &uuid).await;
+    let id = support::insert_pending_payment(state, user_id, 100 + n as i64, &uuid).await;
     (id, uuid)
 }
 
@@ -272,10 +272,10 @@ async fn hot_paths(database_url: Option<&str>) -> HotPaths {
     if let Some(url) = database_url {
         extra.push(("DATABASE_URL", url));
     }
-    let app = common::spawn_app_with(&extra).await;
+    let app = support::spawn_app_with(&extra).await;
     let (state, base, http) = (app.state.clone(), app.base_url.clone(), app.client.clone());
-    let (user_id, email) = common::verified_user(&app, "bench password").await;
-    let cookie = common::log_in(&app, &email, "bench password").await;
+    let (user_id, email) = support::verified_user(&app, "bench password").await;
+    let cookie = support::log_in(&app, &email, "bench password").await;
     let seeded = Instant::now();
     let many = seed_many(&state, &user_id).await;
     println!(
@@ -363,7 +363,7 @@ fn seconds_from(name: &str) -> Option<u64> {
 
 /// An app after its hot paths were measured, with its bench user signed in.
 struct HotPaths {
-    app: common::TestApp,
+    app: support::TestApp,
     cookie: String,
     poll: Figures,
     callback: Figures,
@@ -436,7 +436,7 @@ async fn ceiling(http: &reqwest::Client) -> Figures {
 
 /// Server-rendered pages, signed in: My payments (page 1, with a page of payments) and the
 /// start page.
-async fn pages(app: &common::TestApp, cookie: &str) -> (Figures, Figures) {
+async fn pages(app: &support::TestApp, cookie: &str) -> (Figures, Figures) {
     let list = signed_in_page(app, cookie, "/payments");
     let list = warmed("My payments, page 1 (SSR)", list, REQUESTS / 4).await;
     let home = signed_in_page(app, cookie, "/");
@@ -446,7 +446,7 @@ async fn pages(app: &common::TestApp, cookie: &str) -> (Figures, Figures) {
 
 /// Makes `n` requests for page `path` with the session `cookie`.
 fn signed_in_page<'a>(
-    app: &'a common::TestApp,
+    app: &'a support::TestApp,
     cookie: &'a str,
     path: &'a str,
 ) -> impl Fn(usize) -> Vec<reqwest::RequestBuilder> + 'a {
@@ -716,7 +716,7 @@ async fn main() {
         poll,
         callback,
     } = hot_paths(Some(&sqlite_url)).await;
-    let postgres = match std::env::var(common::TEST_POSTGRES) {
+    let postgres = match std::env::var(support::TEST_POSTGRES) {
         Ok(url) if !url.is_empty() => Some(hot_paths(None).await),
         _ => None,
     };
@@ -742,7 +742,7 @@ async fn main() {
             poll.print_against(ceiling_rate);
             callback.print_against(ceiling_rate);
         }
-        None => println!("PostgreSQL: not measured (set {})", common::TEST_POSTGRES),
+        None => println!("PostgreSQL: not measured (set {})", support::TEST_POSTGRES),
     }
     release_binary(send_html, &send_encoding).await;
     if let Some(mb) = peak_rss_mb() {

@@ -18,9 +18,9 @@ pub enum AppError {
     /// The signed-in user still has to verify their phone number.
     #[error("Please verify your phone number first.")]
     PhoneNotVerified,
-    /// One form field is not acceptable; `field` is the input's name.
+    /// One form field is not acceptable; the message is shown beside it.
     #[error("{message}")]
-    Field { field: String, message: String },
+    Field { field: FormField, message: String },
     /// Sign-in failed; deliberately does not say which part was wrong.
     #[error("Email or password is incorrect.{}", lock_hint(*attempts_left))]
     BadCredentials { attempts_left: Option<u32> },
@@ -76,24 +76,130 @@ pub enum AppError {
     #[error("The approval request expired. Please start again.")]
     ApprovalExpired,
 
-    /// A passkey answer that does not approve anything (wrong payment, used, stale, a
-    /// counter that went backwards); the message says which.
+    /// A passkey answer that approves or adds nothing; the reason says why.
     #[error("{0}")]
-    PasskeyRefused(String),
+    PasskeyRefused(PasskeyRefusal),
 
     /// Passkeys cannot be used with this server's address (`PUBLIC_URL` has no host name).
     #[error("Passkeys are not available on this server.")]
     PasskeysUnavailable,
 
-    /// The second-factor provider failed or could not be reached.
+    /// The second-factor provider failed, refused or could not be reached.
     #[error("The phone service is not answering right now: {0}")]
-    ProviderUnavailable(String),
+    ProviderUnavailable(ProviderTrouble),
     /// Something failed on our side; the details are in the server log.
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
     /// The request never reached the server function, or its answer was unreadable.
     #[error("Could not reach the server: {0}")]
     Transport(ServerFnErrorErr),
+}
+
+/// The fields of the app's forms: each is an input's `name` and the server function
+/// argument it fills, and the field an `AppError::Field` is shown beside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FormField {
+    Email,
+    Password,
+    Country,
+    Phone,
+    Via,
+    Code,
+    Payee,
+    Amount,
+    Name,
+    Token,
+    Fault,
+}
+
+impl FormField {
+    /// The input's `name` (and the server function's argument).
+    pub fn name(self) -> &'static str {
+        match self {
+            FormField::Email => "email",
+            FormField::Password => "password",
+            FormField::Country => "country",
+            FormField::Phone => "phone",
+            FormField::Via => "via",
+            FormField::Code => "code",
+            FormField::Payee => "payee",
+            FormField::Amount => "amount",
+            FormField::Name => "name",
+            FormField::Token => "token",
+            FormField::Fault => "fault",
+        }
+    }
+}
+
+/// Why a passkey answer approved or added nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum PasskeyRefusal {
+    /// Adding: the ceremony's challenge was taken already or timed out.
+    #[error("This request to add a passkey was used or has expired. Start again.")]
+    AddRequestGone,
+    /// Adding: the browser's answer is not a WebAuthn registration.
+    #[error("The browser's answer could not be read. Try again.")]
+    AddAnswerUnreadable,
+    /// Adding: the registration did not verify.
+    #[error("The new passkey was not accepted. Try again, or use another device.")]
+    NotAccepted,
+    /// Adding: the credential is registered already.
+    #[error("This passkey is already on an account.")]
+    AlreadyOnAnAccount,
+    /// Approving: the person has no passkey.
+    #[error("Add a passkey on your account page first.")]
+    NoPasskey,
+    /// Approving: the challenge was taken already.
+    #[error("This passkey request was already used. Nothing was approved; ask for a new one.")]
+    RequestUsed,
+    /// Approving: the challenge was made for another payment.
+    #[error("This passkey answer was for another payment. Nothing was approved.")]
+    OtherPayment,
+    /// Approving: the payment's payee or amount are not those the challenge was made for.
+    #[error("The payee or amount differ from what your passkey confirmed. Nothing was approved.")]
+    DetailsDiffer,
+    /// Approving: the challenge timed out.
+    #[error("This passkey request expired. Nothing was approved; ask for a new one.")]
+    RequestExpired,
+    /// Approving: the browser's answer is not a WebAuthn assertion.
+    #[error("The browser's answer could not be read. Nothing was approved.")]
+    AnswerUnreadable,
+    /// Approving: the assertion does not verify against the challenge.
+    #[error("The passkey's answer does not match this payment's request. Nothing was approved.")]
+    AnswerMismatch,
+    /// Approving: the authenticator did not verify the user (PIN, biometric).
+    #[error("Your passkey did not check it was you (PIN or biometric). Nothing was approved.")]
+    UserNotVerified,
+    /// Approving: the passkey was removed from the account.
+    #[error("That passkey is no longer on your account. Nothing was approved.")]
+    PasskeyRemoved,
+    /// Approving: the signature counter went backwards (a cloned authenticator).
+    #[error(
+        "This passkey's signature counter went backwards, so it may have been copied. \
+         Nothing was approved: approve on your phone instead, and remove the passkey."
+    )]
+    CounterWentBack,
+}
+
+/// What went wrong with the second-factor provider, as the person is told it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum ProviderTrouble {
+    /// It asks us to slow down, without saying for how long.
+    #[error("too many requests, please wait a minute and try again")]
+    Busy,
+    /// It sent this phone as many codes as it sends for now.
+    #[error("too many codes were sent to this phone, please wait 10 minutes")]
+    TooManySends,
+    /// It failed or did not answer.
+    #[error("please try again in a minute")]
+    Down,
+    /// It refused the request.
+    #[error("the request was refused, please try again")]
+    Refused,
+    /// The account belongs to a provider this server is not configured for.
+    #[error("the phone service of this account is not available, please try again later")]
+    NotConfigured,
 }
 
 fn lock_hint(attempts_left: Option<u32>) -> String {
@@ -122,9 +228,9 @@ fn attempts_hint(attempts_left: Option<u32>) -> String {
 
 impl AppError {
     /// A field error for the form input named `field`.
-    pub fn field(field: &str, message: impl Into<String>) -> Self {
+    pub fn field(field: FormField, message: impl Into<String>) -> Self {
         AppError::Field {
-            field: field.to_string(),
+            field,
             message: message.into(),
         }
     }
@@ -170,9 +276,9 @@ impl AppError {
     }
 
     /// The message for `field`, if this error is about that field.
-    pub fn for_field(&self, name: &str) -> Option<String> {
+    pub fn for_field(&self, name: FormField) -> Option<String> {
         match self {
-            AppError::Field { field, message } if field == name => Some(message.clone()),
+            AppError::Field { field, message } if *field == name => Some(message.clone()),
             _ => None,
         }
     }
@@ -247,11 +353,11 @@ mod tests {
 
     #[test]
     fn field_error_belongs_only_to_its_field() {
-        let e = AppError::field("email", "Enter a valid email address.");
+        let e = AppError::field(FormField::Email, "Enter a valid email address.");
         assert_eq!(
-            e.for_field("email").as_deref(),
+            e.for_field(FormField::Email).as_deref(),
             Some("Enter a valid email address.")
         );
-        assert_eq!(e.for_field("password"), None);
+        assert_eq!(e.for_field(FormField::Password), None);
     }
 }

@@ -29,7 +29,7 @@ pub async fn current_user() -> Result<Option<SessionUser>, AppError> {
         email: user.email.to_string(),
         phone: user.phone_e164,
         sandbox: state.config.sandbox_enabled(),
-        currency: state.config.currency.clone(),
+        currency: state.config.currency,
     }))
 }
 

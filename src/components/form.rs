@@ -2,10 +2,10 @@
 
 use leptos::prelude::*;
 
-use crate::error::AppError;
+use crate::error::{AppError, FormField};
 
 /// The error of `field` out of a form's last error.
-pub fn field_error(error: Signal<Option<AppError>>, field: &'static str) -> Signal<Option<String>> {
+pub fn field_error(error: Signal<Option<AppError>>, field: FormField) -> Signal<Option<String>> {
     Signal::derive(move || error.get().and_then(|e| e.for_field(field)))
 }
 
@@ -13,7 +13,7 @@ pub fn field_error(error: Signal<Option<AppError>>, field: &'static str) -> Sign
 #[component]
 pub fn Field(
     #[prop(into)] label: String,
-    name: &'static str,
+    name: FormField,
     #[prop(default = "text")] input_type: &'static str,
     #[prop(optional)] autocomplete: Option<&'static str>,
     #[prop(optional)] inputmode: Option<&'static str>,
@@ -23,6 +23,7 @@ pub fn Field(
     value: Option<String>,
     #[prop(into)] error: Signal<Option<String>>,
 ) -> impl IntoView {
+    let name = name.name();
     let error_id = format!("{name}-error");
     let hint_id = format!("{name}-hint");
     // The hint and the error (when there is one) are read with the field.

@@ -4,6 +4,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::Currency;
+
 /// The signed-in person, as the pages need to know them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionUser {
@@ -15,7 +17,7 @@ pub struct SessionUser {
     /// pages can point at the sandbox phone where codes and requests arrive.
     pub sandbox: bool,
     /// The ISO 4217 code payments are made in (`CURRENCY`).
-    pub currency: String,
+    pub currency: Currency,
     /// How many passkeys they have; `None` when this server cannot use passkeys (its
     /// `PUBLIC_URL` has no host name) or the phone is not verified yet.
     pub passkeys: Option<u32>,

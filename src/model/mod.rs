@@ -15,8 +15,7 @@ pub use account::{Email, InvalidEmail, SessionUser, Via, PHONE_COUNTRIES};
 pub use audit::{AuditKind, AuditOutcome};
 pub use ids::{PaymentId, UserId};
 pub use money::{
-    exponent, format_amount, is_known_currency, parse_amount, AmountError, Money, MAX_AMOUNT_CENTS,
-    MAX_AMOUNT_UNITS,
+    format_amount, parse_amount, AmountError, Currency, Money, MAX_AMOUNT_CENTS, MAX_AMOUNT_UNITS,
 };
 pub use passkey::{parse_passkey_name, PasskeyCeremony, PasskeyView};
 pub use payment::{

@@ -5,48 +5,77 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// An amount in a currency's minor units (cents), with the currency's ISO 4217 code.
+/// An amount in a currency's minor units (cents), with its currency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Money {
     pub minor_units: i64,
-    pub currency: String,
+    pub currency: Currency,
 }
 
-/// Whether `code` is an ISO 4217 currency that amounts can be paid in (one with a minor
-/// unit: not gold, not the "no currency" code).
-pub fn is_known_currency(code: &str) -> bool {
-    iso_currency::Currency::from_code(code).is_some_and(|c| c.exponent().is_some())
+/// A currency payments can be made in: an ISO 4217 currency with a minor unit (not gold,
+/// not the "no currency" code). Parsed once from its code; stored and sent as the code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Currency(iso_currency::Currency);
+
+impl Currency {
+    /// The currency of this code (`USD`, `EUR`, `JPY`; upper case, as ISO 4217 writes it).
+    pub fn parse(code: &str) -> Option<Currency> {
+        iso_currency::Currency::from_code(code)
+            .filter(|c| c.exponent().is_some())
+            .map(Currency)
+    }
+
+    /// Its ISO 4217 code.
+    pub fn code(self) -> &'static str {
+        self.0.code()
+    }
+
+    /// Digits after the decimal point (ISO 4217): 2 for USD, 0 for JPY, 3 for KWD.
+    pub fn exponent(self) -> u32 {
+        self.0.exponent().map_or(2, u32::from)
+    }
+
+    /// What comes before an amount: the symbol for the currencies people know by theirs,
+    /// otherwise the code and a space (`$`, `€`, `£`, `¥`, `CHF `, `KWD `). Many currencies
+    /// share a symbol (`$`, `kr`), so the code is the safe default.
+    fn prefix(self) -> String {
+        const BY_SYMBOL: [&str; 4] = ["USD", "EUR", "GBP", "JPY"];
+        if BY_SYMBOL.contains(&self.code()) {
+            self.0.symbol().symbol
+        } else {
+            format!("{} ", self.code())
+        }
+    }
 }
 
-/// Digits after the decimal point in `currency` (ISO 4217): 2 for USD, 0 for JPY, 3 for
-/// KWD; 2 for a code it does not know.
-pub fn exponent(currency: &str) -> u32 {
-    iso_currency::Currency::from_code(currency)
-        .and_then(|c| c.exponent())
-        .map_or(2, u32::from)
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
 }
 
-/// How amounts in `currency` are written: its number of decimals (as [`exponent`]) and
-/// what comes before the number, the symbol for the currencies people know by theirs,
-/// otherwise the code and a space (`$`, `€`, `£`, `¥`, `CHF `, `KWD `). Many currencies
-/// share a symbol (`$`, `kr`), so the code is the safe default. One look-up.
-fn notation(currency: &str) -> (u32, String) {
-    const BY_SYMBOL: [&str; 4] = ["USD", "EUR", "GBP", "JPY"];
-    let known = iso_currency::Currency::from_code(currency);
-    let exponent = known.and_then(|c| c.exponent()).map_or(2, u32::from);
-    let prefix = match known {
-        Some(c) if BY_SYMBOL.contains(&currency) => c.symbol().symbol,
-        _ => format!("{currency} "),
-    };
-    (exponent, prefix)
+impl TryFrom<String> for Currency {
+    type Error = String;
+
+    fn try_from(code: String) -> Result<Self, Self::Error> {
+        Currency::parse(&code)
+            .ok_or_else(|| format!("not a currency payments are made in: {code:?}"))
+    }
+}
+
+impl From<Currency> for String {
+    fn from(currency: Currency) -> Self {
+        currency.code().to_string()
+    }
 }
 
 impl Money {
     /// Parses an amount as a person typed it, in `currency` (with its number of decimals).
-    pub fn parse(input: &str, currency: &str) -> Result<Money, AmountError> {
+    pub fn parse(input: &str, currency: Currency) -> Result<Money, AmountError> {
         Ok(Money {
-            minor_units: parse_amount(input, exponent(currency))?,
-            currency: currency.to_string(),
+            minor_units: parse_amount(input, currency.exponent())?,
+            currency,
         })
     }
 
@@ -54,7 +83,7 @@ impl Money {
     /// `1500` in yen).
     pub fn typed(&self) -> String {
         let sign = if self.minor_units < 0 { "-" } else { "" };
-        let (whole, fraction) = split(self.minor_units.unsigned_abs(), exponent(&self.currency));
+        let (whole, fraction) = split(self.minor_units.unsigned_abs(), self.currency.exponent());
         format!("{sign}{whole}{fraction}")
     }
 }
@@ -71,7 +100,7 @@ fn split(abs: u64, exponent: u32) -> (u64, String) {
 
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&format_amount(self.minor_units, &self.currency))
+        f.write_str(&format_amount(self.minor_units, self.currency))
     }
 }
 
@@ -169,10 +198,10 @@ pub fn parse_amount(input: &str, exponent: u32) -> Result<i64, AmountError> {
 }
 
 /// Formats minor units for people: `$1,000.00`, `€20.50`, `¥1,500`, `KWD 1.234`.
-pub fn format_amount(minor: i64, currency: &str) -> String {
+pub fn format_amount(minor: i64, currency: Currency) -> String {
     let sign = if minor < 0 { "-" } else { "" };
-    let (exponent, prefix) = notation(currency);
-    let (whole, fraction) = split(minor.unsigned_abs(), exponent);
+    let prefix = currency.prefix();
+    let (whole, fraction) = split(minor.unsigned_abs(), currency.exponent());
     let whole = whole.to_string();
     let mut grouped = String::new();
     for (i, c) in whole.chars().enumerate() {
@@ -187,6 +216,10 @@ pub fn format_amount(minor: i64, currency: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn c(code: &str) -> Currency {
+        Currency::parse(code).expect("a currency")
+    }
 
     #[test]
     fn amounts_people_type_are_parsed_to_cents() {
@@ -237,21 +270,21 @@ mod tests {
 
     #[test]
     fn amounts_are_formatted_with_symbol_and_separators() {
-        assert_eq!(format_amount(100_000, "USD"), "$1,000.00");
-        assert_eq!(format_amount(2050, "EUR"), "€20.50");
-        assert_eq!(format_amount(5, "GBP"), "£0.05");
-        assert_eq!(format_amount(123_456_789, "CHF"), "CHF 1,234,567.89");
-        assert_eq!(format_amount(-2000, "USD"), "-$20.00");
+        assert_eq!(format_amount(100_000, c("USD")), "$1,000.00");
+        assert_eq!(format_amount(2050, c("EUR")), "€20.50");
+        assert_eq!(format_amount(5, c("GBP")), "£0.05");
+        assert_eq!(format_amount(123_456_789, c("CHF")), "CHF 1,234,567.89");
+        assert_eq!(format_amount(-2000, c("USD")), "-$20.00");
     }
 
     #[test]
     fn formatting_then_parsing_gives_the_same_cents() {
         for cents in [1, 99, 100, 2050, 100_000, 99_999_999] {
-            let text = format_amount(cents, "USD");
+            let text = format_amount(cents, c("USD"));
             assert_eq!(parse_amount(text.trim_start_matches('$'), 2), Ok(cents));
             let money = Money {
                 minor_units: cents,
-                currency: "USD".into(),
+                currency: c("USD"),
             };
             assert_eq!(parse_amount(&money.typed(), 2), Ok(cents));
         }
@@ -259,9 +292,9 @@ mod tests {
 
     #[test]
     fn amounts_follow_the_currency_s_decimals() {
-        assert_eq!(exponent("JPY"), 0);
-        assert_eq!(exponent("KWD"), 3);
-        assert_eq!(exponent("USD"), 2);
+        assert_eq!(c("JPY").exponent(), 0);
+        assert_eq!(c("KWD").exponent(), 3);
+        assert_eq!(c("USD").exponent(), 2);
         assert_eq!(parse_amount("1,500", 0), Ok(1500));
         assert_eq!(
             parse_amount("1500.00", 0),
@@ -278,9 +311,9 @@ mod tests {
         );
         assert_eq!(parse_amount("1000000", 0), Ok(1_000_000));
         assert_eq!(parse_amount("1000001", 0), Err(AmountError::TooLarge));
-        assert_eq!(format_amount(1500, "JPY"), "¥1,500");
-        assert_eq!(format_amount(1234, "KWD"), "KWD 1.234");
-        let yen = Money::parse("1,500", "JPY").expect("yen");
+        assert_eq!(format_amount(1500, c("JPY")), "¥1,500");
+        assert_eq!(format_amount(1234, c("KWD")), "KWD 1.234");
+        let yen = Money::parse("1,500", c("JPY")).expect("yen");
         assert_eq!((yen.minor_units, yen.typed()), (1500, "1500".to_string()));
         assert_eq!(
             AmountError::TooManyDecimals { max: 0 }.to_string(),
@@ -290,10 +323,10 @@ mod tests {
 
     #[test]
     fn only_currencies_with_a_minor_unit_are_known() {
-        assert!(is_known_currency("EUR"));
-        assert!(is_known_currency("JPY"));
-        assert!(!is_known_currency("XAU"));
-        assert!(!is_known_currency("ABC"));
-        assert!(!is_known_currency("usd"));
+        assert!(Currency::parse("EUR").is_some());
+        assert!(Currency::parse("JPY").is_some());
+        assert!(Currency::parse("XAU").is_none());
+        assert!(Currency::parse("ABC").is_none());
+        assert!(Currency::parse("usd").is_none());
     }
 }

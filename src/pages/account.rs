@@ -1,6 +1,7 @@
 //! The account page: who is signed in, and their passkeys (add one after an SMS code,
 //! see when each was last used, remove one).
 
+use crate::error::FormField;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -98,7 +99,7 @@ fn PushDevice(added: bool) -> impl IntoView {
     let send_error = Signal::derive(move || send_code.value().get().and_then(Result::err));
     let start_error = Signal::derive(move || start.value().get().and_then(Result::err));
     let remove_error = Signal::derive(move || remove.value().get().and_then(Result::err));
-    let code_problem = move || start_error.get().and_then(|e| e.for_field("code"));
+    let code_problem = move || start_error.get().and_then(|e| e.for_field(FormField::Code));
 
     view! {
         <p class="muted">
@@ -124,20 +125,18 @@ fn PushDevice(added: bool) -> impl IntoView {
                     "Adding a phone is a sensitive change: first confirm it is you with a code we send to it."
                 </p>
                 <ActionForm action=send_code attr:class="send-push-code">
-                    <FormError error=send_error/>
-                    {move || code_sent().then(|| view! {
-                        <p class="notice ok" role="status">"Code sent. Enter it below."</p>
-                    })}
-                    <button type="submit" class="secondary" disabled=move || send_code.pending().get()>
-                        {move || if code_sent() { "Send a new code" } else { "Text me a code" }}
-                    </button>
+                    <SendCodeButton
+                        sent=Signal::derive(code_sent)
+                        pending=send_code.pending().into()
+                        error=send_error
+                    />
                 </ActionForm>
                 <ActionForm action=start attr:class="stack start-push-device">
                     <div class="field">
                         <label for="push-code">"Code from the SMS"</label>
                         <input
                             id="push-code"
-                            name="code"
+                            name=FormField::Code.name()
                             required=true
                             inputmode="numeric"
                             autocomplete="one-time-code"
@@ -148,7 +147,7 @@ fn PushDevice(added: bool) -> impl IntoView {
                             <p class="field-error" id="push-code-error" role="alert">{e}</p>
                         })}
                     </div>
-                    {move || start_error.get().filter(|e| e.for_field("code").is_none()).map(|e| view! {
+                    {move || start_error.get().filter(|e| e.for_field(FormField::Code).is_none()).map(|e| view! {
                         <p class="notice error" role="alert">{e.to_string()}</p>
                     })}
                     <button type="submit" class="primary" disabled=move || start.pending().get()>
@@ -205,7 +204,7 @@ fn Passkeys() -> impl IntoView {
         _ => None,
     });
     let field_problem =
-        move |field: &'static str| move || server_problem.get().and_then(|e| e.for_field(field));
+        move |field: FormField| move || server_problem.get().and_then(|e| e.for_field(field));
 
     view! {
         <p class="muted">
@@ -238,13 +237,11 @@ fn Passkeys() -> impl IntoView {
             "Adding a passkey is a sensitive change: first confirm it is you with a code we send to your phone."
         </p>
         <ActionForm action=send_code attr:class="send-passkey-code">
-            <FormError error=send_error/>
-            {move || code_sent().then(|| view! {
-                <p class="notice ok" role="status">"Code sent. Enter it below."</p>
-            })}
-            <button type="submit" class="secondary" disabled=move || send_code.pending().get()>
-                {move || if code_sent() { "Send a new code" } else { "Text me a code" }}
-            </button>
+            <SendCodeButton
+                sent=Signal::derive(code_sent)
+                pending=send_code.pending().into()
+                error=send_error
+            />
         </ActionForm>
         <form
             class="stack add-passkey"
@@ -257,15 +254,15 @@ fn Passkeys() -> impl IntoView {
                 <label for="passkey-name">"Name for this passkey"</label>
                 <input
                     id="passkey-name"
-                    name="name"
+                    name=FormField::Name.name()
                     required=true
                     maxlength="60"
                     placeholder="Work laptop"
                     aria-describedby="passkey-name-error"
-                    aria-invalid=move || field_problem("name")().is_some().to_string()
+                    aria-invalid=move || field_problem(FormField::Name)().is_some().to_string()
                     bind:value=name
                 />
-                {move || field_problem("name")().map(|e| view! {
+                {move || field_problem(FormField::Name)().map(|e| view! {
                     <p class="field-error" id="passkey-name-error" role="alert">{e}</p>
                 })}
             </div>
@@ -273,15 +270,15 @@ fn Passkeys() -> impl IntoView {
                 <label for="passkey-code">"Code from the SMS"</label>
                 <input
                     id="passkey-code"
-                    name="code"
+                    name=FormField::Code.name()
                     required=true
                     inputmode="numeric"
                     autocomplete="one-time-code"
                     aria-describedby="passkey-code-error"
-                    aria-invalid=move || field_problem("code")().is_some().to_string()
+                    aria-invalid=move || field_problem(FormField::Code)().is_some().to_string()
                     bind:value=code
                 />
-                {move || field_problem("code")().map(|e| view! {
+                {move || field_problem(FormField::Code)().map(|e| view! {
                     <p class="field-error" id="passkey-code-error" role="alert">{e}</p>
                 })}
             </div>
@@ -289,7 +286,7 @@ fn Passkeys() -> impl IntoView {
                 Some(AddProblem::Browser(message)) => Some(view! {
                     <p class="notice error" role="alert" data-testid="passkey-error">{message}</p>
                 }.into_any()),
-                Some(AddProblem::Server(e)) if e.for_field("name").is_none() && e.for_field("code").is_none() => Some(view! {
+                Some(AddProblem::Server(e)) if e.for_field(FormField::Name).is_none() && e.for_field(FormField::Code).is_none() => Some(view! {
                     <p class="notice error" role="alert" data-testid="passkey-error">{e.to_string()}</p>
                 }.into_any()),
                 _ => None,
@@ -298,6 +295,25 @@ fn Passkeys() -> impl IntoView {
                 "Add passkey"
             </button>
         </form>
+    }
+}
+
+/// The inside of a "Text me a code" form (the SMS code before a sensitive change): its
+/// error, "Code sent" once it is, and the button, which then sends a new one.
+#[component]
+fn SendCodeButton(
+    sent: Signal<bool>,
+    pending: Signal<bool>,
+    error: Signal<Option<AppError>>,
+) -> impl IntoView {
+    view! {
+        <FormError error/>
+        {move || sent.get().then(|| view! {
+            <p class="notice ok" role="status">"Code sent. Enter it below."</p>
+        })}
+        <button type="submit" class="secondary" disabled=move || pending.get()>
+            {move || if sent.get() { "Send a new code" } else { "Text me a code" }}
+        </button>
     }
 }
 

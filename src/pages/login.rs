@@ -1,5 +1,6 @@
 //! Sign-in.
 
+use crate::error::FormField;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_query_map};
@@ -29,17 +30,17 @@ pub fn LoginPage() -> impl IntoView {
             <ActionForm action=action attr:class="stack">
                 <Field
                     label="Email"
-                    name="email"
+                    name=FormField::Email
                     input_type="email"
                     autocomplete="email"
-                    error=field_error(error, "email")
+                    error=field_error(error, FormField::Email)
                 />
                 <Field
                     label="Password"
-                    name="password"
+                    name=FormField::Password
                     input_type="password"
                     autocomplete="current-password"
-                    error=field_error(error, "password")
+                    error=field_error(error, FormField::Password)
                 />
                 <FormError error/>
                 <button type="submit" class="primary" disabled=move || action.pending().get()>

@@ -1,5 +1,6 @@
 //! Registration: email, password and a mobile number that gets a verification code.
 
+use crate::error::FormField;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -23,22 +24,22 @@ pub fn RegisterPage() -> impl IntoView {
             <ActionForm action=action attr:class="stack">
                 <Field
                     label="Email"
-                    name="email"
+                    name=FormField::Email
                     input_type="email"
                     autocomplete="email"
-                    error=field_error(error, "email")
+                    error=field_error(error, FormField::Email)
                 />
                 <Field
                     label="Password"
-                    name="password"
+                    name=FormField::Password
                     input_type="password"
                     autocomplete="new-password"
                     hint="At least 8 characters."
-                    error=field_error(error, "password")
+                    error=field_error(error, FormField::Password)
                 />
                 <div class="field">
                     <label for="country">"Country"</label>
-                    <select id="country" name="country">
+                    <select id="country" name=FormField::Country.name()>
                         {PHONE_COUNTRIES
                             .iter()
                             .map(|(code, name)| view! { <option value=*code>{*name}</option> })
@@ -47,24 +48,24 @@ pub fn RegisterPage() -> impl IntoView {
                 </div>
                 <Field
                     label="Mobile number"
-                    name="phone"
+                    name=FormField::Phone
                     input_type="tel"
                     autocomplete="tel"
                     hint="Your number as you would dial it at home, or with + and the country code."
-                    error=field_error(error, "phone")
+                    error=field_error(error, FormField::Phone)
                 />
                 <fieldset class="choice">
                     <legend>"Send my code by"</legend>
                     <label>
-                        <input type="radio" name="via" value="sms" checked=true/>
+                        <input type="radio" name=FormField::Via.name() value="sms" checked=true/>
                         " SMS"
                     </label>
                     <label>
-                        <input type="radio" name="via" value="call"/>
+                        <input type="radio" name=FormField::Via.name() value="call"/>
                         " Voice call"
                     </label>
                 </fieldset>
-                {move || field_error(error, "via").get().map(|e| view! { <p class="field-error">{e}</p> })}
+                {move || field_error(error, FormField::Via).get().map(|e| view! { <p class="field-error">{e}</p> })}
                 <FormError error/>
                 <button type="submit" class="primary" disabled=move || action.pending().get()>
                     "Create account"

@@ -1,5 +1,6 @@
 //! Send a payment.
 
+use crate::error::FormField;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{hooks::use_query_map, LazyRoute};
@@ -9,12 +10,12 @@ use crate::components::{
     form::{field_error, Field, FormError},
     guard::{Guarded, Require},
 };
-use crate::model::{exponent, SessionUser};
+use crate::model::{Currency, SessionUser};
 use crate::pages::lazy::PaymentRoute;
 
 /// How amounts are typed in `currency`, with examples in its own decimals.
-fn amount_hint(currency: &str) -> String {
-    match exponent(currency) as usize {
+fn amount_hint(currency: Currency) -> String {
+    match currency.exponent() as usize {
         0 => "For example 20 or 1,500 (whole amounts)".to_string(),
         digits => format!(
             "For example 20, 20.{:0<digits$} or 1,000.{:0<digits$}",
@@ -65,19 +66,19 @@ fn send_form(user: SessionUser) -> impl IntoView {
                 <input type="hidden" name="idempotency_key" value=key/>
                 <Field
                     label="Send to"
-                    name="payee"
+                    name=FormField::Payee
                     autocomplete="off"
                     value=again.0
-                    error=field_error(error, "payee")
+                    error=field_error(error, FormField::Payee)
                 />
                 <Field
                     label=format!("Amount ({})", user.currency)
-                    name="amount"
-                    inputmode=if exponent(&user.currency) == 0 { "numeric" } else { "decimal" }
+                    name=FormField::Amount
+                    inputmode=if user.currency.exponent() == 0 { "numeric" } else { "decimal" }
                     autocomplete="off"
-                    hint=amount_hint(&user.currency)
+                    hint=amount_hint(user.currency)
                     value=again.1
-                    error=field_error(error, "amount")
+                    error=field_error(error, FormField::Amount)
                 />
                 <FormError error/>
                 <button type="submit" class="primary" disabled=move || send.pending().get()>

@@ -1,5 +1,6 @@
 //! Phone verification: the code sent at registration, and sending a new one.
 
+use crate::error::FormField;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -37,11 +38,11 @@ fn verify_form(user: SessionUser) -> impl IntoView {
             <ActionForm action=action attr:class="stack">
                 <Field
                     label="Verification code"
-                    name="code"
+                    name=FormField::Code
                     input_type="text"
                     inputmode="numeric"
                     autocomplete="one-time-code"
-                    error=field_error(error, "code")
+                    error=field_error(error, FormField::Code)
                 />
                 <FormError error/>
                 <button type="submit" class="primary" disabled=move || action.pending().get()>

@@ -9,11 +9,14 @@ use crate::error::AppError;
 #[server]
 pub async fn sandbox_inbox(phone: String) -> Result<SandboxPhone, AppError> {
     use super::service::{self, handset};
-    use crate::{error::OrInternal, shared::phone_number};
+    use crate::{
+        error::{FormField, OrInternal},
+        shared::phone_number,
+    };
     let sandbox = service::current()?;
     let parsed = phone_number::parse("US", &phone).ok_or_else(|| {
         AppError::field(
-            "phone",
+            FormField::Phone,
             "Enter the phone number with its country code, like +1 201 555 0123.",
         )
     })?;
@@ -71,14 +74,17 @@ pub async fn sandbox_pair(phone: String, token: String) -> Result<String, AppErr
         self,
         verify_handset::{self, Pairing},
     };
-    use crate::{error::OrInternal, shared::phone_number};
+    use crate::{
+        error::{FormField, OrInternal},
+        shared::phone_number,
+    };
     let sandbox = service::current()?;
     if sandbox.verify.is_none() {
         return Err(AppError::NotFound);
     }
     let parsed = phone_number::parse("US", &phone).ok_or_else(|| {
         AppError::field(
-            "phone",
+            FormField::Phone,
             "Open the phone first (its number with its country code).",
         )
     })?;
@@ -90,7 +96,7 @@ pub async fn sandbox_pair(phone: String, token: String) -> Result<String, AppErr
             "This phone now approves with push ({factor_sid}); {event}."
         )),
         Pairing::UnknownToken => Err(AppError::field(
-            "token",
+            FormField::Token,
             "No such enrolment code, or it expired (it lives 5 minutes). Ask for a new one.",
         )),
     }
@@ -112,9 +118,10 @@ pub async fn sandbox_current_fault() -> Result<SandboxFault, AppError> {
 /// Switches the sandbox to act out a failure (`none` to behave again).
 #[server]
 pub async fn sandbox_set_fault(fault: String) -> Result<SandboxFault, AppError> {
+    use crate::error::FormField;
     let sandbox = super::service::current()?;
     let fault = SandboxFault::parse(&fault)
-        .ok_or_else(|| AppError::field("fault", "Choose one of the listed behaviours."))?;
+        .ok_or_else(|| AppError::field(FormField::Fault, "Choose one of the listed behaviours."))?;
     sandbox.fault.set(fault);
     tracing::info!(fault = fault.as_str(), "sandbox fault switched");
     Ok(fault)

@@ -6,6 +6,7 @@
 use leptos::prelude::LeptosOptions;
 use reqwest::Url;
 
+use crate::model::Currency;
 use crate::sandbox::model::SandboxFault;
 
 pub use crate::shared::secret::Secret;
@@ -250,7 +251,7 @@ pub struct Config {
     /// `SESSION_IDLE_SECS`: a session ends after this long without a request.
     pub session_idle_secs: u64,
     /// `CURRENCY`: ISO 4217 code of the currency payments are made in.
-    pub currency: String,
+    pub currency: Currency,
     /// `APPROVAL_SECONDS_TO_EXPIRE`: how long a push approval (and its SMS code) stays valid.
     pub approval_seconds_to_expire: u64,
     /// Production mode (`PAYFRIEND_ENV=production`, or an https `PUBLIC_URL`): real
@@ -569,12 +570,12 @@ impl Config {
         };
 
         let currency = get("CURRENCY").unwrap_or_else(|| "USD".into());
-        if !crate::model::is_known_currency(&currency) {
-            return Err(bad(
+        let currency = Currency::parse(&currency).ok_or_else(|| {
+            bad(
                 "CURRENCY",
                 "expected the ISO 4217 code of a currency, such as USD, EUR or JPY",
-            ));
-        }
+            )
+        })?;
 
         Ok(Config {
             provider_kind,
@@ -872,7 +873,7 @@ mod tests {
             "http://localhost:3000/sandbox/authy"
         );
         assert_eq!(config.session_idle_secs, 300);
-        assert_eq!(config.currency, "USD");
+        assert_eq!(config.currency.code(), "USD");
         assert!(!config.secure_cookies());
     }
 

@@ -30,7 +30,7 @@ use axum::extract::FromRef;
 use leptos::prelude::*;
 use sqlx::AnyPool;
 
-use crate::error::AppError;
+use crate::error::{AppError, ProviderTrouble};
 use crate::sandbox::service::Sandbox;
 use config::Config;
 use providers::ProviderError;
@@ -92,23 +92,15 @@ pub fn provider_error(context: &str, error: ProviderError) -> AppError {
         },
         ProviderError::RateLimited {
             retry_after_secs: None,
-        } => AppError::ProviderUnavailable(
-            "too many requests, please wait a minute and try again".to_string(),
-        ),
-        ProviderError::TooManySends => AppError::ProviderUnavailable(
-            "too many codes were sent to this phone, please wait 10 minutes".to_string(),
-        ),
-        ProviderError::Unavailable(_) => {
-            AppError::ProviderUnavailable("please try again in a minute".to_string())
-        }
+        } => AppError::ProviderUnavailable(ProviderTrouble::Busy),
+        ProviderError::TooManySends => AppError::ProviderUnavailable(ProviderTrouble::TooManySends),
+        ProviderError::Unavailable(_) => AppError::ProviderUnavailable(ProviderTrouble::Down),
         ProviderError::WrongCode
         | ProviderError::CodeExpired
         | ProviderError::InvalidPhone
         | ProviderError::Landline
         | ProviderError::BlockedCountry
         | ProviderError::TooManyChecks
-        | ProviderError::Refused(_) => {
-            AppError::ProviderUnavailable("the request was refused, please try again".to_string())
-        }
+        | ProviderError::Refused(_) => AppError::ProviderUnavailable(ProviderTrouble::Refused),
     }
 }

@@ -1,5 +1,6 @@
 //! Phone numbers: parsed with libphonenumber's rules, never with a regex.
 
+use crate::error::FormField;
 use phonenumber::{country, metadata::DATABASE, Mode, Type};
 
 use crate::{error::AppError, model::Via};
@@ -52,19 +53,19 @@ pub fn check_reachable(phone: &Phone, via: Via, allowed: &[String]) -> Result<()
             .is_some_and(|region| allowed.iter().any(|a| a == region))
     {
         return Err(AppError::field(
-            "phone",
+            FormField::Phone,
             "Payfriend cannot send codes to numbers in this country. Use a mobile number from \
              a country it serves.",
         ));
     }
     match (phone.line, via) {
         (Line::Service, _) => Err(AppError::field(
-            "phone",
+            FormField::Phone,
             "This is a premium-rate, shared-cost or service number, which cannot receive \
              codes. Use your mobile number.",
         )),
         (Line::Landline, Via::Sms) => Err(AppError::field(
-            "phone",
+            FormField::Phone,
             "This looks like a landline, which cannot receive SMS. Use a mobile number, or \
              choose a voice call.",
         )),
@@ -178,7 +179,7 @@ mod tests {
         assert_eq!(check_reachable(&us, Via::Sms, &allowed), Ok(()));
         let refused = check_reachable(&fr_mobile, Via::Sms, &allowed).expect_err("not allowed");
         assert!(refused
-            .for_field("phone")
+            .for_field(FormField::Phone)
             .is_some_and(|m| m.contains("country")));
     }
 

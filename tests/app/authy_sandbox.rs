@@ -4,7 +4,7 @@ use payfriend::shared::authy_signature::{self as signature, SignedRequest};
 use payfriend::shared::clock;
 use std::{collections::BTreeMap, time::Duration};
 
-use crate::common::{spawn_app, spawn_app_with, TestApp};
+use crate::support::{spawn_app, spawn_app_with, TestApp};
 use axum::{body::Bytes, http::HeaderMap, routing::post, Router};
 use leptos::server_fn::ServerFn;
 use payfriend::model::Via;

@@ -1,6 +1,6 @@
 //! Malformed input thrown at every route and server function: never a 5xx, never a
 //! panic, and a refused request leaves the database as it was.
-use crate::common::{log_in, spawn_app, spawn_app_with, verified_user, TestApp};
+use crate::support::{log_in, spawn_app, spawn_app_with, verified_user, TestApp};
 use leptos::server_fn::ServerFn;
 use payfriend::api::{accounts::*, payments::*, push_devices::*};
 use payfriend::sandbox::server_fns::*;
@@ -475,4 +475,31 @@ async fn odd_page_addresses_are_answered_without_a_5xx() {
             "{path} served a file outside the site"
         );
     }
+}
+
+#[tokio::test]
+async fn a_payee_with_bidi_overrides_is_a_field_error() {
+    let app = spawn_app().await;
+    let (user_id, email) = verified_user(&app, "a password").await;
+    let cookie = log_in(&app, &email, "a password").await;
+    let response = app
+        .client
+        .post(app.url(SendPayment::PATH))
+        .header("Cookie", &cookie)
+        .form(&[
+            ("payee", "Neville\u{202E}gnol"),
+            ("amount", "20"),
+            ("idempotency_key", &uuid::Uuid::new_v4().to_string()),
+        ])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 400);
+    assert!(response.text().await.expect("body").contains("payee"));
+    let payments: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payments WHERE user_id = $1")
+        .bind(&user_id)
+        .fetch_one(&app.state.db)
+        .await
+        .expect("count");
+    assert_eq!(payments, 0);
 }

@@ -1,8 +1,9 @@
 //! Cancelling a payment: the owner's decision, made once like the others, audited, and
 //! final against a late answer from the phone. What the status poll tells the page: the
 //! expiry, the server's clock, when it was decided, the code tries left.
-use crate::callback::{pending_payment, phone_answers, status_of, PASSWORD};
-use crate::common::{expire_payment, log_in, spawn_app, spawn_app_with, TestApp};
+use crate::support::*;
+use crate::support::{expire_payment, log_in, spawn_app, spawn_app_with, TestApp};
+use crate::support::{pending_payment, phone_answers, status_of, PASSWORD};
 use leptos::server_fn::ServerFn;
 use payfriend::api::payments::{CancelPayment, GetPayment};
 use payfriend::model::{DecidedVia, PaymentId, PaymentStatus, PaymentView, MAX_SMS_ATTEMPTS};
@@ -29,17 +30,6 @@ async fn view(app: &TestApp, cookie: &str, id: &PaymentId) -> PaymentView {
         .expect("request");
     assert_eq!(response.status(), 200);
     response.json().await.expect("a payment view")
-}
-
-async fn audit_rows(app: &TestApp, id: &PaymentId, event: &str) -> Vec<(String, String)> {
-    sqlx::query_as(
-        "SELECT outcome, detail FROM audit_events WHERE payment_id = $1 AND event = $2 ORDER BY at",
-    )
-    .bind(id)
-    .bind(event)
-    .fetch_all(&app.state.db)
-    .await
-    .expect("audit rows")
 }
 
 #[tokio::test]

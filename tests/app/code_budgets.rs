@@ -1,7 +1,7 @@
 //! Codes cost money: anonymous registrations have a budget of their own, so they cannot use
 //! up the one verified people's payment codes draw from, and numbers that cannot receive a
 //! code (premium-rate, shared-cost, landlines by SMS, countries not served) are refused.
-use crate::common::{
+use crate::support::{
     log_in, register, register_with, send_payment_id, spawn_app_with, verified_user, TestApp,
 };
 use leptos::server_fn::ServerFn;
@@ -111,7 +111,7 @@ async fn registering_an_existing_email_counts_toward_the_per_client_limit() {
     // "Does this email have an account?" cannot be asked at volume: each answer, the
     // existing-email one included, takes a token from the address's registration bucket.
     let app = spawn_app_with(&[("LIMIT_REGISTER", "3/3600")]).await;
-    let (_, email) = crate::common::verified_user(&app, "a password").await;
+    let (_, email) = crate::support::verified_user(&app, "a password").await;
     for _ in 0..3 {
         let taken = register(&app, &email, "+12015550142").await;
         assert_eq!(taken.status(), 400);

@@ -4,7 +4,7 @@
 use leptos::server_fn::ServerFn;
 use payfriend::api::payments::GetPayment;
 
-use crate::common::{
+use crate::support::{
     insert_pending_payment, log_in, spawn_app, spawn_app_with, verified_user, TestApp,
 };
 

@@ -1,5 +1,5 @@
 //! The health check and the app's start-up.
-use crate::common::spawn_app;
+use crate::support::spawn_app;
 
 #[tokio::test]
 async fn health_check_answers_200_when_the_database_answers() {

@@ -2,6 +2,7 @@
 //! instance. Two apps share one database (SQLite file or PostgreSQL) and many tasks run
 //! their sweeps at the same moment.
 
+use crate::support::audit_rows;
 use std::sync::{
     atomic::{AtomicUsize, Ordering},
     Arc,
@@ -17,7 +18,7 @@ use payfriend::server::{
     AppState,
 };
 
-use crate::common::{insert_pending_payment, spawn_app_with, verified_user, TestApp};
+use crate::support::{insert_pending_payment, spawn_app_with, verified_user, TestApp};
 
 /// Two apps on one fresh database. Their own sweeps run once at start only, so what
 /// the tests count is what the tasks did.
@@ -76,13 +77,7 @@ async fn two_instances_expire_each_due_payment_once() {
     at_once(&a, &b, 16, |state| async move { expire_due(&state).await }).await;
 
     for id in &ids {
-        let rows: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM audit_events WHERE payment_id = $1 AND event = 'expiry'",
-        )
-        .bind(id)
-        .fetch_one(&a.state.db)
-        .await
-        .expect("count");
+        let rows = audit_rows(&a, id, "expiry").await.len();
         assert_eq!(rows, 1, "expiry rows for {id}");
         let status: String = sqlx::query_scalar("SELECT status FROM payments WHERE id = $1")
             .bind(id)

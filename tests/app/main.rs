@@ -1,10 +1,8 @@
 //! Integration tests, one binary: the real app on port 0 (or the real server binary),
 //! each test with its own temporary database.
-#![cfg(feature = "ssr")]
 
-mod common;
+mod support;
 
-mod abuse;
 mod authy_sandbox;
 mod bad_input;
 mod callback;

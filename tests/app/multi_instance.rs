@@ -7,15 +7,19 @@ use std::time::Duration;
 use leptos::server_fn::ServerFn;
 use payfriend::api::{
     accounts::LogIn,
-    payments::{GetPayment, SendPayment, SendPaymentSms, VerifyPaymentSms},
+    payments::{GetPayment, SendPaymentSms, VerifyPaymentSms},
 };
 use payfriend::server::db;
 use payfriend::shared::authy_signature as signature;
 use payfriend::shared::clock;
 use sqlx::AnyPool;
 
-use crate::common::{fresh_database, postgres_available};
-use crate::process::{client_of, free_port, healthy, launch, signed_up_as, start, Server, API_KEY};
+use crate::support::process::{
+    client_of, free_port, healthy, launch, signed_up_as, start, Server, API_KEY,
+};
+use crate::support::{
+    fresh_database, post_payment, postgres_available, sent_payment_id, PaymentForm,
+};
 
 /// A fresh PostgreSQL database, or `None` (with a note) when the suite runs on SQLite.
 async fn postgres_database(dir: &std::path::Path) -> Option<String> {
@@ -62,26 +66,14 @@ async fn post(
         .expect("request")
 }
 
-/// Sends a payment on `server`; its id.
+/// Sends a payment to `payee` on `server`; its id.
 async fn send_payment(server: &Server, cookie: &str, payee: &str) -> String {
-    let key = uuid::Uuid::new_v4().to_string();
-    let sent = post(
-        server,
-        SendPayment::PATH,
-        cookie,
-        &[
-            ("payee", payee),
-            ("amount", "12.50"),
-            ("idempotency_key", &key),
-        ],
-    )
-    .await;
-    let location = sent
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .expect("redirected to the waiting page");
-    location.trim_start_matches("/payments/").to_string()
+    let form = PaymentForm {
+        payee,
+        amount: "12.50",
+        ..PaymentForm::default()
+    };
+    sent_payment_id(&post_payment(&client_of(server), &server.base, cookie, &form).await)
 }
 
 /// The payment's status as `server` shows it to the owner.

@@ -1,7 +1,7 @@
 //! Pages as a browser without JavaScript gets them: everything a page shows is in the HTML
 //! the server sends, not in chunks streamed afterwards for a script to swap in.
 
-use crate::common::*;
+use crate::support::*;
 
 /// The text of the page's `<nav>` element.
 fn navigation(html: &str) -> &str {

@@ -14,8 +14,8 @@ use url::Url;
 use webauthn_authenticator_rs::{softpasskey::SoftPasskey, WebauthnAuthenticator};
 use webauthn_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse};
 
-use crate::callback::{status_of, PASSWORD};
-use crate::common::*;
+use crate::support::*;
+use crate::support::{status_of, PASSWORD};
 
 /// A signed-in user on an app named `localhost`, with a software passkey.
 struct Person {
@@ -171,21 +171,19 @@ impl Person {
     }
 
     async fn audit(&self, outcome: &str) -> Vec<String> {
-        sqlx::query_scalar(
-            "SELECT detail FROM audit_events WHERE event = 'passkey' AND outcome = $1 \
-             AND user_id = $2 ORDER BY at",
-        )
-        .bind(outcome)
-        .bind(&self.user_id)
-        .fetch_all(&self.app.state.db)
-        .await
-        .expect("audit")
+        user_audit_details(&self.app, &self.user_id, "passkey", outcome).await
     }
 }
 
+/// What the person is told about a refused passkey answer (the typed refusal, in words).
 async fn refusal(response: reqwest::Response) -> String {
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    response.text().await.expect("body")
+    let error: payfriend::error::AppError = response.json().await.expect("an AppError");
+    assert!(
+        matches!(error, payfriend::error::AppError::PasskeyRefused(_)),
+        "{error:?}"
+    );
+    error.to_string()
 }
 
 #[tokio::test]

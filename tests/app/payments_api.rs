@@ -1,24 +1,21 @@
 //! The payment server functions over HTTP: only the owner sees a payment's status.
-use crate::common::{
-    expire_payment, insert_pending_payment, log_in, pushes_to, spawn_app, spawn_app_with,
-    verified_user, TestApp,
+use crate::support::audit_rows;
+use crate::support::{
+    expire_payment, insert_pending_payment, log_in, post_payment, pushes_to, spawn_app,
+    spawn_app_with, verified_user, PaymentForm, TestApp,
 };
 use leptos::server_fn::ServerFn;
 use payfriend::api::payments::{GetPayment, ListPayments, SendPayment};
 use payfriend::server::config::ProviderKind;
 
+/// Sends a payment (Neville, 20.00) with the idempotency key `key`.
 async fn send_payment(app: &TestApp, cookie: &str, key: &str) -> reqwest::Response {
-    app.client
-        .post(app.url(SendPayment::PATH))
-        .header("Cookie", cookie)
-        .form(&[
-            ("payee", "Neville"),
-            ("amount", "20.00"),
-            ("idempotency_key", key),
-        ])
-        .send()
-        .await
-        .expect("request")
+    let form = PaymentForm {
+        amount: "20.00",
+        key: key.to_string(),
+        ..PaymentForm::default()
+    };
+    post_payment(&app.client, &app.base_url, cookie, &form).await
 }
 
 async fn get_payment(app: &TestApp, cookie: &str, id: &str) -> reqwest::Response {
@@ -215,13 +212,10 @@ async fn a_provider_failure_shows_a_sentence_not_the_providers_words() {
         }
     }
     // The detail is kept for whoever investigates.
-    let detail: String = sqlx::query_scalar(
-        "SELECT detail FROM audit_events WHERE payment_id = $1 AND event = 'push_sent'",
-    )
-    .bind(&id)
-    .fetch_one(&app.state.db)
-    .await
-    .expect("audit row");
+    let (_, detail) = audit_rows(&app, &id, "push_sent")
+        .await
+        .pop()
+        .expect("audit row");
     let words = match app.provider() {
         ProviderKind::Authy => "User not found",
         ProviderKind::Verify => "was not found",
@@ -446,4 +440,54 @@ async fn an_unknown_currency_stops_start_up() {
         .expect_err(code);
         assert_eq!(err.var, "CURRENCY");
     }
+}
+
+#[tokio::test]
+async fn every_step_of_a_payment_is_in_its_timeline_for_its_owner_only() {
+    let app = spawn_app().await;
+    let (owner_id, email) = verified_user(&app, "a password").await;
+    let (_, other_email) = verified_user(&app, "other password").await;
+    let cookie = log_in(&app, &email, "a password").await;
+    let other = log_in(&app, &other_email, "other password").await;
+    crate::support::send_payment(&app, &cookie).await;
+    let (id, uuid): (String, String) =
+        sqlx::query_as("SELECT id, approval_uuid FROM payments WHERE user_id = $1")
+            .bind(&owner_id)
+            .fetch_one(&app.state.db)
+            .await
+            .expect("payment");
+    crate::support::answer_on_phone(&app, &uuid, true).await;
+    let timeline = |cookie: String| {
+        app.client
+            .post(app.url(payfriend::api::payments::PaymentTimeline::PATH))
+            .header("Cookie", cookie)
+            .form(&[("id", id.as_str())])
+            .send()
+    };
+
+    let mine = timeline(cookie.clone()).await.expect("request");
+    let theirs = timeline(other).await.expect("request");
+
+    assert_eq!(mine.status(), 200);
+    let body = mine.text().await.expect("body");
+    let positions: Vec<usize> = ["payment_created", "push_sent", "\"callback\"", "decision"]
+        .iter()
+        .map(|event| {
+            body.find(event)
+                .unwrap_or_else(|| panic!("{event} missing from {body}"))
+        })
+        .collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "events out of order: {body}"
+    );
+    assert_eq!(theirs.status(), 404);
+    let sign_ins: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_events WHERE event = 'sign_in' AND outcome = 'success' AND user_id = $1",
+    )
+    .bind(&owner_id)
+    .fetch_one(&app.state.db)
+    .await
+    .expect("count");
+    assert_eq!(sign_ins, 1);
 }

@@ -7,7 +7,7 @@ use payfriend::api::accounts::VerifyPhone;
 use payfriend::server::{config::ProviderKind, db};
 use payfriend::shared::clock;
 
-use crate::common::*;
+use crate::support::*;
 
 async fn verify_with(app: &TestApp, cookie: &str, code: &str) -> reqwest::Response {
     app.client

@@ -4,7 +4,7 @@
 
 use payfriend::server::db;
 
-use crate::common::{log_in, postgres_available, spawn_app, verified_user};
+use crate::support::{log_in, postgres_available, spawn_app, verified_user};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_the_server_dropped_while_idle_are_replaced_before_use() {

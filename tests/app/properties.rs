@@ -173,7 +173,7 @@ proptest! {
 
     #[test]
     fn every_amount_formats_and_parses_back(cents in 1i64..=MAX_AMOUNT_CENTS) {
-        let text = format_amount(cents, "USD");
+        let text = format_amount(cents, payfriend::model::Currency::parse("USD").expect("USD"));
         prop_assert_eq!(parse_amount(text.trim_start_matches('$'), 2), Ok(cents));
         let plain = format!("{}.{:02}", cents / 100, cents % 100);
         prop_assert_eq!(parse_amount(&plain, 2), Ok(cents));

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::common::{
+use crate::support::{
     answer_on_phone, approval_uuid_of, log_in, send_payment, send_payment_id, spawn_app_with,
     verified_user, TestApp,
 };

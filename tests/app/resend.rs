@@ -1,7 +1,8 @@
 //! "Resend to my phone": a new push request for the same payment, at most three in all;
 //! only the newest one counts.
-use crate::callback::{phone_answers, status_of, Pending};
-use crate::common::{log_in, pushes_to, send_payment_id, spawn_app, verified_user, TestApp};
+use crate::support::audit_rows;
+use crate::support::{log_in, pushes_to, send_payment_id, spawn_app, verified_user, TestApp};
+use crate::support::{phone_answers, status_of, Pending};
 use leptos::server_fn::ServerFn;
 use payfriend::api::payments::ResendPush;
 use payfriend::model::{PaymentId, UserId};
@@ -68,14 +69,11 @@ async fn a_payment_goes_to_the_phone_three_times_at_most() {
     assert_eq!(fourth.status(), 429);
     assert!(fourth.text().await.expect("body").contains("PushLimit"));
     assert_eq!(pushes_to(&app, &payer.user_id).await, 3);
-    let sent: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM audit_events WHERE payment_id = $1 AND event = 'push_sent' AND outcome = 'ok'",
-    )
-    .bind(&id)
-    .fetch_one(&app.state.db)
-    .await
-    .expect("count");
-    assert_eq!(sent, 3);
+    let sent = audit_rows(&app, &id, "push_sent").await;
+    assert_eq!(
+        sent.iter().filter(|(outcome, _)| outcome == "ok").count(),
+        3
+    );
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! The SMS code that stands in for the push approval: bound to one payment, usable once,
 //! only while the payment waits, and sent within limits.
-use crate::common::{
+use crate::support::{
     answer_on_phone, approval_uuid_of, expire_payment, log_in, payment_codes, send_payment_id,
     spawn_app, spawn_app_with, verified_user, wrong_code, TestApp,
 };

@@ -19,7 +19,7 @@ use payfriend::server::{
 use payfriend::shared::clock;
 use serde_json::Value;
 
-use crate::common::*;
+use crate::support::*;
 
 /// An app whose new accounts are Verify's, served by its own sandbox.
 async fn verify_app() -> TestApp {

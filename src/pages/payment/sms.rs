@@ -1,6 +1,7 @@
 //! The SMS code bound to this payment: offered 15 seconds after it was made, then sent,
 //! typed and checked here.
 
+use crate::error::FormField;
 use leptos::prelude::*;
 
 use super::{clock::ServerClock, minutes};
@@ -58,10 +59,10 @@ pub fn SmsFallback(
                         </p>
                         <Field
                             label="SMS code"
-                            name="code"
+                            name=FormField::Code
                             inputmode="numeric"
                             autocomplete="one-time-code"
-                            error=field_error(verify_error, "code")
+                            error=field_error(verify_error, FormField::Code)
                         />
                         <FormError error=verify_error/>
                         <button type="submit" class="primary" disabled=move || verify_sms.pending().get()>

@@ -188,6 +188,7 @@ named_column!(
     crate::model::PaymentStatus,
     crate::model::DecidedVia,
     crate::model::Via,
+    crate::model::Currency,
     crate::server::config::ProviderKind,
 );
 

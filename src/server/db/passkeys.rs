@@ -2,7 +2,7 @@
 
 use sqlx::AnyPool;
 
-use crate::model::{PaymentId, UserId};
+use crate::model::{Currency, PaymentId, UserId};
 
 /// A passkey as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -117,7 +117,7 @@ pub struct ChallengeRow {
     pub payment_id: Option<PaymentId>,
     pub payee: Option<String>,
     pub amount_cents: Option<i64>,
-    pub currency: Option<String>,
+    pub currency: Option<Currency>,
     /// webauthn-rs' registration or authentication state, as JSON.
     pub state: String,
     pub created_at: i64,
@@ -158,7 +158,7 @@ pub async fn insert_challenge(
     .bind(&row.payment_id)
     .bind(&row.payee)
     .bind(row.amount_cents)
-    .bind(&row.currency)
+    .bind(row.currency.map(Currency::code))
     .bind(&row.state)
     .bind(row.created_at)
     .bind(row.expires_at)

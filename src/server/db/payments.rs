@@ -8,7 +8,7 @@ use sqlx::AnyPool;
 
 use super::audit::{insert_event, AuditEvent};
 use crate::model::{
-    AuditKind, AuditOutcome, DecidedVia, Money, Payee, PaymentId, PaymentStatus, UserId,
+    AuditKind, AuditOutcome, Currency, DecidedVia, Money, Payee, PaymentId, PaymentStatus, UserId,
 };
 
 /// A payment as stored (the status already accounts for expiry at read time).
@@ -18,7 +18,7 @@ pub struct PaymentRow {
     pub user_id: UserId,
     pub payee: Payee,
     pub amount_cents: i64,
-    pub currency: String,
+    pub currency: Currency,
     /// The status (a pending one past its expiry reads as expired).
     pub status: PaymentStatus,
     pub approval_uuid: Option<String>,
@@ -40,7 +40,7 @@ impl PaymentRow {
     pub fn amount(&self) -> Money {
         Money {
             minor_units: self.amount_cents,
-            currency: self.currency.clone(),
+            currency: self.currency,
         }
     }
 }
@@ -60,7 +60,7 @@ pub struct NewPayment<'a> {
     pub idempotency_key: &'a str,
     pub payee: &'a Payee,
     pub amount_cents: i64,
-    pub currency: &'a str,
+    pub currency: Currency,
     pub expires_at: i64,
 }
 
@@ -97,7 +97,7 @@ async fn insert_pending<'c>(
     .bind(p.idempotency_key)
     .bind(p.payee)
     .bind(p.amount_cents)
-    .bind(p.currency)
+    .bind(p.currency.code())
     .bind(p.expires_at)
     .bind(now)
     .execute(db)

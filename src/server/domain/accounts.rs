@@ -1,5 +1,6 @@
 //! Registration, phone verification and sign-in.
 
+use crate::error::FormField;
 use crate::model::AuditOutcome;
 use crate::server::db::users::CodePurpose;
 use crate::server::OrInternal;
@@ -31,19 +32,19 @@ pub struct Registration {
 
 /// Normalises an email address, or says what is wrong with it.
 pub fn parse_email(input: &str) -> Result<Email, AppError> {
-    Email::parse(input).map_err(|e| AppError::field("email", e.to_string()))
+    Email::parse(input).map_err(|e| AppError::field(FormField::Email, e.to_string()))
 }
 
 /// Checks the password rules: at least 8 characters (and not absurdly long).
 pub fn check_password(password: &str) -> Result<(), AppError> {
     match password.chars().count() {
         0..=7 => Err(AppError::field(
-            "password",
+            FormField::Password,
             "Use at least 8 characters for your password.",
         )),
         8..=1024 => Ok(()),
         _ => Err(AppError::field(
-            "password",
+            FormField::Password,
             "That password is too long (1024 characters at most).",
         )),
     }
@@ -53,11 +54,11 @@ pub fn check_password(password: &str) -> Result<(), AppError> {
 fn already_used(taken: Taken) -> AppError {
     match taken {
         Taken::Email => AppError::field(
-            "email",
+            FormField::Email,
             "An account with this email already exists. Log in instead.",
         ),
         Taken::Phone => AppError::field(
-            "phone",
+            FormField::Phone,
             "This phone number is already used by another account.",
         ),
     }
@@ -75,12 +76,12 @@ pub async fn register(
     check_password(&form.password)?;
     let phone = phone_number::parse(&form.country, &form.phone).ok_or_else(|| {
         AppError::field(
-            "phone",
+            FormField::Phone,
             "Enter a valid mobile number for the selected country.",
         )
     })?;
-    let via =
-        Via::parse(&form.via).ok_or_else(|| AppError::field("via", "Choose SMS or voice call."))?;
+    let via = Via::parse(&form.via)
+        .ok_or_else(|| AppError::field(FormField::Via, "Choose SMS or voice call."))?;
     phone_number::check_reachable(&phone, via, &state.config.sms_countries)?;
 
     if let Some(taken) = db::users::taken(&state.db, &email, &phone.e164)
@@ -147,20 +148,21 @@ pub async fn register(
 /// A refusal to send a phone verification code, as a sentence the person can act on.
 fn phone_refused(e: ProviderError, context: &str) -> AppError {
     match e {
-        ProviderError::InvalidPhone => {
-            AppError::field("phone", "The phone service says this number is invalid.")
-        }
+        ProviderError::InvalidPhone => AppError::field(
+            FormField::Phone,
+            "The phone service says this number is invalid.",
+        ),
         ProviderError::Landline => AppError::field(
-            "phone",
+            FormField::Phone,
             "This number is a landline, which cannot receive text messages. Choose a voice \
              call, or use a mobile number.",
         ),
         ProviderError::BlockedCountry => AppError::field(
-            "phone",
+            FormField::Phone,
             "Codes cannot be sent to numbers of this country. Use a number of another country.",
         ),
         ProviderError::TooManySends => AppError::field(
-            "phone",
+            FormField::Phone,
             "Too many codes were sent to this number. Wait 10 minutes, then ask again.",
         ),
         e => provider_error(context, e),
@@ -243,7 +245,7 @@ pub async fn verify_phone(state: &AppState, caller: &Caller, code: &str) -> Resu
     let code = code.trim();
     if !(4..=10).contains(&code.len()) || !code.chars().all(|c| c.is_ascii_digit()) {
         return Err(AppError::field(
-            "code",
+            FormField::Code,
             "Enter the digits of the code you received.",
         ));
     }
@@ -281,15 +283,15 @@ pub async fn verify_phone(state: &AppState, caller: &Caller, code: &str) -> Resu
     .await;
     checked.map_err(|e| match e {
         ProviderError::WrongCode => AppError::field(
-            "code",
+            FormField::Code,
             "That code is not correct. Check the message and try again.",
         ),
         ProviderError::CodeExpired => AppError::field(
-            "code",
+            FormField::Code,
             "This code has expired or was never sent. Send a new code.",
         ),
         ProviderError::TooManyChecks => AppError::field(
-            "code",
+            FormField::Code,
             "Too many wrong codes. Send a new code and enter that one.",
         ),
         e => provider_error("check phone verification", e),
@@ -314,7 +316,7 @@ pub async fn verify_phone(state: &AppState, caller: &Caller, code: &str) -> Resu
 /// The refusal for an account whose number another account verified first.
 fn phone_verified_elsewhere() -> AppError {
     AppError::field(
-        "code",
+        FormField::Code,
         "Another account has verified this phone number. Log in to that account, or \
          register again with a different number.",
     )

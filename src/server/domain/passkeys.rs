@@ -3,6 +3,7 @@
 //! ceremony's two steps is a one-time row in the database, bound to its user and (for an
 //! approval) to the payment, its payee and amount.
 
+use crate::error::FormField;
 use crate::model::AuditOutcome;
 use crate::server::OrInternal;
 use std::{sync::Arc, time::Duration};
@@ -28,7 +29,7 @@ use crate::server::{
 };
 use crate::shared::clock;
 use crate::{
-    error::AppError,
+    error::{AppError, PasskeyRefusal},
     model::{
         parse_passkey_name, AuditKind, DecidedVia, PasskeyCeremony, PasskeyView, PaymentEvent,
         PaymentId, PaymentStatus,
@@ -58,10 +59,6 @@ fn webauthn(state: &AppState) -> Result<&Webauthn, AppError> {
         .passkeys
         .as_deref()
         .ok_or(AppError::PasskeysUnavailable)
-}
-
-fn refused(message: &str) -> AppError {
-    AppError::PasskeyRefused(message.to_string())
 }
 
 /// The user's passkeys, oldest first.
@@ -110,7 +107,7 @@ pub async fn start_add(
     code: &str,
 ) -> Result<PasskeyCeremony, AppError> {
     let webauthn = webauthn(state)?;
-    let name = parse_passkey_name(name).map_err(|m| AppError::field("name", m))?;
+    let name = parse_passkey_name(name).map_err(|m| AppError::field(FormField::Name, m))?;
     step_up::check(state, caller, user, StepUp::AddPasskey, code).await?;
     let existing = passkey_rows(state, user).await?;
     let exclude = existing
@@ -161,17 +158,15 @@ pub async fn finish_add(
         .await
         .or_internal("take passkey challenge")?
         .filter(|c| now < c.expires_at)
-        .ok_or_else(|| {
-            refused("This request to add a passkey was used or has expired. Start again.")
-        })?;
+        .ok_or(AppError::PasskeyRefused(PasskeyRefusal::AddRequestGone))?;
     let registration: PasskeyRegistration = from_json(&challenge.state)?;
     let answer: RegisterPublicKeyCredential = serde_json::from_str(credential)
-        .map_err(|_| refused("The browser's answer could not be read. Try again."))?;
+        .map_err(|_| AppError::PasskeyRefused(PasskeyRefusal::AddAnswerUnreadable))?;
     let passkey = webauthn
         .finish_passkey_registration(&answer, &registration)
         .map_err(|e| {
             tracing::info!(error = %e, "passkey registration refused");
-            refused("The new passkey was not accepted. Try again, or use another device.")
+            AppError::PasskeyRefused(PasskeyRefusal::NotAccepted)
         })?;
     let row = PasskeyRow {
         id: Uuid::new_v4().to_string(),
@@ -187,7 +182,7 @@ pub async fn finish_add(
         .await
         .or_internal("store passkey")?;
     if !added {
-        return Err(refused("This passkey is already on an account."));
+        return Err(AppError::PasskeyRefused(PasskeyRefusal::AlreadyOnAnAccount));
     }
     audit::log(
         state,
@@ -245,7 +240,7 @@ pub async fn start_approval(
     payments::still_waiting(payment.status)?;
     let rows = passkey_rows(state, user).await?;
     if rows.is_empty() {
-        return Err(refused("Add a passkey on your account page first."));
+        return Err(AppError::PasskeyRefused(PasskeyRefusal::NoPasskey));
     }
     let credentials = rows
         .iter()
@@ -262,7 +257,7 @@ pub async fn start_approval(
         payment_id: Some(payment.id.clone()),
         payee: Some(payment.payee.to_string()),
         amount_cents: Some(payment.amount_cents),
-        currency: Some(payment.currency.clone()),
+        currency: Some(payment.currency),
         state: to_json(&authentication)?,
         created_at: now,
         expires_at: (now + CEREMONY_SECS).min(payment.expires_at),
@@ -291,7 +286,7 @@ pub async fn finish_approval(
 ) -> Result<PaymentStatus, AppError> {
     let webauthn = webauthn(state)?;
     let payment = payments::owned(state, user, id).await?;
-    let refuse = |why: &'static str, message: &'static str| {
+    let refuse = |why: &'static str, refusal: PasskeyRefusal| {
         let payment_id = payment.id.clone();
         async move {
             audit::log(
@@ -304,7 +299,7 @@ pub async fn finish_approval(
                 why,
             )
             .await;
-            refused(message)
+            AppError::PasskeyRefused(refusal)
         }
     };
     let now = clock::now();
@@ -313,44 +308,24 @@ pub async fn finish_approval(
             .await
             .or_internal("take passkey challenge")?
     else {
-        return Err(refuse(
-            "request already used",
-            "This passkey request was already used. Nothing was approved; ask for a new one.",
-        )
-        .await);
+        return Err(refuse("request already used", PasskeyRefusal::RequestUsed).await);
     };
     if challenge.payment_id.as_ref() != Some(&payment.id) {
-        return Err(refuse(
-            "answer for another payment",
-            "This passkey answer was for another payment. Nothing was approved.",
-        )
-        .await);
+        return Err(refuse("answer for another payment", PasskeyRefusal::OtherPayment).await);
     }
     if challenge.payee.as_deref() != Some(payment.payee.as_str())
         || challenge.amount_cents != Some(payment.amount_cents)
-        || challenge.currency.as_deref() != Some(payment.currency.as_str())
+        || challenge.currency != Some(payment.currency)
     {
-        return Err(refuse(
-            "payee or amount differ",
-            "The payee or amount differ from what your passkey confirmed. Nothing was approved.",
-        )
-        .await);
+        return Err(refuse("payee or amount differ", PasskeyRefusal::DetailsDiffer).await);
     }
     payments::still_waiting(payment.status)?;
     if now >= challenge.expires_at {
-        return Err(refuse(
-            "request expired",
-            "This passkey request expired. Nothing was approved; ask for a new one.",
-        )
-        .await);
+        return Err(refuse("request expired", PasskeyRefusal::RequestExpired).await);
     }
     let authentication: PasskeyAuthentication = from_json(&challenge.state)?;
     let Ok(answer) = serde_json::from_str::<PublicKeyCredential>(credential) else {
-        return Err(refuse(
-            "unreadable answer",
-            "The browser's answer could not be read. Nothing was approved.",
-        )
-        .await);
+        return Err(refuse("unreadable answer", PasskeyRefusal::AnswerUnreadable).await);
     };
     let result = match webauthn.finish_passkey_authentication(&answer, &authentication) {
         Ok(result) => result,
@@ -361,17 +336,13 @@ pub async fn finish_approval(
             tracing::info!(error = %e, "passkey assertion refused");
             return Err(refuse(
                 "answer does not match the request",
-                "The passkey's answer does not match this payment's request. Nothing was approved.",
+                PasskeyRefusal::AnswerMismatch,
             )
             .await);
         }
     };
     if !result.user_verified() {
-        return Err(refuse(
-            "user not verified",
-            "Your passkey did not check it was you (PIN or biometric). Nothing was approved.",
-        )
-        .await);
+        return Err(refuse("user not verified", PasskeyRefusal::UserNotVerified).await);
     }
     let credential_id = URL_SAFE_NO_PAD.encode(result.cred_id());
     let Some(row) = passkey_rows(state, user)
@@ -379,11 +350,7 @@ pub async fn finish_approval(
         .into_iter()
         .find(|row| row.credential_id == credential_id)
     else {
-        return Err(refuse(
-            "passkey removed",
-            "That passkey is no longer on your account. Nothing was approved.",
-        )
-        .await);
+        return Err(refuse("passkey removed", PasskeyRefusal::PasskeyRemoved).await);
     };
     let mut passkey: Passkey = from_json(&row.credential)?;
     passkey.update_credential(&result);
@@ -428,14 +395,13 @@ pub async fn finish_approval(
 /// A signature counter at or below one already seen: the key may have been copied.
 async fn counter_went_back<F, Fut>(refuse: F) -> AppError
 where
-    F: FnOnce(&'static str, &'static str) -> Fut,
+    F: FnOnce(&'static str, PasskeyRefusal) -> Fut,
     Fut: std::future::Future<Output = AppError>,
 {
     tracing::warn!("passkey signature counter went backwards: possibly a cloned key");
     refuse(
         "signature counter went backwards",
-        "This passkey's signature counter went backwards, so it may have been copied. \
-         Nothing was approved: approve on your phone instead, and remove the passkey.",
+        PasskeyRefusal::CounterWentBack,
     )
     .await
 }

@@ -2,6 +2,7 @@
 //! adding a phone for push approvals): sent to the verified phone, bound to the step and
 //! the account, checked at most five times per code.
 
+use crate::error::FormField;
 use crate::model::AuditOutcome;
 use crate::server::OrInternal;
 use crate::server::{
@@ -164,7 +165,7 @@ pub async fn check(
             )
             .await;
             Err(AppError::field(
-                "code",
+                FormField::Code,
                 "That code is not correct (or it expired). Check the SMS, or send a new code.",
             ))
         }

@@ -1,5 +1,6 @@
 //! Limits on sending codes: per user, per phone and for the whole app (SMS pumping).
 
+use crate::error::FormField;
 use crate::model::AuditOutcome;
 use crate::server::OrInternal;
 use crate::shared::clock;
@@ -142,7 +143,7 @@ pub async fn check_code(
         .or_internal("count code check")?;
     if !allowed {
         return Err(AppError::field(
-            "code",
+            FormField::Code,
             "Too many wrong codes. Send a new code and enter that one.",
         ));
     }

@@ -229,7 +229,5 @@ fn unconfigured(kind: ProviderKind) -> AppError {
         provider = kind.as_str(),
         "an account belongs to a provider this server is not configured for"
     );
-    AppError::ProviderUnavailable(
-        "the phone service of this account is not available, please try again later".into(),
-    )
+    AppError::ProviderUnavailable(crate::error::ProviderTrouble::NotConfigured)
 }

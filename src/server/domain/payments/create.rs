@@ -1,5 +1,6 @@
 //! Creating a payment and sending its push approval request.
 
+use crate::error::FormField;
 use crate::model::AuditOutcome;
 use crate::server::OrInternal;
 use crate::shared::clock;
@@ -38,13 +39,14 @@ pub async fn create(
 ) -> Result<PaymentId, AppError> {
     let client_ip = caller.client;
     let config = &state.config;
-    let payee = Payee::parse(payee).map_err(|e| AppError::field("payee", e.to_string()))?;
-    let amount = Money::parse(amount, &config.currency)
-        .map_err(|e| AppError::field("amount", e.to_string()))?;
+    let payee =
+        Payee::parse(payee).map_err(|e| AppError::field(FormField::Payee, e.to_string()))?;
+    let amount = Money::parse(amount, config.currency)
+        .map_err(|e| AppError::field(FormField::Amount, e.to_string()))?;
     let key = uuid::Uuid::parse_str(idempotency_key.trim())
         .map_err(|_| {
             AppError::field(
-                "payee",
+                FormField::Payee,
                 "The form has expired. Reload the page and try again.",
             )
         })?
@@ -71,7 +73,7 @@ pub async fn create(
             idempotency_key: &key,
             payee: &payee,
             amount_cents: amount.minor_units,
-            currency: &amount.currency,
+            currency: amount.currency,
             expires_at: now + config.approval_seconds_to_expire as i64,
         },
         push_limits(state, now),

@@ -205,7 +205,7 @@ mod tests {
             user_id: crate::model::UserId::random(),
             payee: crate::model::Payee::parse("Neville").expect("a payee"),
             amount_cents: 2000,
-            currency: "USD".into(),
+            currency: crate::model::Currency::parse("USD").expect("USD"),
             status: PaymentStatus::Pending,
             approval_uuid: None,
             failure_reason: None,

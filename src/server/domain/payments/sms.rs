@@ -1,6 +1,7 @@
 //! The SMS code that stands in for a push approval, bound to exactly one payment.
 
 use super::{decide, owned, status_after};
+use crate::error::FormField;
 use crate::model::AuditOutcome;
 use crate::server::OrInternal;
 use crate::shared::clock;
@@ -45,7 +46,7 @@ pub fn sms_code(code: &str) -> Result<&str, AppError> {
         Ok(code)
     } else {
         Err(AppError::field(
-            "code",
+            FormField::Code,
             "Enter the 6 to 10 digits of the code from the SMS.",
         ))
     }
@@ -56,7 +57,7 @@ fn still_pending(p: &PaymentRow) -> Result<(), AppError> {
         PaymentStatus::Pending => Ok(()),
         PaymentStatus::Expired => Err(AppError::ApprovalExpired),
         decided => Err(AppError::field(
-            "code",
+            FormField::Code,
             format!("This payment is already {}.", decided.as_str()),
         )),
     }
@@ -167,7 +168,10 @@ pub async fn verify_sms(
     let payment = owned(state, user, id).await?;
     still_pending(&payment)?;
     if payment.sms_sent_at.is_none() {
-        return Err(AppError::field("code", "Ask for a code by SMS first."));
+        return Err(AppError::field(
+            FormField::Code,
+            "Ask for a code by SMS first.",
+        ));
     }
     let code = sms_code(code)?;
     if !user.is_verified() {
@@ -242,7 +246,7 @@ pub async fn verify_sms(
         // The provider looked and found no such code (expired, withdrawn for a newer one,
         // or just used by a parallel check): a check made, so the attempt stays taken.
         Err(ProviderError::CodeExpired) => Err(AppError::field(
-            "code",
+            FormField::Code,
             "This code is no longer valid (it expired, or a newer code was sent to your \
              phone). Ask for a new code by SMS.",
         )),
@@ -269,7 +273,7 @@ async fn wrong_code(
         .or_internal("count wrong code")?
     else {
         return Err(AppError::field(
-            "code",
+            FormField::Code,
             "This payment is no longer waiting for a code.",
         ));
     };
