@@ -180,12 +180,12 @@ async fn registering_the_same_phone_twice_returns_the_same_id() {
         .expect("registered again");
     let status = authy.user_status(first).await.expect("status");
     let unknown = authy
-        .user_status(first + 1)
+        .user_status(payfriend::server::providers::authy::AuthyId(first.0 + 1))
         .await
         .expect_err("no such user");
 
     assert_eq!(first, second);
-    assert_eq!(status["status"]["authy_id"], first);
+    assert_eq!(status["status"]["authy_id"], first.0);
     assert_eq!(code_of(&unknown), Some("60026"));
 }
 
@@ -233,7 +233,10 @@ async fn push_request_errors_match_authy() {
         .expect("registered");
 
     let unknown_user = authy
-        .create_approval_request(id + 1, &approval("hello", 60))
+        .create_approval_request(
+            payfriend::server::providers::authy::AuthyId(id.0 + 1),
+            &approval("hello", 60),
+        )
         .await
         .expect_err("unknown user");
     let too_long = authy
@@ -367,7 +370,7 @@ async fn approving_on_the_sandbox_phone_sends_a_correctly_signed_callback() {
     let json: serde_json::Value = serde_json::from_str(&body).expect("JSON body");
     assert_eq!(json["uuid"], uuid.as_str());
     assert_eq!(json["status"], "approved");
-    assert_eq!(json["authy_id"], id);
+    assert_eq!(json["authy_id"], id.0);
     assert_eq!(json["callback_action"], "approval_request_status");
     assert_eq!(
         json["approval_request"]["transaction"]["details"]["Sending to"],

@@ -118,7 +118,7 @@ impl Provider for CountingProvider {
         &self,
         email: &str,
         phone: Phone<'_>,
-    ) -> Result<Option<i64>, ProviderError> {
+    ) -> Result<Option<payfriend::server::providers::authy::AuthyId>, ProviderError> {
         self.inner.register_user(email, phone).await
     }
     async fn create_approval_request(

@@ -132,7 +132,7 @@ async fn the_database_lets_one_account_verify_a_number_however_many_try_at_once(
                     &app.state.db,
                     &id,
                     ProviderKind::Authy,
-                    Some(1),
+                    Some(payfriend::server::providers::authy::AuthyId(1)),
                     clock::now(),
                 )
                 .await

@@ -6,6 +6,7 @@ use sqlx::AnyPool;
 
 use crate::model::{Email, UserId, Via};
 use crate::server::config::ProviderKind;
+use crate::server::providers::authy::AuthyId;
 
 /// A user as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -18,7 +19,7 @@ pub struct UserRow {
     pub national_number: String,
     pub verify_via: Via,
     pub phone_verified_at: Option<i64>,
-    pub authy_id: Option<i64>,
+    pub authy_id: Option<AuthyId>,
     /// The provider the account was registered with.
     pub provider: ProviderKind,
     /// Verify: the SID of the newest verification started for the phone.
@@ -134,7 +135,7 @@ pub async fn mark_verified(
     db: &AnyPool,
     user_id: &UserId,
     provider: ProviderKind,
-    authy_id: Option<i64>,
+    authy_id: Option<AuthyId>,
     now: i64,
 ) -> sqlx::Result<()> {
     // The number moves from `pending_phone_e164` to the UNIQUE `phone_e164`: if another

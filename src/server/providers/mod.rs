@@ -85,7 +85,7 @@ pub struct Person<'a> {
     pub user_id: &'a UserId,
     pub phone: Phone<'a>,
     /// Authy's id for the person.
-    pub authy_id: Option<i64>,
+    pub authy_id: Option<authy::AuthyId>,
     /// Verify's push factor on the person's phone, if they added one.
     pub push_factor: Option<&'a str>,
 }
@@ -146,7 +146,7 @@ pub trait Provider: Send + Sync {
         &self,
         email: &str,
         phone: Phone<'_>,
-    ) -> Result<Option<i64>, ProviderError>;
+    ) -> Result<Option<authy::AuthyId>, ProviderError>;
 
     /// Sends a push approval request to the person's phone; returns its id, or `None`
     /// when the person has no phone that takes push requests (passkey and SMS remain).

@@ -46,7 +46,10 @@ pub async fn pending_payment(app: &TestApp) -> Pending {
                 .await
                 .expect("authy id");
             let approval_uuid = authy
-                .create_approval_request(authy_id, &request(&PaymentId::random()))
+                .create_approval_request(
+                    payfriend::server::providers::authy::AuthyId(authy_id),
+                    &request(&PaymentId::random()),
+                )
                 .await
                 .expect("approval request");
             let payment_id =

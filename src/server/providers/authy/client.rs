@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use async_trait::async_trait;
 
+use super::AuthyId;
 use crate::model::{UserId as AccountId, Via};
 use crate::server::config::{ProviderKind, Secret};
 use crate::server::providers::{
@@ -102,7 +103,7 @@ impl Provider for AuthyClient {
         &self,
         email: &str,
         phone: Phone<'_>,
-    ) -> Result<Option<i64>, ProviderError> {
+    ) -> Result<Option<AuthyId>, ProviderError> {
         Ok(Some(
             AuthyClient::register_user(self, email, phone.national, phone.country_code).await?,
         ))
@@ -152,7 +153,7 @@ impl Provider for AuthyClient {
 }
 
 /// Authy's id for the person (every verified Authy account has one).
-fn authy_id(person: Person<'_>) -> Result<i64, ProviderError> {
+fn authy_id(person: Person<'_>) -> Result<AuthyId, ProviderError> {
     person
         .authy_id
         .ok_or_else(|| ProviderError::Refused("the account has no authy_id".into()))
@@ -198,7 +199,7 @@ struct UserCreated {
 
 #[derive(Deserialize)]
 struct UserId {
-    id: i64,
+    id: AuthyId,
 }
 
 #[derive(Deserialize)]
@@ -284,7 +285,7 @@ impl AuthyClient {
         email: &str,
         cellphone: &str,
         country_code: &str,
-    ) -> Result<i64, AuthyError> {
+    ) -> Result<AuthyId, AuthyError> {
         let body = serde_json::json!({
             "user": {"email": email, "cellphone": cellphone, "country_code": country_code},
             "send_install_link_via_sms": false,
@@ -296,7 +297,7 @@ impl AuthyClient {
     }
 
     /// The provider's view of a user (`60026`: not found).
-    pub async fn user_status(&self, authy_id: i64) -> Result<Value, AuthyError> {
+    pub async fn user_status(&self, authy_id: AuthyId) -> Result<Value, AuthyError> {
         self.call(
             Method::GET,
             &format!("/protected/json/users/{authy_id}/status"),
@@ -309,7 +310,7 @@ impl AuthyClient {
     /// Sends a push approval request to the user's phone; returns its uuid.
     pub async fn create_approval_request(
         &self,
-        authy_id: i64,
+        authy_id: AuthyId,
         request: &NewApprovalRequest,
     ) -> Result<String, AuthyError> {
         let body = serde_json::to_value(request)
@@ -344,7 +345,7 @@ impl AuthyClient {
     /// Sends a one-time code by SMS (always forced), bound to `action`.
     pub async fn send_sms_token(
         &self,
-        authy_id: i64,
+        authy_id: AuthyId,
         action: &str,
         action_message: &str,
     ) -> Result<(), AuthyError> {
@@ -366,7 +367,7 @@ impl AuthyClient {
     /// Verifies a one-time code sent for `action` (`60020`: wrong code).
     pub async fn verify_token(
         &self,
-        authy_id: i64,
+        authy_id: AuthyId,
         token: &str,
         action: &str,
     ) -> Result<(), AuthyError> {

@@ -441,7 +441,7 @@ impl Provider for VerifyClient {
         &self,
         _email: &str,
         _phone: Phone<'_>,
-    ) -> Result<Option<i64>, ProviderError> {
+    ) -> Result<Option<crate::server::providers::authy::AuthyId>, ProviderError> {
         // Verify has no users: the person is their phone number and their entity.
         Ok(None)
     }
