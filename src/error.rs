@@ -235,6 +235,12 @@ impl AppError {
         }
     }
 
+    /// Whether the caller has no session (any more): the page signs in again rather than
+    /// showing an error.
+    pub fn signed_out(&self) -> bool {
+        matches!(self, AppError::SessionExpired | AppError::NotSignedIn)
+    }
+
     /// The HTTP status this error is answered with.
     pub fn status_code(&self) -> u16 {
         match self {

@@ -503,3 +503,34 @@ async fn a_payee_with_bidi_overrides_is_a_field_error() {
         .expect("count");
     assert_eq!(payments, 0);
 }
+
+// A payment address whose id is not one renders the same "not found" card as the id of
+// no payment of the caller's (the page parses the id before asking the server).
+#[tokio::test]
+async fn a_malformed_payment_address_renders_not_found_like_an_unknown_one() {
+    let app = spawn_app().await;
+    let (_, email) = verified_user(&app, "a password").await;
+    let cookie = log_in(&app, &email, "a password").await;
+
+    for path in [
+        "/payments/not-a-uuid",
+        "/payments/00000000-0000-0000-0000-000000000000",
+    ] {
+        let body = app
+            .client
+            .get(app.url(path))
+            .header("Cookie", &cookie)
+            .send()
+            .await
+            .expect("request")
+            .text()
+            .await
+            .expect("body");
+        let card = body
+            .split(r#"data-testid="payment""#)
+            .nth(1)
+            .unwrap_or_else(|| panic!("{path}: no payment card"));
+        assert!(card.contains("Not found."), "{path}");
+        assert!(!card.contains(r#"data-testid="amount""#), "{path}");
+    }
+}

@@ -1,7 +1,6 @@
 //! `POST /payments/callback`: signature, replay and time window checks, and the rule that
 //! a payment is decided once.
 use crate::support::*;
-use crate::support::{expire_payment, spawn_app, spawn_app_with, TestApp};
 use payfriend::shared::authy_signature as signature;
 use payfriend::shared::clock;
 

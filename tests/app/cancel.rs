@@ -2,8 +2,6 @@
 //! final against a late answer from the phone. What the status poll tells the page: the
 //! expiry, the server's clock, when it was decided, the code tries left.
 use crate::support::*;
-use crate::support::{expire_payment, log_in, spawn_app, spawn_app_with, TestApp};
-use crate::support::{pending_payment, phone_answers, status_of, PASSWORD};
 use leptos::server_fn::ServerFn;
 use payfriend::api::payments::{CancelPayment, GetPayment};
 use payfriend::model::{DecidedVia, PaymentId, PaymentStatus, PaymentView, MAX_SMS_ATTEMPTS};
@@ -169,4 +167,19 @@ async fn the_status_poll_carries_the_expiry_and_the_server_clock() {
     assert_eq!(expired.status, PaymentStatus::Expired);
     assert_eq!(expired.decided_at, Some(expired.expires_at));
     assert_eq!(expired.seconds_left(expired.server_time), 0);
+}
+
+// Cancelling can reach the provider (Verify: the SMS code is withdrawn), so it spends the
+// payment-answer bucket like the other answers to a payment.
+#[tokio::test]
+async fn cancels_from_one_address_are_limited_with_the_payment_answers() {
+    let app = spawn_app_with(&[("LIMIT_PAYMENT_CODE", "1/3600")]).await;
+    let p = pending_payment(&app).await;
+    let cookie = log_in(&app, &p.email, PASSWORD).await;
+
+    let first = cancel(&app, &cookie, &p.payment_id).await;
+    assert_eq!(first.status(), 200);
+    let second = cancel(&app, &cookie, &p.payment_id).await;
+    assert_eq!(second.status(), 429);
+    assert!(second.headers().get("retry-after").is_some());
 }

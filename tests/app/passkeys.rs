@@ -15,7 +15,6 @@ use webauthn_authenticator_rs::{softpasskey::SoftPasskey, WebauthnAuthenticator}
 use webauthn_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse};
 
 use crate::support::*;
-use crate::support::{status_of, PASSWORD};
 
 /// A signed-in user on an app named `localhost`, with a software passkey.
 struct Person {

@@ -113,8 +113,8 @@ fn PaymentPanel(id: PaymentId, passkeys: Option<u32>) -> impl IntoView {
     let failures = RwSignal::new(0u32);
     Effect::new(move |_| match payment.get() {
         Some(Ok(_)) => failures.set(0),
-        Some(Err(AppError::SessionExpired | AppError::NotSignedIn)) | None => {}
-        Some(Err(_)) => failures.update(|n| *n += 1),
+        Some(Err(e)) if !e.signed_out() => failures.update(|n| *n += 1),
+        Some(Err(_)) | None => {}
     });
     let problem = Memo::new(move |_| payment.get().and_then(Result::err));
 
@@ -243,12 +243,8 @@ fn PaymentBody(
     let head = Memo::new(move |_| {
         current.with(|p| p.as_ref().map(|p| (p.payee.to_string(), p.amount.clone())))
     });
-    let signed_out = Memo::new(move |_| {
-        matches!(
-            problem.get(),
-            Some(AppError::SessionExpired | AppError::NotSignedIn)
-        )
-    });
+    let signed_out =
+        Memo::new(move |_| problem.with(|p| p.as_ref().is_some_and(AppError::signed_out)));
     move || {
         if signed_out.get() {
             return view! { <Redirect path="/login?session=expired"/> }.into_any();

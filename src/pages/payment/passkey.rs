@@ -21,10 +21,7 @@ pub enum PasskeyFailure {
 impl PasskeyFailure {
     /// The session is over: the person signs in again rather than reading an error.
     fn signed_out(&self) -> bool {
-        matches!(
-            self,
-            PasskeyFailure::Server(AppError::SessionExpired | AppError::NotSignedIn)
-        )
+        matches!(self, PasskeyFailure::Server(e) if e.signed_out())
     }
 }
 

@@ -280,12 +280,8 @@ pub async fn require_verified_user_polling(
     Ok(user)
 }
 
-/// The signed-in user with a verified phone, or the error that says what is missing.
-pub async fn require_verified_user(state: &AppState, caller: &Caller) -> Result<UserRow, AppError> {
-    Ok(require_verified_session(state, caller).await?.user)
-}
-
-/// [`require_verified_user`], with the session's sign-in time (one reading of it).
+/// The signed-in user with a verified phone and the session's sign-in time (one reading
+/// of it), or the error that says what is missing.
 pub async fn require_verified_session(
     state: &AppState,
     caller: &Caller,
