@@ -12,6 +12,7 @@
 //! The state every request shares ([`AppState`]) is here.
 
 pub mod config;
+mod allocator;
 pub mod db;
 pub mod domain;
 pub mod http;
@@ -21,10 +22,7 @@ pub mod providers;
 
 use std::sync::Arc;
 
-/// The server's allocator (the binary's global allocator; the bench measures with it too):
-/// a request allocates and frees many small objects on whichever worker thread runs it,
-/// where glibc's malloc spent a fifth of the hot paths' time.
-pub use mimalloc::MiMalloc as Allocator;
+pub use allocator::Allocator;
 
 use axum::extract::FromRef;
 use leptos::prelude::*;

@@ -134,24 +134,95 @@ pub async fn writer_for(
     }
 }
 
+/// The migrations in `migrations/`, embedded in the binary.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
 /// Applies the migrations in `migrations/` that have not run yet.
 pub async fn migrate(pool: &AnyPool) -> Result<(), sqlx::migrate::MigrateError> {
-    sqlx::migrate!("./migrations").run(pool).await
+    MIGRATOR.run(pool).await
 }
 
 /// Applies the migrations over a connection of their own, without the statement timeout
 /// (a migration may rightly take longer than any request). Several instances starting at
 /// once take turns: on PostgreSQL the migrator holds an advisory lock, on SQLite the
-/// write lock (waited for up to a minute).
+/// write lock (waited for up to a minute). A fresh SQLite file gets them all in one
+/// transaction ([`migrate_fresh_sqlite`]).
 pub async fn migrate_at(database_url: &str) -> anyhow::Result<()> {
     let settings = PoolSettings {
         max_connections: 1,
         statement_timeout: None,
     };
     let pool = connect_with(database_url, settings).await?;
-    let applied = migrate(&pool).await;
+    let fresh = if database_url.starts_with("sqlite:") {
+        let mut conn = pool.acquire().await?;
+        migrate_fresh_sqlite(&mut conn).await?
+    } else {
+        false
+    };
+    let applied = if fresh { Ok(()) } else { migrate(&pool).await };
     pool.close().await;
     Ok(applied?)
+}
+
+/// sqlx's table of applied migrations, as its SQLite migrator creates it.
+const SQLITE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS _sqlx_migrations (
+    version BIGINT PRIMARY KEY,
+    description TEXT NOT NULL,
+    installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    success BOOLEAN NOT NULL,
+    checksum BLOB NOT NULL,
+    execution_time BIGINT NOT NULL
+)";
+
+/// On a SQLite database that has never been migrated, every migration in one transaction
+/// (sqlx's migrator gives each its own, and two commits: most of a cold start on a fresh
+/// file), recorded in `_sqlx_migrations` row for row as sqlx records them, so that its
+/// migrator takes them as applied from then on. Whether it did: `false` when the database
+/// had been migrated before (the write lock is held from the check to the commit, so an
+/// instance starting beside this one either sees all of them or waits and then sees them).
+async fn migrate_fresh_sqlite(conn: &mut sqlx::AnyConnection) -> Result<bool, sqlx::Error> {
+    // One marked to run outside a transaction is left to sqlx's migrator.
+    if MIGRATOR.iter().any(|m| m.no_tx) {
+        return Ok(false);
+    }
+    conn.execute("BEGIN IMMEDIATE").await?;
+    let applied = apply_all_to_fresh(conn).await;
+    let end = if matches!(applied, Ok(true)) { "COMMIT" } else { "ROLLBACK" };
+    let ended = conn.execute(end).await;
+    let applied = applied?;
+    ended?;
+    Ok(applied)
+}
+
+/// The body of [`migrate_fresh_sqlite`], inside its transaction.
+async fn apply_all_to_fresh(conn: &mut sqlx::AnyConnection) -> Result<bool, sqlx::Error> {
+    let migrated_before: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if migrated_before > 0 {
+        return Ok(false);
+    }
+    conn.execute(SQLITE_MIGRATIONS_TABLE).await?;
+    for migration in MIGRATOR
+        .iter()
+        .filter(|m| !m.migration_type.is_down_migration())
+    {
+        let started = std::time::Instant::now();
+        conn.execute(&*migration.sql).await?;
+        sqlx::query(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES ($1, $2, TRUE, $3, $4)",
+        )
+        .bind(migration.version)
+        .bind(&*migration.description)
+        .bind(migration.checksum.to_vec())
+        .bind(i64::try_from(started.elapsed().as_nanos()).unwrap_or(i64::MAX))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(true)
 }
 
 /// Checks that the database answers.
@@ -215,6 +286,47 @@ mod tests {
             options.iter().any(|o| o == "ENABLE_QPSG"),
             "SQLite built without ENABLE_QPSG: {options:?}"
         );
+    }
+
+    /// What sqlx's migrator reads back: the schema and its record of the migrations.
+    async fn schema_and_record(url: &str) -> (Vec<(String, String)>, Vec<(i64, String, i64, Vec<u8>)>) {
+        let pool = connect(url).await.expect("open SQLite");
+        let schema = sqlx::query_as(
+            "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name",
+        )
+        .fetch_all(&pool)
+        .await
+        .expect("schema");
+        let record = sqlx::query_as(
+            "SELECT version, description, CAST(success AS INTEGER), checksum FROM _sqlx_migrations \
+             ORDER BY version",
+        )
+        .fetch_all(&pool)
+        .await
+        .expect("record");
+        (schema, record)
+    }
+
+    #[tokio::test]
+    async fn a_fresh_sqlite_file_is_migrated_at_once_as_sqlx_would_have() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let ours = format!("sqlite:{}", dir.path().join("ours.db").display());
+        let sqlx_s = format!("sqlite:{}", dir.path().join("sqlx.db").display());
+        migrate_at(&ours).await.expect("migrated in one transaction");
+        let pool = connect(&sqlx_s).await.expect("open SQLite");
+        migrate(&pool).await.expect("migrated by sqlx");
+        pool.close().await;
+        let (schema, record) = schema_and_record(&ours).await;
+        assert_eq!((schema.clone(), record.clone()), schema_and_record(&sqlx_s).await);
+        assert_eq!(record.len(), MIGRATOR.iter().count());
+        // sqlx's migrator takes them as applied (a checksum or a version of its own
+        // record that differed would be refused as a changed or missing migration).
+        let pool = connect(&ours).await.expect("open SQLite");
+        migrate(&pool).await.expect("sqlx finds nothing to apply");
+        pool.close().await;
+        assert_eq!(schema_and_record(&ours).await, (schema, record));
+        // A second start takes the migrator's path and finds nothing to do either.
+        migrate_at(&ours).await.expect("migrated again");
     }
 
     #[tokio::test]
