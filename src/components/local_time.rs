@@ -7,9 +7,12 @@ use crate::components::timers::use_mounted;
 use crate::model::{format_time, iso_time};
 
 /// A `<time>` with its machine-readable UTC value, shown in the browser's time zone.
+/// `mounted` is a list's one [`use_mounted`] signal, made where its rows are rendered, so a
+/// page of rows costs one signal and one effect rather than one of each per row; without
+/// it the time makes its own.
 #[component]
-pub fn LocalTime(unix: i64) -> impl IntoView {
-    let mounted = use_mounted();
+pub fn LocalTime(unix: i64, #[prop(optional)] mounted: Option<ReadSignal<bool>>) -> impl IntoView {
+    let mounted = mounted.unwrap_or_else(use_mounted);
     view! {
         <time datetime=iso_time(unix)>
             {move || if mounted.get() { in_browser_zone(unix) } else { format_time(unix) }}

@@ -9,6 +9,7 @@ use crate::components::{
     guard::{Guarded, Require},
     local_time::LocalTime,
     status::StatusBadge,
+    timers::use_mounted,
 };
 use crate::model::{PaymentStatus, PaymentView};
 
@@ -65,6 +66,9 @@ fn PaymentList() -> impl IntoView {
                         .into_any(),
                         Ok(list) => {
                             let (newer, older) = (list.newer.clone(), list.older.clone());
+                            // One for the page's rows, made with them (so it turns true
+                            // once they are in the browser's document).
+                            let mounted = use_mounted();
                             view! {
                                 <div class="table-wrap">
                                     <table class="list">
@@ -77,7 +81,7 @@ fn PaymentList() -> impl IntoView {
                                                 <th scope="col">"Status"</th>
                                             </tr>
                                         </thead>
-                                        <tbody>{list.items.into_iter().map(row).collect_view()}</tbody>
+                                        <tbody>{list.items.into_iter().map(|p| row(p, mounted)).collect_view()}</tbody>
                                     </table>
                                 </div>
                                 <nav class="pager" aria-label="Pages">
@@ -103,14 +107,15 @@ fn PaymentList() -> impl IntoView {
 /// and amount lead to its page; one still waiting says so and leads to its waiting page.
 /// Plain links (the router follows them in the page all the same): `<A>` resolves each
 /// href against the route and watches the location, work that absolute links to other
-/// pages do not need, three times a row.
-fn row(p: PaymentView) -> impl IntoView {
+/// pages do not need, three times a row. The rows share one `mounted` signal: on the
+/// server a page of rows is rendered with no reactive node of its own.
+fn row(p: PaymentView, mounted: ReadSignal<bool>) -> impl IntoView {
     let href = format!("/payments/{}", p.id);
     let short_id = p.id.as_str().chars().take(8).collect::<String>();
     let waiting = p.status == PaymentStatus::Pending;
     view! {
         <tr data-testid="payment-row" data-payment-id=p.id.to_string() class:waiting-row=waiting>
-            <td class="when"><LocalTime unix=p.created_at/></td>
+            <td class="when"><LocalTime unix=p.created_at mounted/></td>
             <td class="mono reference">{short_id}</td>
             <td class="payee"><a href=href.clone()>{p.payee.to_string()}</a></td>
             <td class="amount"><a href=href.clone()>{p.amount}</a></td>
