@@ -378,7 +378,6 @@ fn free_port() -> u16 {
         .port()
 }
 
-
 /// For a profiler: `n` requests made by `make`, measured and printed over and over for
 /// `seconds`; then the process ends.
 async fn for_profiler<M>(name: &'static str, seconds: u64, make: M, n: usize) -> !
@@ -505,8 +504,11 @@ struct OriginalFigures {
 
 impl Original {
     fn from_env() -> Option<Original> {
-        let base = std::env::var("BENCH_ORIGINAL_URL").ok().filter(|v| !v.is_empty())?;
-        let file = std::env::var("BENCH_ORIGINAL_SEED").expect("BENCH_ORIGINAL_SEED with BENCH_ORIGINAL_URL");
+        let base = std::env::var("BENCH_ORIGINAL_URL")
+            .ok()
+            .filter(|v| !v.is_empty())?;
+        let file = std::env::var("BENCH_ORIGINAL_SEED")
+            .expect("BENCH_ORIGINAL_SEED with BENCH_ORIGINAL_URL");
         let text = std::fs::read_to_string(&file).expect("the original's seed file");
         let seed: OriginalSeed = serde_json::from_str(&text).expect("the original's seed JSON");
         assert!(
@@ -532,7 +534,13 @@ impl Original {
             }
         };
         let poll = page(format!("{base}/payments/status?payment_id={}", seed.polled));
-        let poll = warmed_by("original: status poll", poll, ORIGINAL_WARM_UP, ORIGINAL_REQUESTS).await;
+        let poll = warmed_by(
+            "original: status poll",
+            poll,
+            ORIGINAL_WARM_UP,
+            ORIGINAL_REQUESTS,
+        )
+        .await;
         let callback_url = format!("{base}/payments/callback");
         let mut callbacks: Vec<_> = seed
             .push_ids
@@ -555,7 +563,13 @@ impl Original {
         run("warm-up", callbacks, |s| s.is_success()).await;
         let callback = run("original: callback (signed)", measured, |s| s.is_success()).await;
         let list = page(format!("{base}/payments/"));
-        let list = warmed_by("original: payments (50)", list, ORIGINAL_WARM_UP, ORIGINAL_REQUESTS).await;
+        let list = warmed_by(
+            "original: payments (51)",
+            list,
+            ORIGINAL_WARM_UP,
+            ORIGINAL_REQUESTS,
+        )
+        .await;
         OriginalFigures {
             poll,
             callback,
@@ -874,11 +888,14 @@ async fn release_under_load(allocator: &'static str, assets: &[String]) -> (Figu
     .expect("pending payments");
     pool.close().await;
 
-    let http = reqwest::Client::new();
     let base = started.base.clone();
+    let http = support::browser_like_client(&base);
     let signed_in = http
         .post(format!("{base}{}", LogIn::PATH))
-        .form(&[("email", "bench@example.com"), ("password", "bench password")])
+        .form(&[
+            ("email", "bench@example.com"),
+            ("password", "bench password"),
+        ])
         .send()
         .await
         .expect("sign in");
@@ -891,7 +908,9 @@ async fn release_under_load(allocator: &'static str, assets: &[String]) -> (Figu
                 .post(format!("{base}{}", GetPayment::PATH))
                 .header("Cookie", &cookie)
                 .form(&[("id", polled)]),
-            1 => http.get(format!("{base}/payments")).header("Cookie", &cookie),
+            1 => http
+                .get(format!("{base}/payments"))
+                .header("Cookie", &cookie),
             2 => {
                 // Payment 1 is the one polled: callbacks decide 2 and on.
                 let uuid = format!("20000000-0000-4000-8000-{:012}", n / 6 + 2);
@@ -1046,7 +1065,9 @@ async fn main() {
             original.callback.print();
             original.list.print();
         }
-        None => println!("The original: not measured (set BENCH_ORIGINAL_URL and BENCH_ORIGINAL_SEED)"),
+        None => {
+            println!("The original: not measured (set BENCH_ORIGINAL_URL and BENCH_ORIGINAL_SEED)")
+        }
     }
     let release = release_binary(send_html, &send_encoding).await;
     let mut memory = (f64::NAN, f64::NAN);
@@ -1099,6 +1120,9 @@ async fn main() {
 
     sign_in_flood(&http, &base).await;
 
-    let paths: Vec<&HotPaths> = [Some(&sqlite), postgres.as_ref()].into_iter().flatten().collect();
+    let paths: Vec<&HotPaths> = [Some(&sqlite), postgres.as_ref()]
+        .into_iter()
+        .flatten()
+        .collect();
     print_targets(&paths, original.as_ref(), &release, memory);
 }

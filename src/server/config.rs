@@ -10,6 +10,7 @@ use crate::model::Currency;
 use crate::sandbox::model::SandboxFault;
 
 pub use crate::shared::secret::Secret;
+use crate::shared::sid::{AccountSid, ApiKeySid, ServiceSid};
 
 /// A configuration variable with an unacceptable value.
 #[derive(Debug, thiserror::Error)]
@@ -71,14 +72,14 @@ pub struct VerifySettings {
     /// `TWILIO_VERIFY_URL`, ending in `/` (the sandbox's `/sandbox/verify/v2/` without it).
     pub base_url: Url,
     /// `TWILIO_ACCOUNT_SID` (`AC` + 32 hex digits).
-    pub account_sid: String,
+    pub account_sid: AccountSid,
     /// `TWILIO_AUTH_TOKEN`: authenticates the calls unless an API key is set, and is the key
     /// Twilio signs its events with.
     pub auth_token: Secret,
     /// `TWILIO_API_KEY_SID` (`SK` + 32 hex digits) and `TWILIO_API_KEY_SECRET`.
-    pub api_key: Option<(String, Secret)>,
+    pub api_key: Option<(ApiKeySid, Secret)>,
     /// `TWILIO_VERIFY_SERVICE_SID` (`VA` + 32 hex digits).
-    pub service_sid: String,
+    pub service_sid: ServiceSid,
     /// Where Twilio sends Verify Push events: `PUBLIC_URL` + `payments/verify-events`.
     pub events_url: Url,
     /// Served by this app's sandbox.
@@ -89,33 +90,27 @@ impl VerifySettings {
     /// The user name and password of the calls' Basic authentication.
     pub fn credentials(&self) -> (&str, &Secret) {
         match &self.api_key {
-            Some((sid, secret)) => (sid, secret),
-            None => (&self.account_sid, &self.auth_token),
+            Some((sid, secret)) => (sid.as_str(), secret),
+            None => (self.account_sid.as_str(), &self.auth_token),
         }
     }
 }
 
-/// Whether `value` is a Twilio SID of this prefix: the two letters and 32 hex digits.
-pub fn is_sid(prefix: &str, value: &str) -> bool {
-    value.len() == 34
-        && value.starts_with(prefix)
-        && value[2..].bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-pub use crate::shared::verify_format::random_sid;
-
-fn sid(
+/// The SID in variable `var`, if set: `S`'s two letters and 32 hex digits.
+fn sid<S>(
     get: &impl Fn(&str) -> Option<String>,
     var: &'static str,
     prefix: &str,
-) -> Result<Option<String>, ConfigError> {
+    parse: impl Fn(&str) -> Option<S>,
+) -> Result<Option<S>, ConfigError> {
     match get(var) {
         None => Ok(None),
-        Some(v) if is_sid(prefix, v.trim()) => Ok(Some(v.trim().to_string())),
-        Some(_) => Err(bad(
-            var,
-            format!("expected {prefix} followed by 32 hexadecimal digits (34 characters), as the Twilio Console shows it"),
-        )),
+        Some(v) => parse(v.trim()).map(Some).ok_or_else(|| {
+            bad(
+                var,
+                format!("expected {prefix} followed by 32 hexadecimal digits (34 characters), as the Twilio Console shows it"),
+            )
+        }),
     }
 }
 
@@ -154,15 +149,21 @@ fn verify_settings(
         }
         return Ok(Some(VerifySettings {
             base_url: own_sandbox,
-            account_sid: random_sid("AC"),
+            account_sid: AccountSid::random(),
             auth_token: Secret::new(uuid::Uuid::new_v4().simple().to_string()),
             api_key: None,
-            service_sid: random_sid("VA"),
+            service_sid: ServiceSid::random(),
             events_url,
             sandbox: true,
         }));
     }
-    let account_sid = sid(get, "TWILIO_ACCOUNT_SID", "AC")?.ok_or_else(|| {
+    let account_sid = sid(
+        get,
+        "TWILIO_ACCOUNT_SID",
+        AccountSid::PREFIX,
+        AccountSid::parse,
+    )?
+    .ok_or_else(|| {
         bad(
             "TWILIO_ACCOUNT_SID",
             "required with the other TWILIO_ variables",
@@ -176,7 +177,12 @@ fn verify_settings(
         )
     })?;
     let api_key = match (
-        sid(get, "TWILIO_API_KEY_SID", "SK")?,
+        sid(
+            get,
+            "TWILIO_API_KEY_SID",
+            ApiKeySid::PREFIX,
+            ApiKeySid::parse,
+        )?,
         get("TWILIO_API_KEY_SECRET"),
     ) {
         (Some(sid), Some(secret)) => Some((sid, Secret::new(secret))),
@@ -194,7 +200,13 @@ fn verify_settings(
             ))
         }
     };
-    let service_sid = sid(get, "TWILIO_VERIFY_SERVICE_SID", "VA")?.ok_or_else(|| {
+    let service_sid = sid(
+        get,
+        "TWILIO_VERIFY_SERVICE_SID",
+        ServiceSid::PREFIX,
+        ServiceSid::parse,
+    )?
+    .ok_or_else(|| {
         bad(
             "TWILIO_VERIFY_SERVICE_SID",
             "required with TWILIO_ACCOUNT_SID (the Verify service, VA followed by 32 hex digits)",
@@ -490,6 +502,16 @@ impl Config {
                 .join("payments/callback")
                 .map_err(|e| bad("PUBLIC_URL", e.to_string()))?,
         };
+
+        // Read by the allocator itself at the process's first allocation; checked here so a
+        // misspelt value stops start-up instead of silently meaning mimalloc.
+        if let Some(other) = get("PAYFRIEND_ALLOCATOR").filter(|v| v != "mimalloc" && v != "system")
+        {
+            return Err(bad(
+                "PAYFRIEND_ALLOCATOR",
+                format!("expected mimalloc or system, got {other:?}"),
+            ));
+        }
 
         let explicit_development = get("PAYFRIEND_ENV").as_deref() == Some("development");
         let production = match get("PAYFRIEND_ENV").as_deref() {
@@ -787,13 +809,21 @@ mod tests {
     }
 
     #[test]
+    fn the_allocator_is_mimalloc_or_system() {
+        for ok in ["mimalloc", "system"] {
+            config_from(&[("PAYFRIEND_ALLOCATOR", ok)]).expect("valid");
+        }
+        let e = config_from(&[("PAYFRIEND_ALLOCATOR", "sytem")]).expect_err("misspelt");
+        assert_eq!(e.var, "PAYFRIEND_ALLOCATOR");
+    }
+
+    #[test]
     fn verify_without_credentials_is_the_sandbox_in_development_only() {
         let dev = config_from(&[("PAYFRIEND_PROVIDER", "verify")]).expect("valid");
         let verify = dev.verify.clone().expect("Verify settings");
         assert!(verify.sandbox);
         assert!(dev.sandbox_enabled());
         assert!(verify.base_url.as_str().ends_with("/sandbox/verify/v2/"));
-        assert!(is_sid("AC", &verify.account_sid) && is_sid("VA", &verify.service_sid));
         assert_eq!(dev.provider_kind, ProviderKind::Verify);
 
         let live = config_from(&VERIFY_LIVE[..3]).expect_err("no credentials");

@@ -11,8 +11,8 @@
 //!
 //! The state every request shares ([`AppState`]) is here.
 
-pub mod config;
 mod allocator;
+pub mod config;
 pub mod db;
 pub mod domain;
 pub mod http;

@@ -7,5 +7,6 @@ pub mod authy_signature;
 pub mod clock;
 pub(crate) mod phone_number;
 pub mod secret;
+pub mod sid;
 pub mod verify_format;
 pub mod verify_signature;

@@ -17,6 +17,7 @@ use payfriend::server::{
     providers::{Approval, BoundCode, NewApprovalRequest, Person, Phone, Provider, ProviderError},
     AppState,
 };
+use payfriend::shared::sid::VerificationSid;
 
 use crate::support::{insert_pending_payment, spawn_app_with, verified_user, TestApp};
 
@@ -103,13 +104,13 @@ impl Provider for CountingProvider {
         &self,
         phone: Phone<'_>,
         via: Via,
-    ) -> Result<Option<String>, ProviderError> {
+    ) -> Result<Option<VerificationSid>, ProviderError> {
         self.inner.start_verification(phone, via).await
     }
     async fn check_verification(
         &self,
         phone: Phone<'_>,
-        handle: Option<&str>,
+        handle: Option<&VerificationSid>,
         code: &str,
     ) -> Result<(), ProviderError> {
         self.inner.check_verification(phone, handle, code).await
@@ -136,8 +137,8 @@ impl Provider for CountingProvider {
         &self,
         person: Person<'_>,
         code: BoundCode<'_>,
-        previous: Option<&str>,
-    ) -> Result<Option<String>, ProviderError> {
+        previous: Option<&VerificationSid>,
+    ) -> Result<Option<VerificationSid>, ProviderError> {
         self.inner.send_sms_token(person, code, previous).await
     }
     async fn verify_token(
@@ -145,9 +146,12 @@ impl Provider for CountingProvider {
         person: Person<'_>,
         token: &str,
         code: BoundCode<'_>,
-        handle: Option<&str>,
+        handle: Option<&VerificationSid>,
     ) -> Result<(), ProviderError> {
         self.inner.verify_token(person, token, code, handle).await
+    }
+    async fn cancel_code(&self, handle: &VerificationSid) -> Result<(), ProviderError> {
+        self.inner.cancel_code(handle).await
     }
 }
 

@@ -23,6 +23,7 @@ use payfriend::server::{
     providers::verify::{client::VerifyError, VerifyClient},
     providers::{ApprovalStatus, NewApprovalRequest, ProviderError},
 };
+use payfriend::shared::sid::{AccountSid, ChallengeSid, FactorSid, ServiceSid, VerificationSid};
 use reqwest::Url;
 
 /// One request as the fake Twilio received it.
@@ -90,6 +91,18 @@ const TOKEN: &str = "0123456789abcdef0123456789abcdef";
 const SERVICE: &str = "VAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const VE: &str = "VE0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f";
 
+fn ve() -> VerificationSid {
+    VerificationSid::parse(VE).expect("a verification SID")
+}
+
+fn challenge_sid() -> ChallengeSid {
+    ChallengeSid::parse("YCdddddddddddddddddddddddddddddddd").expect("a challenge SID")
+}
+
+fn factor_sid() -> FactorSid {
+    FactorSid::parse("YFcccccccccccccccccccccccccccccccc").expect("a factor SID")
+}
+
 /// A fake Twilio on port 0 and a client of it.
 async fn fake_twilio() -> (Fake, VerifyClient) {
     let fake = Fake::default();
@@ -104,10 +117,10 @@ async fn fake_twilio() -> (Fake, VerifyClient) {
     let base = format!("http://{addr}/v2/");
     let settings = VerifySettings {
         base_url: Url::parse(&base).expect("url"),
-        account_sid: ACCOUNT.into(),
+        account_sid: AccountSid::parse(ACCOUNT).expect("an account SID"),
         auth_token: Secret::new(TOKEN),
         api_key: None,
-        service_sid: SERVICE.into(),
+        service_sid: ServiceSid::parse(SERVICE).expect("a service SID"),
         events_url: Url::parse("https://pay.example.com/payments/verify-events").expect("url"),
         sandbox: false,
     };
@@ -151,7 +164,7 @@ async fn starting_a_verification_sends_the_spec_s_psd2_form() {
         .await
         .expect("started");
 
-    assert_eq!(sid, VE);
+    assert_eq!(sid.as_str(), VE);
     assert_eq!(
         fake.last(),
         Recorded {
@@ -177,7 +190,7 @@ async fn a_check_sends_the_code_with_its_verification_and_binding() {
     fake.answer(200, None, &checked("approved"));
     assert!(client
         .check(
-            Some(VE),
+            Some(&ve()),
             "+447700900123",
             "123456",
             "€39.99",
@@ -198,7 +211,7 @@ async fn a_check_sends_the_code_with_its_verification_and_binding() {
     fake.answer(200, None, &checked("pending"));
     assert!(!client
         .check(
-            Some(VE),
+            Some(&ve()),
             "+447700900123",
             "654321",
             "€39.99",
@@ -225,7 +238,7 @@ async fn cancelling_posts_status_canceled_to_the_verification() {
         None,
         &format!(r#"{{"sid":"{VE}","status":"canceled"}}"#),
     );
-    client.cancel(VE).await.expect("cancelled");
+    client.cancel(&ve()).await.expect("cancelled");
     let sent = fake.last();
     assert_eq!(
         (sent.method.as_str(), sent.path.as_str(), sent.body.as_str()),
@@ -258,15 +271,10 @@ async fn a_challenge_carries_message_fields_hidden_details_and_expiry_as_twilio_
         seconds_to_expire: 300,
     };
     let sid = client
-        .create_challenge(
-            "user-0001-abcd",
-            "YFcccccccccccccccccccccccccccccccc",
-            &request,
-            1_893_499_500,
-        )
+        .create_challenge("user-0001-abcd", &factor_sid(), &request, 1_893_499_500)
         .await
         .expect("created");
-    assert_eq!(sid, yc);
+    assert_eq!(sid.as_str(), yc);
     let sent = fake.last();
     assert_eq!(
         sent.path,
@@ -294,7 +302,7 @@ async fn a_fetched_challenge_gives_its_status_and_the_payment_it_names() {
     );
     let user = UserId::random();
     let approval = client
-        .challenge(user.as_str(), "YCdddddddddddddddddddddddddddddddd")
+        .challenge(user.as_str(), &challenge_sid())
         .await
         .expect("fetched");
     assert_eq!(approval.status, ApprovalStatus::Denied);
@@ -313,7 +321,7 @@ async fn a_fetched_challenge_gives_its_status_and_the_payment_it_names() {
     // A status Verify does not document is not taken for an answer.
     fake.answer(200, None, r#"{"sid":"YC","status":"maybe"}"#);
     assert!(matches!(
-        client.challenge(user.as_str(), "YC").await,
+        client.challenge(user.as_str(), &challenge_sid()).await,
         Err(VerifyError::Unavailable(_))
     ));
 }
@@ -346,7 +354,7 @@ async fn access_tokens_factors_and_their_deletion() {
         r#"{"sid":"YFcccccccccccccccccccccccccccccccc","identity":"user-0001-abcd","status":"verified","factor_type":"push","friendly_name":"phone"}"#,
     );
     let factor = client
-        .factor("user-0001-abcd", "YFcccccccccccccccccccccccccccccccc")
+        .factor("user-0001-abcd", &factor_sid())
         .await
         .expect("factor");
     assert_eq!(
@@ -357,7 +365,7 @@ async fn access_tokens_factors_and_their_deletion() {
     // DELETE answers 204 with no body; one already gone (20404) is not an error.
     fake.answer(204, None, "");
     client
-        .delete_factor("user-0001-abcd", "YFcccccccccccccccccccccccccccccccc")
+        .delete_factor("user-0001-abcd", &factor_sid())
         .await
         .expect("deleted");
     assert_eq!(fake.last().method, "DELETE");
@@ -367,7 +375,7 @@ async fn access_tokens_factors_and_their_deletion() {
         r#"{"code":20404,"message":"The requested resource was not found","more_info":"https://www.twilio.com/docs/errors/20404","status":404}"#,
     );
     client
-        .delete_factor("user-0001-abcd", "YFcccccccccccccccccccccccccccccccc")
+        .delete_factor("user-0001-abcd", &factor_sid())
         .await
         .expect("already gone");
 }

@@ -187,7 +187,11 @@ async fn migrate_fresh_sqlite(conn: &mut sqlx::AnyConnection) -> Result<bool, sq
     }
     conn.execute("BEGIN IMMEDIATE").await?;
     let applied = apply_all_to_fresh(conn).await;
-    let end = if matches!(applied, Ok(true)) { "COMMIT" } else { "ROLLBACK" };
+    let end = if matches!(applied, Ok(true)) {
+        "COMMIT"
+    } else {
+        "ROLLBACK"
+    };
     let ended = conn.execute(end).await;
     let applied = applied?;
     ended?;
@@ -289,7 +293,9 @@ mod tests {
     }
 
     /// What sqlx's migrator reads back: the schema and its record of the migrations.
-    async fn schema_and_record(url: &str) -> (Vec<(String, String)>, Vec<(i64, String, i64, Vec<u8>)>) {
+    async fn schema_and_record(
+        url: &str,
+    ) -> (Vec<(String, String)>, Vec<(i64, String, i64, Vec<u8>)>) {
         let pool = connect(url).await.expect("open SQLite");
         let schema = sqlx::query_as(
             "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name",
@@ -312,12 +318,17 @@ mod tests {
         let dir = tempfile::tempdir().expect("temporary directory");
         let ours = format!("sqlite:{}", dir.path().join("ours.db").display());
         let sqlx_s = format!("sqlite:{}", dir.path().join("sqlx.db").display());
-        migrate_at(&ours).await.expect("migrated in one transaction");
+        migrate_at(&ours)
+            .await
+            .expect("migrated in one transaction");
         let pool = connect(&sqlx_s).await.expect("open SQLite");
         migrate(&pool).await.expect("migrated by sqlx");
         pool.close().await;
         let (schema, record) = schema_and_record(&ours).await;
-        assert_eq!((schema.clone(), record.clone()), schema_and_record(&sqlx_s).await);
+        assert_eq!(
+            (schema.clone(), record.clone()),
+            schema_and_record(&sqlx_s).await
+        );
         assert_eq!(record.len(), MIGRATOR.iter().count());
         // sqlx's migrator takes them as applied (a checksum or a version of its own
         // record that differed would be refused as a changed or missing migration).

@@ -6,6 +6,8 @@
 
 use sqlx::AnyPool;
 
+use crate::shared::sid::VerificationSid;
+
 use super::audit::{insert_event, AuditEvent};
 use crate::model::{
     AuditKind, AuditOutcome, Currency, DecidedVia, Money, Payee, PaymentId, PaymentStatus, UserId,
@@ -286,7 +288,11 @@ pub async fn set_approval_uuid(db: &AnyPool, id: &PaymentId, uuid: &str) -> sqlx
 }
 
 /// Stores the Verify verification the payment's SMS code belongs to.
-pub async fn set_verification_sid(db: &AnyPool, id: &PaymentId, sid: &str) -> sqlx::Result<()> {
+pub async fn set_verification_sid(
+    db: &AnyPool,
+    id: &PaymentId,
+    sid: &VerificationSid,
+) -> sqlx::Result<()> {
     sqlx::query("UPDATE payments SET verification_sid = $1 WHERE id = $2")
         .bind(sid)
         .bind(id)
@@ -296,7 +302,10 @@ pub async fn set_verification_sid(db: &AnyPool, id: &PaymentId, sid: &str) -> sq
 }
 
 /// The Verify verification of the payment's SMS code, if one was started.
-pub async fn verification_sid(db: &AnyPool, id: &PaymentId) -> sqlx::Result<Option<String>> {
+pub async fn verification_sid(
+    db: &AnyPool,
+    id: &PaymentId,
+) -> sqlx::Result<Option<VerificationSid>> {
     sqlx::query_scalar("SELECT verification_sid FROM payments WHERE id = $1")
         .bind(id)
         .fetch_optional(db)
@@ -780,4 +789,79 @@ pub async fn forget_nonces_before(db: &AnyPool, before: i64) -> sqlx::Result<u64
         .execute(db)
         .await
         .map(|r| r.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Email;
+    use crate::server::config::ProviderKind;
+    use crate::server::db::{connect, migrate, users};
+
+    /// A stored status the code does not know (a row written by a newer version, or by
+    /// hand) is an error to the reader, never read as some status it is not.
+    #[tokio::test]
+    async fn an_unknown_stored_status_is_a_decoding_error() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite:{}", dir.path().join("t.db").display());
+        let db = connect(&url).await.expect("open SQLite");
+        migrate(&db).await.expect("migrations");
+        let user = UserId::random();
+        let email = Email::parse("status@example.com").expect("an address");
+        users::insert(
+            &db,
+            &users::NewUser {
+                id: &user,
+                email: &email,
+                password_hash: "not a hash",
+                phone_e164: "+12015550123",
+                country_code: "1",
+                national_number: "2015550123",
+                verify_via: "sms",
+                provider: ProviderKind::Authy,
+                verification_sid: None,
+            },
+            1_000,
+        )
+        .await
+        .expect("user");
+        let id = PaymentId::random();
+        let payee = Payee::parse("Neville").expect("a payee");
+        let new = NewPayment {
+            id: &id,
+            user_id: &user,
+            idempotency_key: "k",
+            payee: &payee,
+            amount_cents: 100,
+            currency: Currency::parse("USD").expect("a currency"),
+            expires_at: 5_000,
+        };
+        insert_once(&db, &new, 1_000).await.expect("payment");
+        let read = owned(&db, &user, &id, 1_001).await.expect("readable");
+        assert_eq!(read.map(|p| p.status), Some(PaymentStatus::Pending));
+
+        for (column, value) in [("status", "refunded"), ("decided_via", "carrier pigeon")] {
+            sqlx::query(&format!("UPDATE payments SET {column} = $1 WHERE id = $2"))
+                .bind(value)
+                .bind(&id)
+                .execute(&db)
+                .await
+                .expect("stored by hand");
+            let read = owned(&db, &user, &id, 1_001).await;
+            assert!(
+                matches!(read, Err(sqlx::Error::ColumnDecode { ref index, .. }) if index.contains(column)),
+                "{column} = {value:?} read as {read:?}"
+            );
+            sqlx::query(&format!("UPDATE payments SET {column} = $1 WHERE id = $2"))
+                .bind(if column == "status" {
+                    "approved"
+                } else {
+                    "push"
+                })
+                .bind(&id)
+                .execute(&db)
+                .await
+                .expect("put back");
+        }
+    }
 }

@@ -7,6 +7,7 @@ use sqlx::AnyPool;
 use crate::model::{Email, UserId, Via};
 use crate::server::config::ProviderKind;
 use crate::server::providers::authy::AuthyId;
+use crate::shared::sid::{FactorSid, VerificationSid};
 
 /// A user as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -23,9 +24,9 @@ pub struct UserRow {
     /// The provider the account was registered with.
     pub provider: ProviderKind,
     /// Verify: the SID of the newest verification started for the phone.
-    pub verification_sid: Option<String>,
+    pub verification_sid: Option<VerificationSid>,
     /// Verify: the verified push factor, if the person added one.
-    pub push_factor_sid: Option<String>,
+    pub push_factor_sid: Option<FactorSid>,
 }
 
 impl UserRow {
@@ -65,7 +66,7 @@ pub struct NewUser<'a> {
     pub verify_via: &'a str,
     pub provider: ProviderKind,
     /// Verify: the verification started for the phone at registration.
-    pub verification_sid: Option<&'a str>,
+    pub verification_sid: Option<&'a VerificationSid>,
 }
 
 /// Which unique column a duplicate would collide with.
@@ -158,7 +159,7 @@ pub async fn mark_verified(
 pub async fn set_verification_sid(
     db: &AnyPool,
     user_id: &UserId,
-    sid: Option<&str>,
+    sid: Option<&VerificationSid>,
 ) -> sqlx::Result<()> {
     sqlx::query("UPDATE users SET verification_sid = $1 WHERE id = $2")
         .bind(sid)
@@ -172,7 +173,7 @@ pub async fn set_verification_sid(
 pub async fn set_push_factor(
     db: &AnyPool,
     user_id: &UserId,
-    factor_sid: Option<&str>,
+    factor_sid: Option<&FactorSid>,
 ) -> sqlx::Result<()> {
     sqlx::query("UPDATE users SET push_factor_sid = $1 WHERE id = $2")
         .bind(factor_sid)

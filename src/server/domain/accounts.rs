@@ -130,7 +130,7 @@ pub async fn register(
             national_number: &phone.national,
             verify_via: via.as_str(),
             provider: provider.kind(),
-            verification_sid: handle.as_deref(),
+            verification_sid: handle.as_ref(),
         },
         clock::now(),
     )
@@ -195,7 +195,7 @@ pub async fn resend_code(state: &AppState, caller: &Caller) -> Result<(), AppErr
             // Once the limits allow a send: a new code, not the pending one sent again
             // (Verify counts checks per verification, and the person asks for a new code
             // when those of the old one are spent, or it never arrived).
-            if let Some(previous) = user.verification_sid.as_deref() {
+            if let Some(previous) = user.verification_sid.as_ref() {
                 if let Err(e) = provider.cancel_code(previous).await {
                     tracing::warn!(error = %e, "cannot withdraw the earlier verification");
                 }
@@ -208,7 +208,7 @@ pub async fn resend_code(state: &AppState, caller: &Caller) -> Result<(), AppErr
     )
     .await?;
     if handle.is_some() || user.verification_sid.is_some() {
-        db::users::set_verification_sid(&state.db, &user.id, handle.as_deref())
+        db::users::set_verification_sid(&state.db, &user.id, handle.as_ref())
             .await
             .or_internal("store verification")?;
     }
@@ -258,7 +258,7 @@ pub async fn verify_phone(state: &AppState, caller: &Caller, code: &str) -> Resu
         MAX_VERIFY_ATTEMPTS,
         provider.check_verification(
             Person::of(&user).phone,
-            user.verification_sid.as_deref(),
+            user.verification_sid.as_ref(),
             code,
         ),
     )

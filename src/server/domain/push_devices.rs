@@ -72,7 +72,7 @@ pub async fn enrolment_token(
 /// (payments then go to SMS code and passkey).
 pub async fn remove(state: &AppState, caller: &Caller, user: &UserRow) -> Result<(), AppError> {
     verify_account(state, user)?;
-    let Some(factor) = user.push_factor_sid.as_deref() else {
+    let Some(factor) = user.push_factor_sid.as_ref() else {
         return Ok(());
     };
     let client = state.verify.as_ref().ok_or(AppError::NotFound)?;

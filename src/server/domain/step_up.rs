@@ -103,7 +103,7 @@ pub async fn send(
         provider.send_sms_token(
             Person::of(user),
             bound(step, &action),
-            user.verification_sid.as_deref(),
+            user.verification_sid.as_ref(),
         ),
         |e| provider_error("send step-up code", e),
     )
@@ -143,7 +143,7 @@ pub async fn check(
             Person::of(user),
             code,
             bound(step, &action),
-            user.verification_sid.as_deref(),
+            user.verification_sid.as_ref(),
         ),
     )
     .await?;

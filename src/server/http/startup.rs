@@ -41,10 +41,13 @@ fn sandbox_settings(config: &Config) -> Option<sandbox::Settings> {
             .as_ref()
             .filter(|v| v.sandbox)
             .map(|v| sandbox::VerifySandbox {
-                account_sid: v.account_sid.clone(),
+                account_sid: v.account_sid.to_string(),
                 auth_token: v.auth_token.clone(),
-                api_key: v.api_key.clone(),
-                service_sid: v.service_sid.clone(),
+                api_key: v
+                    .api_key
+                    .as_ref()
+                    .map(|(sid, secret)| (sid.to_string(), secret.clone())),
+                service_sid: v.service_sid.to_string(),
                 base_url: v.base_url.to_string(),
                 events_url: v.events_url.clone(),
                 friendly_name: "Payfriend".into(),

@@ -18,6 +18,7 @@ use crate::model::{UserId, Via};
 use crate::server::config::ProviderKind;
 use crate::server::db::users::UserRow;
 pub use crate::server::providers::authy::client::{Logo, NewApprovalRequest};
+use crate::shared::sid::{FactorSid, VerificationSid};
 
 /// Why a provider call did not succeed, in the domain's terms.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -87,7 +88,7 @@ pub struct Person<'a> {
     /// Authy's id for the person.
     pub authy_id: Option<authy::AuthyId>,
     /// Verify's push factor on the person's phone, if they added one.
-    pub push_factor: Option<&'a str>,
+    pub push_factor: Option<&'a FactorSid>,
 }
 
 impl<'a> Person<'a> {
@@ -101,7 +102,7 @@ impl<'a> Person<'a> {
                 national: &user.national_number,
             },
             authy_id: user.authy_id,
-            push_factor: user.push_factor_sid.as_deref(),
+            push_factor: user.push_factor_sid.as_ref(),
         }
     }
 }
@@ -130,13 +131,13 @@ pub trait Provider: Send + Sync {
         &self,
         phone: Phone<'_>,
         via: Via,
-    ) -> Result<Option<String>, ProviderError>;
+    ) -> Result<Option<VerificationSid>, ProviderError>;
 
     /// Checks a phone verification code (of the verification `handle`, if there is one).
     async fn check_verification(
         &self,
         phone: Phone<'_>,
-        handle: Option<&str>,
+        handle: Option<&VerificationSid>,
         code: &str,
     ) -> Result<(), ProviderError>;
 
@@ -166,8 +167,8 @@ pub trait Provider: Send + Sync {
         &self,
         person: Person<'_>,
         code: BoundCode<'_>,
-        previous: Option<&str>,
-    ) -> Result<Option<String>, ProviderError>;
+        previous: Option<&VerificationSid>,
+    ) -> Result<Option<VerificationSid>, ProviderError>;
 
     /// Checks a one-time code sent for `code` (with the handle `send_sms_token` returned).
     async fn verify_token(
@@ -175,11 +176,11 @@ pub trait Provider: Send + Sync {
         person: Person<'_>,
         token: &str,
         code: BoundCode<'_>,
-        handle: Option<&str>,
+        handle: Option<&VerificationSid>,
     ) -> Result<(), ProviderError>;
 
     /// Withdraws a code not used yet (a cancelled payment's), where the provider can.
-    async fn cancel_code(&self, _handle: &str) -> Result<(), ProviderError> {
+    async fn cancel_code(&self, _handle: &VerificationSid) -> Result<(), ProviderError> {
         Ok(())
     }
 }

@@ -64,7 +64,7 @@ pub async fn pending_payment(app: &TestApp) -> Pending {
         }
         ProviderKind::Verify => {
             let payment_id = insert_pending_payment(&app.state, &user_id, 2000, "none yet").await;
-            let factor: String =
+            let factor: payfriend::shared::sid::FactorSid =
                 sqlx::query_scalar("SELECT push_factor_sid FROM users WHERE id = $1")
                     .bind(&user_id)
                     .fetch_one(&app.state.db)
@@ -79,7 +79,8 @@ pub async fn pending_payment(app: &TestApp) -> Pending {
                     clock::now() + 300,
                 )
                 .await
-                .expect("a challenge");
+                .expect("a challenge")
+                .to_string();
             payfriend::server::db::payments::set_approval_uuid(
                 &app.state.db,
                 &payment_id,
@@ -126,8 +127,8 @@ pub async fn phone_answers(
                 &[
                     ("uuid", &uuid::Uuid::new_v4().to_string()),
                     ("type", &kind),
-                    ("account_sid", &settings.account_sid),
-                    ("service_sid", &settings.service_sid),
+                    ("account_sid", settings.account_sid.as_str()),
+                    ("service_sid", settings.service_sid.as_str()),
                     ("entity_identity", p.user_id.as_str()),
                     ("challenge_sid", &p.approval_uuid),
                 ],

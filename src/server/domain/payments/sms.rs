@@ -106,8 +106,8 @@ pub async fn send_sms(
     // that code again, for this payment).
     let previous = user
         .verification_sid
-        .as_deref()
-        .filter(|sid| own.as_deref() != Some(*sid));
+        .as_ref()
+        .filter(|sid| own.as_ref() != Some(*sid));
     let sent = code_limits::send_code(
         state,
         CodeSend {
@@ -203,7 +203,7 @@ pub async fn verify_sms(
         payee: &payee,
     };
     match provider
-        .verify_token(Person::of(user), code, bound, handle.as_deref())
+        .verify_token(Person::of(user), code, bound, handle.as_ref())
         .await
     {
         Ok(()) => {

@@ -5,6 +5,7 @@
 //! Any non-200 answer, a body that is not JSON, a timeout or a refused connection is an
 //! [`AuthyError`]; nothing but an explicit success is ever taken as one.
 
+use crate::shared::sid::VerificationSid;
 use std::{collections::BTreeMap, time::Duration};
 
 use reqwest::{Method, StatusCode};
@@ -85,7 +86,7 @@ impl Provider for AuthyClient {
         &self,
         phone: Phone<'_>,
         via: Via,
-    ) -> Result<Option<String>, ProviderError> {
+    ) -> Result<Option<VerificationSid>, ProviderError> {
         AuthyClient::start_verification(self, phone.country_code, phone.national, via).await?;
         Ok(None)
     }
@@ -93,7 +94,7 @@ impl Provider for AuthyClient {
     async fn check_verification(
         &self,
         phone: Phone<'_>,
-        _handle: Option<&str>,
+        _handle: Option<&VerificationSid>,
         code: &str,
     ) -> Result<(), ProviderError> {
         Ok(AuthyClient::check_verification(self, phone.country_code, phone.national, code).await?)
@@ -135,8 +136,8 @@ impl Provider for AuthyClient {
         &self,
         person: Person<'_>,
         code: BoundCode<'_>,
-        _previous: Option<&str>,
-    ) -> Result<Option<String>, ProviderError> {
+        _previous: Option<&VerificationSid>,
+    ) -> Result<Option<VerificationSid>, ProviderError> {
         AuthyClient::send_sms_token(self, authy_id(person)?, code.action, code.message).await?;
         Ok(None)
     }
@@ -146,7 +147,7 @@ impl Provider for AuthyClient {
         person: Person<'_>,
         token: &str,
         code: BoundCode<'_>,
-        _handle: Option<&str>,
+        _handle: Option<&VerificationSid>,
     ) -> Result<(), ProviderError> {
         Ok(AuthyClient::verify_token(self, authy_id(person)?, token, code.action).await?)
     }

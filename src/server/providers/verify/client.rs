@@ -11,6 +11,7 @@
 
 use std::time::Duration;
 
+use crate::shared::sid::{ChallengeSid, FactorSid, ServiceSid, VerificationSid};
 use crate::shared::verify_format::{iso8601, python_json};
 
 use async_trait::async_trait;
@@ -81,9 +82,10 @@ pub const MAX_CHALLENGE_SECS: i64 = 3600;
 pub const PHONE_CHECK_AMOUNT: &str = "0";
 pub const PHONE_CHECK_PAYEE: &str = "Payfriend: confirm your phone number";
 
+/// What a create call answers with: the new thing's SID, checked to be of its kind.
 #[derive(Deserialize)]
-struct Sid {
-    sid: String,
+struct Created<S> {
+    sid: S,
 }
 
 #[derive(Deserialize)]
@@ -101,7 +103,7 @@ struct ChallengeFetched {
 /// A push factor as Verify reports it.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Factor {
-    pub sid: String,
+    pub sid: FactorSid,
     pub identity: String,
     pub status: String,
     pub factor_type: String,
@@ -123,7 +125,7 @@ struct ErrorBody {
 pub struct VerifyClient {
     http: reqwest::Client,
     base: String,
-    service: String,
+    service: ServiceSid,
     user: String,
     password: Secret,
 }
@@ -155,7 +157,7 @@ impl VerifyClient {
         channel: &str,
         amount: &str,
         payee: &str,
-    ) -> Result<String, VerifyError> {
+    ) -> Result<VerificationSid, VerifyError> {
         let form = vec![
             ("To", to.to_string()),
             ("Channel", channel.to_string()),
@@ -163,18 +165,18 @@ impl VerifyClient {
             ("Amount", amount.to_string()),
             ("Payee", payee.to_string()),
         ];
-        let created: Sid = self
+        let created: Created<VerificationSid> = self
             .call(Method::POST, &self.path("Verifications"), Some(&form))
             .await?;
         Ok(created.sid)
     }
 
     /// Cancels a pending verification (its code no longer checks).
-    pub async fn cancel(&self, sid: &str) -> Result<(), VerifyError> {
+    pub async fn cancel(&self, sid: &VerificationSid) -> Result<(), VerifyError> {
         let form = vec![("Status", "canceled".to_string())];
         self.call::<serde_json::Value>(
             Method::POST,
-            &self.path(&format!("Verifications/{}", segment(sid))),
+            &self.path(&format!("Verifications/{sid}")),
             Some(&form),
         )
         .await
@@ -186,7 +188,7 @@ impl VerifyClient {
     /// wrong code.
     pub async fn check(
         &self,
-        sid: Option<&str>,
+        sid: Option<&VerificationSid>,
         to: &str,
         code: &str,
         amount: &str,
@@ -209,10 +211,10 @@ impl VerifyClient {
     pub async fn create_challenge(
         &self,
         identity: &str,
-        factor_sid: &str,
+        factor_sid: &FactorSid,
         request: &NewApprovalRequest,
         expires_at: i64,
-    ) -> Result<String, VerifyError> {
+    ) -> Result<ChallengeSid, VerifyError> {
         let mut form = vec![
             ("FactorSid", factor_sid.to_string()),
             ("ExpirationDate", iso8601(expires_at)),
@@ -233,7 +235,7 @@ impl VerifyClient {
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         form.push(("HiddenDetails", python_json(&hidden)));
-        let created: Sid = self
+        let created: Created<ChallengeSid> = self
             .call(
                 Method::POST,
                 &self.path(&format!("Entities/{}/Challenges", segment(identity))),
@@ -244,15 +246,15 @@ impl VerifyClient {
     }
 
     /// A challenge's status and the payment its hidden details name.
-    pub async fn challenge(&self, identity: &str, sid: &str) -> Result<Approval, VerifyError> {
+    pub async fn challenge(
+        &self,
+        identity: &str,
+        sid: &ChallengeSid,
+    ) -> Result<Approval, VerifyError> {
         let fetched: ChallengeFetched = self
             .call(
                 Method::GET,
-                &self.path(&format!(
-                    "Entities/{}/Challenges/{}",
-                    segment(identity),
-                    segment(sid)
-                )),
+                &self.path(&format!("Entities/{}/Challenges/{sid}", segment(identity))),
                 None,
             )
             .await?;
@@ -291,29 +293,21 @@ impl VerifyClient {
     }
 
     /// A factor of the identity.
-    pub async fn factor(&self, identity: &str, sid: &str) -> Result<Factor, VerifyError> {
+    pub async fn factor(&self, identity: &str, sid: &FactorSid) -> Result<Factor, VerifyError> {
         self.call(
             Method::GET,
-            &self.path(&format!(
-                "Entities/{}/Factors/{}",
-                segment(identity),
-                segment(sid)
-            )),
+            &self.path(&format!("Entities/{}/Factors/{sid}", segment(identity))),
             None,
         )
         .await
     }
 
     /// Deletes a factor of the identity (one already gone is not an error).
-    pub async fn delete_factor(&self, identity: &str, sid: &str) -> Result<(), VerifyError> {
+    pub async fn delete_factor(&self, identity: &str, sid: &FactorSid) -> Result<(), VerifyError> {
         let deleted = self
             .send(
                 Method::DELETE,
-                &self.path(&format!(
-                    "Entities/{}/Factors/{}",
-                    segment(identity),
-                    segment(sid)
-                )),
+                &self.path(&format!("Entities/{}/Factors/{sid}", segment(identity))),
                 None,
             )
             .await;
@@ -324,7 +318,7 @@ impl VerifyClient {
     }
 
     fn path(&self, rest: &str) -> String {
-        format!("/Services/{}/{rest}", segment(&self.service))
+        format!("/Services/{}/{rest}", self.service)
     }
 
     async fn call<T: DeserializeOwned>(
@@ -404,7 +398,7 @@ impl Provider for VerifyClient {
         &self,
         phone: Phone<'_>,
         via: Via,
-    ) -> Result<Option<String>, ProviderError> {
+    ) -> Result<Option<VerificationSid>, ProviderError> {
         let channel = match via {
             Via::Sms => "sms",
             Via::Call => "call",
@@ -418,7 +412,7 @@ impl Provider for VerifyClient {
     async fn check_verification(
         &self,
         phone: Phone<'_>,
-        handle: Option<&str>,
+        handle: Option<&VerificationSid>,
         code: &str,
     ) -> Result<(), ProviderError> {
         match self
@@ -463,19 +457,23 @@ impl Provider for VerifyClient {
         let sid = self
             .create_challenge(&person.user_id.to_string(), factor, request, expires_at)
             .await?;
-        Ok(Some(sid))
+        Ok(Some(sid.to_string()))
     }
 
     async fn approval(&self, user_id: &UserId, id: &str) -> Result<Approval, ProviderError> {
-        Ok(self.challenge(&user_id.to_string(), id).await?)
+        // A Verify account's push requests are its challenges.
+        let sid = ChallengeSid::parse(id).ok_or_else(|| {
+            ProviderError::Refused(format!("{id:?} is not a Verify challenge's SID"))
+        })?;
+        Ok(self.challenge(&user_id.to_string(), &sid).await?)
     }
 
     async fn send_sms_token(
         &self,
         person: Person<'_>,
         code: BoundCode<'_>,
-        previous: Option<&str>,
-    ) -> Result<Option<String>, ProviderError> {
+        previous: Option<&VerificationSid>,
+    ) -> Result<Option<VerificationSid>, ProviderError> {
         if let Some(previous) = previous {
             // One pending verification per number, whose code Verify sends again: the
             // earlier one (for something else) goes first, so no code serves two payments.
@@ -495,7 +493,7 @@ impl Provider for VerifyClient {
         person: Person<'_>,
         token: &str,
         code: BoundCode<'_>,
-        handle: Option<&str>,
+        handle: Option<&VerificationSid>,
     ) -> Result<(), ProviderError> {
         // Without its verification's SID a code is never checked by number alone: that
         // could approve one thing with another's code.
@@ -512,7 +510,7 @@ impl Provider for VerifyClient {
         }
     }
 
-    async fn cancel_code(&self, handle: &str) -> Result<(), ProviderError> {
+    async fn cancel_code(&self, handle: &VerificationSid) -> Result<(), ProviderError> {
         match self.cancel(handle).await {
             Ok(()) | Err(VerifyError::Api { code: 20404, .. }) => Ok(()),
             Err(e) => Err(e.into()),

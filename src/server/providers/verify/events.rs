@@ -25,6 +25,7 @@ use crate::server::{
     providers::ApprovalStatus,
     AppState,
 };
+use crate::shared::sid::{ChallengeSid, FactorSid};
 use crate::shared::{clock, verify_signature as signature};
 
 /// A signed event refused: logged and recorded as a refused Authy callback is.
@@ -84,23 +85,33 @@ pub async fn verify_event(
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
-    if param("service_sid").is_some_and(|s| s != settings.service_sid) {
+    if param("service_sid").is_some_and(|s| s != settings.service_sid.as_str()) {
         return refuse(&state, StatusCode::NOT_FOUND, "another Verify service").await;
     }
     let Some(identity) = param("entity_identity").and_then(UserId::parse) else {
         return refuse(&state, StatusCode::NOT_FOUND, "unknown entity").await;
     };
     let handled = match param("type").unwrap_or_default() {
+        // A SID that is not of its kind names nothing Verify has.
         "challenge.approved" | "challenge.denied" => match param("challenge_sid") {
-            Some(sid) => challenge(&state, &client, &identity, sid).await,
+            Some(sid) => match ChallengeSid::parse(sid) {
+                Some(sid) => challenge(&state, &client, &identity, &sid).await,
+                None => Err((StatusCode::NOT_FOUND, "unknown challenge")),
+            },
             None => Err((StatusCode::BAD_REQUEST, "no challenge_sid")),
         },
         "factor.verified" => match param("factor_sid") {
-            Some(sid) => factor_verified(&state, &client, &identity, sid).await,
+            Some(sid) => match FactorSid::parse(sid) {
+                Some(sid) => factor_verified(&state, &client, &identity, &sid).await,
+                None => Err((StatusCode::NOT_FOUND, "unknown challenge")),
+            },
             None => Err((StatusCode::BAD_REQUEST, "no factor_sid")),
         },
         "factor.deleted" => match param("factor_sid") {
-            Some(sid) => factor_deleted(&state, &identity, sid).await,
+            Some(sid) => match FactorSid::parse(sid) {
+                Some(sid) => factor_deleted(&state, &identity, &sid).await,
+                None => Ok("factor forgotten"),
+            },
             None => Err((StatusCode::BAD_REQUEST, "no factor_sid")),
         },
         // factor.created and anything newer: nothing to do.
@@ -140,7 +151,7 @@ async fn challenge(
     state: &AppState,
     client: &VerifyClient,
     identity: &UserId,
-    sid: &str,
+    sid: &ChallengeSid,
 ) -> Handled {
     let fetched = client
         .challenge(identity.as_str(), sid)
@@ -157,7 +168,7 @@ async fn challenge(
         })?
         .ok_or((StatusCode::NOT_FOUND, "unknown payment"))?;
     // Only the newest push request of the payment counts (as with Authy's resend).
-    if payment.approval_uuid.as_deref() != Some(sid) {
+    if payment.approval_uuid.as_deref() != Some(sid.as_str()) {
         return Err((StatusCode::NOT_FOUND, "unknown approval request"));
     }
     let Some(event) = event_for(fetched.status) else {
@@ -196,7 +207,7 @@ async fn factor_verified(
     state: &AppState,
     client: &VerifyClient,
     identity: &UserId,
-    sid: &str,
+    sid: &FactorSid,
 ) -> Handled {
     let factor = client
         .factor(identity.as_str(), sid)
@@ -229,12 +240,12 @@ async fn factor_verified(
 }
 
 /// A factor deleted at Twilio (or from the app): forgotten if it is the person's.
-async fn factor_deleted(state: &AppState, identity: &UserId, sid: &str) -> Handled {
+async fn factor_deleted(state: &AppState, identity: &UserId, sid: &FactorSid) -> Handled {
     let user = db::users::by_id(&state.db, identity.as_str())
         .await
         .map_err(|_| (StatusCode::SERVICE_UNAVAILABLE, "try again"))?
         .ok_or((StatusCode::NOT_FOUND, "unknown entity"))?;
-    if user.push_factor_sid.as_deref() == Some(sid) {
+    if user.push_factor_sid.as_ref() == Some(sid) {
         db::users::set_push_factor(&state.db, &user.id, None)
             .await
             .map_err(|_| (StatusCode::SERVICE_UNAVAILABLE, "try again"))?;
