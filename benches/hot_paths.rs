@@ -4,7 +4,8 @@
 //! first load, memory and refusals. Prints figures; run with `make bench`.
 //! `BENCH_PAYMENTS=N` seeds N payments instead; `BENCH_POLL_SECONDS=S` runs only the
 //! status poll for S seconds, `BENCH_LIST_SECONDS=S` only My payments (for a profiler:
-//! `perf record -e cpu-clock`).
+//! `perf record -e cpu-clock`); `BENCH_RELEASE_ONLY=1` runs only the release server's cold
+//! start and load (the environment, `MIMALLOC_*` say, reaches the server).
 //!
 //! For scale: on the 2-core reference machine a bare axum route answers about 150,000
 //! requests/s and a small Leptos SSR page about 40,000 (measured with wrk).
@@ -1028,6 +1029,23 @@ fn print_targets(
 
 #[tokio::main]
 async fn main() {
+    // For a closer look at the release server (its allocator's settings, say): only the
+    // cold start and the load, with this process's environment passed on to the server.
+    if std::env::var("BENCH_RELEASE_ONLY").is_ok_and(|v| v == "1") {
+        let mut started = start_release_binary(&[]).await;
+        println!("cold start {:.1} ms", started.cold.as_secs_f64() * 1000.0);
+        let home = reqwest::get(format!("{}/", started.base))
+            .await
+            .expect("home");
+        let assets = linked_assets(&home.text().await.expect("html"));
+        started.stop();
+        for allocator in ["mimalloc", "system"] {
+            let (served, mb) = release_under_load(allocator, &assets).await;
+            served.print();
+            println!("{:<28} {mb:>8.1} MB (VmHWM)", "  peak memory");
+        }
+        return;
+    }
     // The original first, on a quiet machine: nothing of Payfriend runs yet.
     let original = match Original::from_env() {
         Some(original) => Some(original.measure(&reqwest::Client::new()).await),
