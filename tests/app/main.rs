@@ -20,6 +20,7 @@ mod postgres;
 mod process;
 mod properties;
 mod push_limits;
+mod reactive_owner;
 mod resend;
 mod security;
 mod sms_fallback;

@@ -1,4 +1,5 @@
-//! Middlewares of the app's own: the sandbox's gate and server-function statuses.
+//! Middlewares of the app's own: the sandbox's gate, server-function statuses, and each
+//! request's own reactive root.
 
 use axum::{
     extract::{Request, State},
@@ -7,8 +8,24 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
+use leptos::reactive::{computed::ScopedFuture, owner::Owner};
+
 use crate::error::AppError;
 use crate::server::AppState;
+
+/// Runs the request under a reactive root of its own. leptos_axum makes a server
+/// function's owner with `Owner::new()`, a child of whatever owner the worker thread was
+/// left with by the request it ran before: a context lookup that does not find its type
+/// (the page nonce, in every server function) then climbs into that other request's
+/// owner. Its contexts are not this request's; worse, if that request ends during the
+/// climb, the lookup drops the last reference to its owner, whose cleanup waits for the
+/// lock the lookup holds on this one: the worker thread deadlocks (seen under the bench's
+/// load: the server stopped answering). Under this root, the climb ends here.
+pub(crate) async fn own_reactive_root(request: Request, next: Next) -> Response {
+    let root = Owner::new_root(None);
+    root.with(|| ScopedFuture::new_untracked(next.run(request)))
+        .await
+}
 
 /// With a real provider configured, every sandbox path is gone (its server functions
 /// answer `NotFound` themselves: the sandbox is not in their context).

@@ -79,9 +79,8 @@ fn caller(state: &AppState) -> Caller {
 
 /// Whether the request being answered renders a page (a GET: its parts are provided
 /// first, on its own reactive owner). A page's memo is never handed to anything else: a
-/// server function the browser calls is a POST, even when a context lookup would climb
-/// to another request's memo (leptos makes a server function's reactive owner a child of
-/// whatever owner the thread ran before).
+/// server function the browser calls is a POST (and runs under its request's own root,
+/// `middleware::own_reactive_root`, so a lookup cannot climb to another request's memo).
 fn renders_a_page(parts: &Parts) -> bool {
     parts.method == Method::GET
 }

@@ -28,7 +28,7 @@ use crate::app::{shell, App};
 use crate::server::{
     db,
     domain::webhook,
-    http::middleware::{sandbox_gate, server_fn_status},
+    http::middleware::{own_reactive_root, sandbox_gate, server_fn_status},
     http::request,
     http::web_guard,
     AppState, Services,
@@ -100,6 +100,7 @@ pub fn router(services: &Services) -> Router {
     );
     router
         .leptos_routes_with_context(&state, routes, page_context, move || shell(options.clone()))
+        .route_layer(middleware::from_fn(own_reactive_root))
         .fallback_service(files)
         .layer(middleware::from_fn_with_state(state.clone(), sandbox_gate))
         .layer(middleware::from_fn(server_fn_status))
