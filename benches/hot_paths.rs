@@ -741,32 +741,13 @@ fn floor_sizes(dir: &std::path::Path) -> Option<(u64, u64)> {
 /// its first answer, and what a first visit to Send a payment downloads from it (the page's
 /// HTML is measured on the in-process app, signed in; the assets are the release build's).
 async fn release_binary(send_page_html: usize, html_encoding: &str) -> Release {
-    // The median of a few cold starts: one start moves by tens of milliseconds with what
-    // else the machine does (the migrations write and sync a fresh file).
-    let mut starts = Vec::new();
-    let mut running: Option<Started> = None;
-    for _ in 0..5 {
-        if let Some(mut previous) = running.take() {
-            previous.stop();
-        }
-        let started = start_release_binary(&[]).await;
-        starts.push(started.cold);
-        running = Some(started);
-    }
+    let (starts, running) = cold_starts().await;
     let Started {
         mut child,
         base,
         dir: _dir,
         ..
-    } = running.expect("started");
-    starts.sort();
-    println!(
-        "cold start to first answer     {:>8.1} ms (median of {}: {:.1} to {:.1}; fresh SQLite file, migrations included)",
-        starts[starts.len() / 2].as_secs_f64() * 1000.0,
-        starts.len(),
-        starts[0].as_secs_f64() * 1000.0,
-        starts[starts.len() - 1].as_secs_f64() * 1000.0,
-    );
+    } = running;
     let http = reqwest::Client::new();
 
     let home = http
@@ -814,6 +795,31 @@ async fn release_binary(send_page_html: usize, html_encoding: &str) -> Release {
         cold: starts[starts.len() / 2],
         assets,
     }
+}
+
+/// The release binary started five times on a fresh SQLite file, one after the other (one
+/// start moves by tens of milliseconds with what else the machine does): the times to the
+/// first answer, sorted and printed, and the last start, still running.
+async fn cold_starts() -> (Vec<Duration>, Started) {
+    let mut starts = Vec::new();
+    let mut running: Option<Started> = None;
+    for _ in 0..5 {
+        if let Some(mut previous) = running.take() {
+            previous.stop();
+        }
+        let started = start_release_binary(&[]).await;
+        starts.push(started.cold);
+        running = Some(started);
+    }
+    starts.sort();
+    println!(
+        "cold start to first answer     {:>8.1} ms (median of {}: {:.1} to {:.1}; fresh SQLite file, migrations included)",
+        starts[starts.len() / 2].as_secs_f64() * 1000.0,
+        starts.len(),
+        starts[0].as_secs_f64() * 1000.0,
+        starts[starts.len() - 1].as_secs_f64() * 1000.0,
+    );
+    (starts, running.expect("started"))
 }
 
 /// What the release binary's measurements give the targets.
@@ -1032,8 +1038,7 @@ async fn main() {
     // For a closer look at the release server (its allocator's settings, say): only the
     // cold start and the load, with this process's environment passed on to the server.
     if std::env::var("BENCH_RELEASE_ONLY").is_ok_and(|v| v == "1") {
-        let mut started = start_release_binary(&[]).await;
-        println!("cold start {:.1} ms", started.cold.as_secs_f64() * 1000.0);
+        let (_, mut started) = cold_starts().await;
         let home = reqwest::get(format!("{}/", started.base))
             .await
             .expect("home");

@@ -51,7 +51,7 @@ pub struct Services {
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: AnyPool,
-    /// The hot write transactions' pool ([`db::writer_for`]): one connection on SQLite.
+    /// The hot write transactions' pool ([`db::own_writer`]): one connection on SQLite.
     #[from_ref(skip)]
     pub writer: AnyPool,
     /// Signed callbacks, recorded many to a transaction on `writer`.

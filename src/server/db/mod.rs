@@ -112,25 +112,24 @@ pub async fn connect_with(
     options.connect(&url).await
 }
 
-/// Where the hot write transactions go (a callback's nonce, decision and audit rows; a
-/// decision). On SQLite, one connection of its own: SQLite takes one writer at a time, and
-/// writers on several connections wait for each other in its busy handler, which sleeps
-/// (1, 2, 5 … 100 ms), so under load most of a write's time was sleep. With one writer
-/// connection they queue in the pool instead and each starts the moment the last one
-/// commits. On PostgreSQL, which takes many writers, the pool itself.
-pub async fn writer_for(
+/// The hot write transactions' own connection (a callback's nonce, decision and audit
+/// rows; a decision), on SQLite: SQLite takes one writer at a time, and writers on several
+/// connections wait for each other in its busy handler, which sleeps (1, 2, 5 … 100 ms),
+/// so under load most of a write's time was sleep. With one writer connection they queue
+/// in its pool instead and each starts the moment the last one commits. `None` on
+/// PostgreSQL, which takes many writers: they go to the app's pool.
+pub async fn own_writer(
     database_url: &str,
-    pool: &AnyPool,
     settings: PoolSettings,
-) -> Result<AnyPool, sqlx::Error> {
+) -> Result<Option<AnyPool>, sqlx::Error> {
     if database_url.starts_with("sqlite:") {
         let one = PoolSettings {
             max_connections: 1,
             ..settings
         };
-        connect_with(database_url, one).await
+        connect_with(database_url, one).await.map(Some)
     } else {
-        Ok(pool.clone())
+        Ok(None)
     }
 }
 

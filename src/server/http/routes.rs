@@ -46,6 +46,11 @@ fn route_list() -> Vec<AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
+/// Finds the app's page routes now, so that [`router`] does not wait for them.
+pub fn find_routes() {
+    let _ = route_list();
+}
+
 /// The whole HTTP surface of the app: pages, server functions, plain routes, static files.
 pub fn router(services: &Services) -> Router {
     let state = services.app.clone();

@@ -8,6 +8,7 @@ use std::{
 
 use anyhow::Context as _;
 use axum::Router;
+use sqlx::AnyPool;
 use tokio::net::TcpListener;
 
 use crate::sandbox::service::{self as sandbox, Sandbox};
@@ -67,45 +68,19 @@ pub async fn prepare_with(config: Config, readiness: Arc<Readiness>) -> anyhow::
         pool.max_connections = n;
     }
     pool.statement_timeout = Some(Duration::from_secs(config.database_statement_timeout_secs));
-    let db = db::connect_with(&config.database_url, pool)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot open the database ({})",
-                config.database_url_for_logs()
-            )
-        })?;
-    db::migrate_at(&config.database_url)
-        .await
-        .context("cannot apply database migrations")?;
-    let writer = db::writer_for(&config.database_url, &db, pool)
-        .await
-        .context("cannot open the database's writer connection")?;
-    let timeout = Duration::from_secs(config.authy_timeout_secs);
-    let authy: Option<Arc<dyn Provider>> = (matches!(config.provider, ConfiguredAuthy::Remote(_))
-        || config.provider_kind == ProviderKind::Authy
-        || config.sandbox_enabled())
-    .then(|| {
-        Arc::new(AuthyClient::new(
-            config.authy_base_url().as_str(),
-            config.authy_api_key.clone(),
-            timeout,
-        )) as Arc<dyn Provider>
+    // What needs no database (the HTTP clients, each loading its TLS roots; the passkey
+    // relying party) is made on a thread of its own while the database opens.
+    let clients = tokio::task::spawn_blocking({
+        let config = config.clone();
+        move || Clients::new(&config)
     });
-    let verify = config
-        .verify
-        .as_ref()
-        .map(|settings| Arc::new(VerifyClient::new(settings, timeout)));
-    let providers = Providers {
-        default: config.provider_kind,
-        authy,
-        verify: verify.clone().map(|v| v as Arc<dyn Provider>),
-    };
-    // The sandbox's client for delivering callbacks.
-    let http = reqwest::Client::builder()
-        .timeout(timeout)
-        .build()
-        .context("cannot build the HTTP client")?;
+    let (db, writer) = open_database(&config, pool).await?;
+    let Clients {
+        providers,
+        verify,
+        http,
+        passkeys,
+    } = clients.await.context("cannot build the HTTP clients")??;
     let sandbox = sandbox_settings(&config).map(|s| Sandbox::new(s, db.clone(), http));
     warn_about_the_sandbox(&config);
     let passwords = passwords::Passwords::new()
@@ -118,7 +93,7 @@ pub async fn prepare_with(config: Config, readiness: Arc<Readiness>) -> anyhow::
         client_limiter: Arc::new(client_limiter),
         callback_refusals: webhook::RefusalCounter::shared(),
         instance: uuid::Uuid::new_v4().to_string().into(),
-        passkeys: crate::server::domain::passkeys::relying_party(&config.public_url),
+        passkeys,
         leptos_options: config.leptos_options.clone(),
         db,
         callbacks: crate::server::db::group_commit::CallbackRecorder::start(
@@ -137,6 +112,82 @@ pub async fn prepare_with(config: Config, readiness: Arc<Readiness>) -> anyhow::
         app: state,
         sandbox,
     })
+}
+
+/// The pool first (on a fresh SQLite file it creates the file, in WAL mode), then the
+/// migrations (over a connection of their own, [`db::migrate_at`]) beside, on SQLite, the
+/// writer's connection of its own ([`db::own_writer`]). The pool stays open meanwhile: the
+/// last connection to a SQLite file to close writes its WAL back into the file and syncs it.
+async fn open_database(
+    config: &Config,
+    pool: db::PoolSettings,
+) -> anyhow::Result<(AnyPool, AnyPool)> {
+    let url = &config.database_url;
+    let db = db::connect_with(url, pool).await.with_context(|| {
+        format!(
+            "cannot open the database ({})",
+            config.database_url_for_logs()
+        )
+    })?;
+    let (_, writer) = tokio::try_join!(
+        async {
+            db::migrate_at(url)
+                .await
+                .context("cannot apply database migrations")
+        },
+        async {
+            db::own_writer(url, pool)
+                .await
+                .context("cannot open the database's writer connection")
+        },
+    )?;
+    let writer = writer.unwrap_or_else(|| db.clone());
+    Ok((db, writer))
+}
+
+/// What the app talks to besides its database, none of which needs it.
+struct Clients {
+    providers: Providers,
+    verify: Option<Arc<VerifyClient>>,
+    /// The sandbox's client for delivering callbacks.
+    http: reqwest::Client,
+    passkeys: Option<Arc<webauthn_rs::Webauthn>>,
+}
+
+impl Clients {
+    fn new(config: &Config) -> anyhow::Result<Clients> {
+        let timeout = Duration::from_secs(config.authy_timeout_secs);
+        let authy: Option<Arc<dyn Provider>> =
+            (matches!(config.provider, ConfiguredAuthy::Remote(_))
+                || config.provider_kind == ProviderKind::Authy
+                || config.sandbox_enabled())
+            .then(|| {
+                Arc::new(AuthyClient::new(
+                    config.authy_base_url().as_str(),
+                    config.authy_api_key.clone(),
+                    timeout,
+                )) as Arc<dyn Provider>
+            });
+        let verify = config
+            .verify
+            .as_ref()
+            .map(|settings| Arc::new(VerifyClient::new(settings, timeout)));
+        let providers = Providers {
+            default: config.provider_kind,
+            authy,
+            verify: verify.clone().map(|v| v as Arc<dyn Provider>),
+        };
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .context("cannot build the HTTP client")?;
+        Ok(Clients {
+            providers,
+            verify,
+            http,
+            passkeys: crate::server::domain::passkeys::relying_party(&config.public_url),
+        })
+    }
 }
 
 /// The sandbox hands out every phone's codes and approves any push request: say so when
@@ -175,6 +226,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let readiness = Arc::new(Readiness::starting());
     let app: Arc<OnceLock<Router>> = Arc::new(OnceLock::new());
     let server = tokio::spawn(serve_with(listener, switch(app.clone()), readiness.clone()));
+    // The app's page routes are found (by rendering it) on a thread of their own meanwhile.
+    let finding_routes = tokio::task::spawn_blocking(routes::find_routes);
     let services = match prepare_with(config, readiness).await {
         Ok(services) => services,
         Err(e) => {
@@ -182,6 +235,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             return Err(e);
         }
     };
+    // A panic there would come again, and be reported, in `router`.
+    let _ = finding_routes.await;
     let _ = app.set(routes::router(&services));
     tracing::info!("Payfriend is running: open {public_url} (listening on {addr})");
     server.await.context("the server task failed")??;
