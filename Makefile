@@ -33,7 +33,7 @@ bench: release
 	bash scripts/wasm-floor.sh
 	bash scripts/postgres.sh
 	PAYFRIEND_TEST_POSTGRES=postgres://payfriend:payfriend@127.0.0.1/postgres \
-	  cargo bench --no-default-features --features ssr --bench hot_paths
+	  cargo bench --no-default-features --features ssr,testing --bench hot_paths
 	cd end2end && PATH="$(CURDIR)/end2end/node_modules/.bin:$$PATH" npx playwright test --config bench.config.ts
 
 # PNGs of the main screens (desktop and a 390 px phone) in docs/screenshots/, taken by

@@ -12,7 +12,7 @@
 
 use payfriend::server::Allocator;
 use payfriend::shared::authy_signature as signature;
-use payfriend::shared::clock;
+use payfriend::testing::clock;
 use std::{
     alloc::{GlobalAlloc, Layout},
     sync::{
@@ -171,10 +171,8 @@ use payfriend::server::providers::authy::AuthyId;
 use payfriend::server::AppState;
 use tokio::sync::Semaphore;
 
-/// The integration tests' support module: the same way to start the app and seed it.
-#[allow(dead_code, unused_imports)]
-#[path = "../tests/app/support/mod.rs"]
-mod support;
+/// The integration tests' support: the same way to start the app and seed it.
+use payfriend::testing as support;
 
 const CONCURRENCY: usize = 16;
 const REQUESTS: usize = 4_000;
@@ -841,7 +839,8 @@ const RELEASE_API_KEY: &str = "the release binary's bench api key";
 /// forged callbacks, in turn, CONCURRENCY at a time. Its rate and its peak memory (VmHWM).
 async fn release_under_load(allocator: &'static str, assets: &[String]) -> (Figures, f64) {
     use payfriend::model::Email;
-    use payfriend::server::{config::ProviderKind, db, domain::passwords};
+    use payfriend::server::config::ProviderKind;
+    use payfriend::testing::{db, domain::passwords};
     let mut started = start_release_binary(&[
         ("AUTHY_API_KEY", RELEASE_API_KEY),
         ("PAYFRIEND_ALLOCATOR", allocator),

@@ -18,6 +18,10 @@ pub mod server;
 #[cfg(feature = "ssr")]
 pub mod shared;
 
+/// Starting and seeding the app for the integration tests and the bench.
+#[cfg(feature = "testing")]
+pub mod testing;
+
 /// Entry point of the Wasm client: takes over the server-rendered page.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]

@@ -13,8 +13,8 @@
 
 mod allocator;
 pub mod config;
-pub mod db;
-pub mod domain;
+pub(crate) mod db;
+pub(crate) mod domain;
 pub mod http;
 pub(crate) mod jobs;
 pub mod limits;

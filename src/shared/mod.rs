@@ -4,7 +4,7 @@
 //! this and on `model`, never on `server`; the server mounts the sandbox.
 
 pub mod authy_signature;
-pub mod clock;
+pub(crate) mod clock;
 pub(crate) mod phone_number;
 pub mod secret;
 pub mod sid;

@@ -1,7 +1,7 @@
 //! The Authy client against the built-in sandbox, over real HTTP: every endpoint, its
 //! success and error paths, and the callbacks the sandbox phone sends.
 use payfriend::shared::authy_signature::{self as signature, SignedRequest};
-use payfriend::shared::clock;
+use payfriend::testing::clock;
 use std::{collections::BTreeMap, time::Duration};
 
 use crate::support::{spawn_app, spawn_app_with, TestApp};

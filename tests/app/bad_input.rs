@@ -212,7 +212,7 @@ async fn a_callback_body_that_would_flatten_to_gigabytes_is_refused_with_400() {
             .header("X-Authy-Signature", "bWFkZSB1cA==")
             .header(
                 "X-Authy-Signature-Nonce",
-                payfriend::shared::clock::now().to_string(),
+                payfriend::testing::clock::now().to_string(),
             )
             .body(body)
             .send()

@@ -2,7 +2,7 @@
 //! a payment is decided once.
 use crate::support::*;
 use payfriend::shared::authy_signature as signature;
-use payfriend::shared::clock;
+use payfriend::testing::clock;
 
 /// Sends `body` signed as Authy would, with `nonce`.
 async fn send_signed(app: &TestApp, body: &str, nonce: &str) -> reqwest::Response {
@@ -367,7 +367,7 @@ async fn a_bad_callback_in_a_group_does_not_fail_the_others() {
 
     // The database's write lock is held, so the callbacks wait: the first in a transaction
     // of its own, all the others queued behind it.
-    let locker = payfriend::server::db::connect(&url)
+    let locker = payfriend::testing::db::connect(&url)
         .await
         .expect("another connection");
     let mut hold = locker.acquire().await.expect("connection");
@@ -444,7 +444,7 @@ async fn the_sweeper_marks_unanswered_payments_expired() {
     let p = pending_payment(&app).await;
     expire_payment(&app, p.payment_id.as_str(), 10).await;
 
-    payfriend::server::domain::payments::expire_due(&app.state).await;
+    payfriend::testing::domain::payments::expire_due(&app.state).await;
 
     assert_eq!(status_of(&app, &p.payment_id).await.0, "expired");
 }

@@ -5,7 +5,7 @@ use crate::support::*;
 use leptos::server_fn::ServerFn;
 use payfriend::api::payments::{CancelPayment, GetPayment};
 use payfriend::model::{DecidedVia, PaymentId, PaymentStatus, PaymentView, MAX_SMS_ATTEMPTS};
-use payfriend::shared::clock;
+use payfriend::testing::clock;
 
 async fn cancel(app: &TestApp, cookie: &str, id: &PaymentId) -> reqwest::Response {
     app.client

@@ -13,11 +13,11 @@ use payfriend::model::{PaymentId, UserId, Via};
 use payfriend::server::{
     self,
     config::ProviderKind,
-    domain::payments::{expire_due, reconcile},
     providers::{Approval, BoundCode, NewApprovalRequest, Person, Phone, Provider, ProviderError},
     AppState,
 };
 use payfriend::shared::sid::VerificationSid;
+use payfriend::testing::domain::payments::{expire_due, reconcile};
 
 use crate::support::{insert_pending_payment, spawn_app_with, verified_user, TestApp};
 
@@ -69,7 +69,7 @@ async fn two_instances_expire_each_due_payment_once() {
     let (a, b) = two_instances().await;
     let (user_id, ids) = pending_payments(&a, 12).await;
     sqlx::query("UPDATE payments SET expires_at = $1 WHERE user_id = $2")
-        .bind(payfriend::shared::clock::now() - 1)
+        .bind(payfriend::testing::clock::now() - 1)
         .bind(&user_id)
         .execute(&a.state.db)
         .await
@@ -190,7 +190,7 @@ async fn two_instances_ask_the_provider_once_per_pending_payment() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_instance_at_a_time_holds_the_clean_up() {
     let (a, b) = two_instances().await;
-    let now = payfriend::shared::clock::now();
+    let now = payfriend::testing::clock::now();
     let handles: Vec<_> = (0..16)
         .map(|n| {
             let state = if n % 2 == 0 {

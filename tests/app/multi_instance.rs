@@ -9,9 +9,9 @@ use payfriend::api::{
     accounts::LogIn,
     payments::{GetPayment, SendPaymentSms, VerifyPaymentSms},
 };
-use payfriend::server::db;
 use payfriend::shared::authy_signature as signature;
-use payfriend::shared::clock;
+use payfriend::testing::clock;
+use payfriend::testing::db;
 use sqlx::AnyPool;
 
 use crate::support::process::{
@@ -151,7 +151,7 @@ async fn two_instances_on_one_database_serve_one_user_together() {
     let code: String = sqlx::query_scalar("SELECT code FROM sandbox_tokens WHERE action LIKE $1")
         .bind(format!(
             "{}%",
-            payfriend::server::domain::payments::sms_action_of(
+            payfriend::testing::domain::payments::sms_action_of(
                 &payfriend::model::PaymentId::parse(&third).expect("a payment id")
             )
         ))

@@ -373,7 +373,7 @@ async fn a_stale_answer_approves_nothing() {
     let ceremony = person.start(&id).await;
     let answer = person.sign(&ceremony);
     sqlx::query("UPDATE passkey_challenges SET expires_at = $1")
-        .bind(payfriend::shared::clock::now() - 1)
+        .bind(payfriend::testing::clock::now() - 1)
         .execute(&person.app.state.db)
         .await
         .unwrap();
@@ -520,7 +520,7 @@ async fn prompts_nobody_answered_are_forgotten_by_the_sweep() {
     person.start(&waiting).await;
     person.start(&stale).await;
     sqlx::query("UPDATE passkey_challenges SET expires_at = $1 WHERE payment_id = $2")
-        .bind(payfriend::shared::clock::now() - 1)
+        .bind(payfriend::testing::clock::now() - 1)
         .bind(&stale)
         .execute(&person.app.state.db)
         .await

@@ -4,8 +4,9 @@
 
 use leptos::server_fn::ServerFn;
 use payfriend::api::accounts::VerifyPhone;
-use payfriend::server::{config::ProviderKind, db};
-use payfriend::shared::clock;
+use payfriend::server::config::ProviderKind;
+use payfriend::testing::clock;
+use payfriend::testing::db;
 
 use crate::support::*;
 

@@ -2,7 +2,7 @@
 //! restart, an idle timeout, a proxy). These run in the PostgreSQL pass of `make test`
 //! (they need `PAYFRIEND_TEST_POSTGRES`); the SQLite pass skips them.
 
-use payfriend::server::db;
+use payfriend::testing::db;
 
 use crate::support::{log_in, postgres_available, spawn_app, verified_user};
 

@@ -3,7 +3,7 @@
 use crate::support::process::*;
 use crate::support::{post_payment, sent_payment_id, PaymentForm};
 use payfriend::shared::authy_signature as signature;
-use payfriend::shared::clock;
+use payfriend::testing::clock;
 use std::{
     path::Path,
     process::Command,
@@ -16,7 +16,7 @@ use payfriend::api::{
     accounts::LogIn,
     payments::{GetPayment, SendPayment, SendPaymentSms, VerifyPaymentSms},
 };
-use payfriend::server::db;
+use payfriend::testing::db;
 
 /// Sends a payment as the signed-in user; returns its id.
 async fn payment_sent(server: &Server, http: &reqwest::Client, cookie: &str) -> String {
@@ -363,7 +363,7 @@ async fn a_payment_sms_code_appears_in_no_log_line_at_any_level() {
     let code: String = sqlx::query_scalar("SELECT code FROM sandbox_tokens WHERE action LIKE $1")
         .bind(format!(
             "{}%",
-            payfriend::server::domain::payments::sms_action_of(
+            payfriend::testing::domain::payments::sms_action_of(
                 &payfriend::model::PaymentId::parse(&id).expect("a payment id")
             )
         ))

@@ -6,7 +6,7 @@ use crate::support::{phone_answers, status_of, Pending};
 use leptos::server_fn::ServerFn;
 use payfriend::api::payments::ResendPush;
 use payfriend::model::{PaymentId, UserId};
-use payfriend::shared::clock;
+use payfriend::testing::clock;
 
 struct Payer {
     email: String,

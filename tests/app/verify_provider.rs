@@ -16,7 +16,7 @@ use payfriend::server::{
     providers::verify::VerifyClient,
     providers::{Phone, Provider, ProviderError},
 };
-use payfriend::shared::clock;
+use payfriend::testing::clock;
 use serde_json::Value;
 
 use crate::support::*;
@@ -445,7 +445,7 @@ async fn a_lost_event_is_recovered_by_reconciliation_from_the_challenge() {
         .await
         .expect("age");
 
-    payfriend::server::domain::payments::reconcile(&app.state).await;
+    payfriend::testing::domain::payments::reconcile(&app.state).await;
 
     assert_eq!(status_of(&app, &id).await, "approved");
 }

@@ -48,7 +48,8 @@ impl PoolSettings {
 /// during the query: the request is answered with an error.
 pub const PING_AFTER_IDLE: Duration = Duration::from_millis(500);
 
-/// Opens a connection pool with the default settings.
+/// Opens a connection pool with the default settings (the tests' and the bench's).
+#[cfg(any(test, feature = "testing"))]
 pub async fn connect(database_url: &str) -> Result<AnyPool, sqlx::Error> {
     connect_with(database_url, PoolSettings::default_for(database_url)).await
 }

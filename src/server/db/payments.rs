@@ -67,7 +67,9 @@ pub struct NewPayment<'a> {
 }
 
 /// Creates a pending payment unless this user already sent one with the same idempotency
-/// key; either way returns the id of the payment for that key and whether it is new.
+/// key; either way returns the id of the payment for that key and whether it is new (the
+/// tests seed with it).
+#[cfg(any(test, feature = "testing"))]
 pub async fn insert_once(
     db: &AnyPool,
     p: &NewPayment<'_>,

@@ -20,7 +20,8 @@ use crate::error::AppError;
 use crate::server::internal;
 
 /// Hashes a password with argon2id, off the async executor, without any bound: use
-/// [`Passwords::hash`] on request paths.
+/// [`Passwords::hash`] on request paths (the tests seed with it).
+#[cfg(any(test, feature = "testing"))]
 pub async fn hash_password(password: String) -> Result<String, AppError> {
     tokio::task::spawn_blocking(move || hash_blocking(&password))
         .await

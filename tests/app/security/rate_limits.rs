@@ -5,8 +5,8 @@ use payfriend::api::{
     accounts::{LogIn, ResendCode, VerifyPhone},
     payments::SendPayment,
 };
-use payfriend::server::domain::webhook;
-use payfriend::shared::clock;
+use payfriend::testing::clock;
+use payfriend::testing::domain::webhook;
 
 use crate::support::*;
 

@@ -1,8 +1,9 @@
 //! Recovery: provider faults fail a payment rather than leave it pending, lost callbacks are recovered from the provider, a restart loses nothing, and the sweep forgets only what can no longer matter.
 
 use payfriend::sandbox::model::SandboxFault;
-use payfriend::server::{db, domain::payments};
-use payfriend::shared::{authy_signature as signature, clock};
+use payfriend::shared::authy_signature as signature;
+use payfriend::testing::clock;
+use payfriend::testing::{db, domain::payments};
 
 use crate::support::*;
 

@@ -229,9 +229,9 @@ async fn over_https_the_session_cookie_is_host_prefixed_and_secure() {
 
 #[tokio::test]
 async fn the_domain_takes_the_caller_as_an_argument_and_audits_its_address() {
-    use payfriend::server::{
-        domain::accounts,
-        domain::sessions::{Caller, CookieJar},
+    use payfriend::testing::domain::{
+        accounts,
+        sessions::{Caller, CookieJar},
     };
     let app = spawn_app().await;
     let (user_id, email) = verified_user(&app, "a password").await;

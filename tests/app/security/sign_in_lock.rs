@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use payfriend::server::db;
-use payfriend::shared::clock;
+use payfriend::testing::clock;
+use payfriend::testing::db;
 
 use crate::support::*;
 

@@ -1,19 +1,7 @@
-//! The integration tests' one support module: starting the app (`app`), calling it as
-//! its pages do (`api`), what the sandbox phone received (`phone`), seeding the database
-//! (`seed`), a pending payment and its callback (`payments`), the audit trail (`audit`), and
-//! the server binary in a process of its own (`process`). The benchmark uses the same.
+//! The integration tests' support: the crate's `testing` module (starting the app, calling
+//! it, seeding it; the bench uses the same), and the server binary in a process of its own
+//! (`process`, which needs the binary cargo builds for the tests).
 
-mod api;
-mod app;
-mod audit;
-mod payments;
-mod phone;
 pub mod process;
-mod seed;
 
-pub use api::*;
-pub use app::*;
-pub use audit::*;
-pub use payments::*;
-pub use phone::*;
-pub use seed::*;
+pub use payfriend::testing::*;

@@ -14,7 +14,9 @@ pub use create::{create, PUSH_WINDOW_SECS};
 pub use decide::{decide, event_for, status_after, Decided};
 pub use jobs::{expire_due, reconcile};
 pub use resend::resend_push;
-pub use sms::{send_sms, sms_action, sms_action_of, sms_code, verify_sms};
+pub use sms::{send_sms, sms_code, verify_sms};
+#[cfg(any(test, feature = "testing"))]
+pub use sms::{sms_action, sms_action_of};
 
 use crate::model::AuditOutcome;
 use crate::server::OrInternal;

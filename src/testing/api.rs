@@ -1,12 +1,12 @@
 //! Calling the app as its pages do: registration, sign-in, sending a payment, and the provider's signed calls.
 
-use payfriend::shared::authy_signature as signature;
+use crate::shared::authy_signature as signature;
 
-use leptos::server_fn::ServerFn;
-use payfriend::api::{
+use crate::api::{
     accounts::{LogIn, Register},
     payments::SendPayment,
 };
+use leptos::server_fn::ServerFn;
 
 use super::*;
 
@@ -152,7 +152,7 @@ pub async fn send_verify_event(
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let signature = payfriend::shared::verify_signature::sign(
+    let signature = crate::shared::verify_signature::sign(
         settings.auth_token.expose(),
         settings.events_url.as_str(),
         &owned,

@@ -1,11 +1,11 @@
 //! A pending payment whose push request went to the sandbox, and the phone's answer to it.
 
-use payfriend::model::{PaymentId, UserId};
-use payfriend::server::{
+use crate::model::{PaymentId, UserId};
+use crate::server::{
     config::ProviderKind,
     providers::{Logo, NewApprovalRequest},
 };
-use payfriend::shared::clock;
+use crate::shared::clock;
 use serde_json::json;
 
 use super::*;
@@ -47,7 +47,7 @@ pub async fn pending_payment(app: &TestApp) -> Pending {
                 .expect("authy id");
             let approval_uuid = authy
                 .create_approval_request(
-                    payfriend::server::providers::authy::AuthyId(authy_id),
+                    crate::server::providers::authy::AuthyId(authy_id),
                     &request(&PaymentId::random()),
                 )
                 .await
@@ -64,7 +64,7 @@ pub async fn pending_payment(app: &TestApp) -> Pending {
         }
         ProviderKind::Verify => {
             let payment_id = insert_pending_payment(&app.state, &user_id, 2000, "none yet").await;
-            let factor: payfriend::shared::sid::FactorSid =
+            let factor: crate::shared::sid::FactorSid =
                 sqlx::query_scalar("SELECT push_factor_sid FROM users WHERE id = $1")
                     .bind(&user_id)
                     .fetch_one(&app.state.db)
@@ -81,7 +81,7 @@ pub async fn pending_payment(app: &TestApp) -> Pending {
                 .await
                 .expect("a challenge")
                 .to_string();
-            payfriend::server::db::payments::set_approval_uuid(
+            crate::server::db::payments::set_approval_uuid(
                 &app.state.db,
                 &payment_id,
                 &approval_uuid,
@@ -112,7 +112,7 @@ pub async fn phone_answers(
         ProviderKind::Authy => app.send_signed_callback(&body(p, status), nonce).await,
         ProviderKind::Verify => {
             // The first answer at Twilio stands; each event makes the app look.
-            let _ = payfriend::sandbox::service::verify_store::respond(
+            let _ = crate::sandbox::service::verify_store::respond(
                 &app.state.db,
                 &p.approval_uuid,
                 status,

@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
-use payfriend::sandbox::service::Sandbox;
-use payfriend::server::{
+use crate::sandbox::service::Sandbox;
+use crate::server::{
     self,
     config::{Config, ProviderKind},
     db,

@@ -1,8 +1,8 @@
 //! What the sandbox phone received: codes, push requests, and the person's answers on it.
 
-use payfriend::model::{PaymentId, UserId};
-use payfriend::sandbox::service::store;
-use payfriend::server::config::ProviderKind;
+use crate::model::{PaymentId, UserId};
+use crate::sandbox::service::store;
+use crate::server::config::ProviderKind;
 
 use super::*;
 
@@ -48,7 +48,7 @@ pub async fn payment_codes(app: &TestApp, payment_id: &str) -> Vec<String> {
         )
         .bind(format!(
             "{}%",
-            payfriend::server::domain::payments::sms_action_of(
+            crate::server::domain::payments::sms_action_of(
                 &PaymentId::parse(payment_id).expect("a payment id")
             )
         ))
@@ -83,7 +83,7 @@ pub fn wrong_code(code: &str) -> String {
 /// The person presses Approve (`true`) or Deny on the sandbox phone for this push request
 /// (an Authy approval request or a Verify challenge); what the sandbox says happened.
 pub async fn answer_on_phone(app: &TestApp, request_id: &str, approve: bool) -> String {
-    use payfriend::sandbox::service::{handset, verify_handset};
+    use crate::sandbox::service::{handset, verify_handset};
     match app.provider() {
         ProviderKind::Authy => format!(
             "{:?}",

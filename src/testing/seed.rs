@@ -1,9 +1,9 @@
 //! Seeding the database directly: verified users, push devices, pending and expired payments.
 
-use payfriend::shared::clock;
+use crate::shared::clock;
 
-use payfriend::model::{Email, Payee, PaymentId, UserId};
-use payfriend::server::{config::ProviderKind, db, domain::passwords, providers::Phone, AppState};
+use crate::model::{Email, Payee, PaymentId, UserId};
+use crate::server::{config::ProviderKind, db, domain::passwords, providers::Phone, AppState};
 
 use super::*;
 
@@ -60,7 +60,7 @@ pub async fn verified_user(app: &TestApp, password: &str) -> (UserId, String) {
 /// the phone app do it: an access token, the factor made and verified with it, and the
 /// `factor.verified` event recorded by the app.
 pub async fn add_push_device(app: &TestApp, user_id: &UserId, e164: &str) -> String {
-    use payfriend::sandbox::service::verify_handset::{self, Pairing};
+    use crate::sandbox::service::verify_handset::{self, Pairing};
     let client = app.state.verify.as_ref().expect("Verify configured");
     let token = client
         .access_token(user_id.as_str(), "Test phone")
@@ -97,7 +97,7 @@ pub async fn insert_pending_payment(
             idempotency_key: &uuid::Uuid::new_v4().to_string(),
             payee: &Payee::parse("Neville").expect("a payee"),
             amount_cents,
-            currency: payfriend::model::Currency::parse("USD").expect("USD"),
+            currency: crate::model::Currency::parse("USD").expect("USD"),
             expires_at: now + 300,
         },
         now,
@@ -120,7 +120,7 @@ pub async fn expire_payment(app: &TestApp, id: &str, seconds_ago: i64) {
         .expect("move the expiry");
 }
 
-pub async fn payment_statuses(app: &TestApp, user_id: &payfriend::model::UserId) -> Vec<String> {
+pub async fn payment_statuses(app: &TestApp, user_id: &crate::model::UserId) -> Vec<String> {
     sqlx::query_scalar("SELECT status FROM payments WHERE user_id = $1")
         .bind(user_id)
         .fetch_all(&app.state.db)
