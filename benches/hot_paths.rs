@@ -3,7 +3,8 @@
 //! record, conditional update), with a million payments in the table; then pages, the
 //! first load, memory and refusals. Prints figures; run with `make bench`.
 //! `BENCH_PAYMENTS=N` seeds N payments instead; `BENCH_POLL_SECONDS=S` runs only the
-//! status poll for S seconds, `BENCH_LIST_SECONDS=S` only My payments (for a profiler:
+//! status poll for S seconds, `BENCH_LIST_SECONDS=S` only My payments,
+//! `BENCH_CALLBACK_SECONDS=S` only signed callbacks (for a profiler:
 //! `perf record -e cpu-clock`); `BENCH_RELEASE_ONLY=1` runs only the release server's cold
 //! start and load (the environment, `MIMALLOC_*` say, reaches the server).
 //!
@@ -318,21 +319,22 @@ async fn hot_paths(database_url: Option<&str>) -> HotPaths {
     }
     let poll = warmed("status poll (get_payment)", polls, REQUESTS).await;
 
-    let callback_url = state.config.authy_callback_url.to_string();
-    let key = state.config.authy_api_key.expose().to_string();
-    let mut callbacks = Vec::with_capacity(WARM_UP + REQUESTS);
-    for n in 0..WARM_UP + REQUESTS {
-        let (_, uuid) = seed_payment(&state, &user_id, n).await;
-        let body = format!(r#"{{"uuid": "{uuid}", "status": "approved"}}"#);
-        let nonce = format!("{}.{n:05}", clock::now());
-        let sig = signature::sign(&key, &nonce, "POST", &callback_url, &body).expect("sign");
-        callbacks.push(
-            http.post(&callback_url)
-                .header("X-Authy-Signature", sig)
-                .header("X-Authy-Signature-Nonce", nonce)
-                .body(body),
-        );
+    // For a profiler: only signed callbacks, each deciding a payment seeded beforehand.
+    if let Some(seconds) = seconds_from("BENCH_CALLBACK_SECONDS") {
+        let (http, state) = (http.clone(), state.clone());
+        let mut callbacks =
+            signed_callbacks(&http, &state, &user_id, 8_000 * seconds as usize).await;
+        let until = Instant::now() + Duration::from_secs(seconds);
+        while Instant::now() < until && callbacks.len() >= REQUESTS {
+            let rest = callbacks.split_off(REQUESTS);
+            run("callback (approve, signed)", callbacks, |s| s.is_success())
+                .await
+                .print();
+            callbacks = rest;
+        }
+        std::process::exit(0)
     }
+    let mut callbacks = signed_callbacks(&http, &state, &user_id, WARM_UP + REQUESTS).await;
     let measured = callbacks.split_off(WARM_UP);
     run("warm-up", callbacks, |s| s.is_success()).await;
     let callback = run("callback (approve, signed)", measured, |s| s.is_success()).await;
@@ -349,6 +351,31 @@ async fn hot_paths(database_url: Option<&str>) -> HotPaths {
         app,
         cookie,
     }
+}
+
+/// `n` signed callbacks approving as many pending payments of `user_id`, seeded now.
+async fn signed_callbacks(
+    http: &reqwest::Client,
+    state: &AppState,
+    user_id: &UserId,
+    n: usize,
+) -> Vec<reqwest::RequestBuilder> {
+    let callback_url = state.config.authy_callback_url.to_string();
+    let key = state.config.authy_api_key.expose().to_string();
+    let mut callbacks = Vec::with_capacity(n);
+    for n in 0..n {
+        let (_, uuid) = seed_payment(state, user_id, n).await;
+        let body = format!(r#"{{"uuid": "{uuid}", "status": "approved"}}"#);
+        let nonce = format!("{}.{n:05}", clock::now());
+        let sig = signature::sign(&key, &nonce, "POST", &callback_url, &body).expect("sign");
+        callbacks.push(
+            http.post(&callback_url)
+                .header("X-Authy-Signature", sig)
+                .header("X-Authy-Signature-Nonce", nonce)
+                .body(body),
+        );
+    }
+    callbacks
 }
 
 /// `n` requests made by `make`, measured after `WARM_UP` uncounted ones; each should

@@ -46,6 +46,50 @@ where
     .map(|_| ())
 }
 
+/// Appends events to the audit trail in one statement, in the order given, each at its
+/// own time (a group of callbacks' rows, inside its transaction).
+pub async fn insert_events<'c, E>(db: E, events: &[(AuditEvent<'_>, i64)]) -> sqlx::Result<()>
+where
+    E: Executor<'c, Database = Any>,
+{
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut sql = String::from(
+        "INSERT INTO audit_events (id, at, user_id, payment_id, ip, event, outcome, detail) VALUES ",
+    );
+    for i in 0..events.len() {
+        let p = i * 8;
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!(
+            "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+            p + 1,
+            p + 2,
+            p + 3,
+            p + 4,
+            p + 5,
+            p + 6,
+            p + 7,
+            p + 8
+        ));
+    }
+    let mut query = sqlx::query(&sql);
+    for (e, at) in events {
+        query = query
+            .bind(ordered_id())
+            .bind(*at)
+            .bind(e.user_id)
+            .bind(e.payment_id)
+            .bind(e.ip.as_deref())
+            .bind(e.event.as_str())
+            .bind(e.outcome.as_str())
+            .bind(&e.detail);
+    }
+    query.execute(db).await.map(|_| ())
+}
+
 /// A payment's events, oldest first: (time, event, outcome, detail).
 pub async fn payment_events(
     db: &AnyPool,

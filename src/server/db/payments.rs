@@ -8,7 +8,7 @@ use sqlx::AnyPool;
 
 use crate::shared::sid::VerificationSid;
 
-use super::audit::{insert_event, AuditEvent};
+use super::audit::{insert_events, AuditEvent};
 use crate::model::{
     AuditKind, AuditOutcome, Currency, DecidedVia, Money, Payee, PaymentId, PaymentStatus, UserId,
 };
@@ -661,76 +661,38 @@ pub async fn record_push_callback(
     db: &AnyPool,
     callback: &PushCallback,
 ) -> sqlx::Result<PushOutcome> {
-    let mut tx = db.begin().await?;
-    let outcome = record_push_callback_in(&mut tx, callback).await?;
-    tx.commit().await?;
-    Ok(outcome)
+    let mut outcomes = record_push_callbacks(db, std::slice::from_ref(callback)).await?;
+    Ok(outcomes.pop().unwrap_or(PushOutcome::Unknown))
 }
 
 /// Records several callbacks in one transaction (group commit): each as
 /// [`record_push_callback`] would, in order, so a later one sees what an earlier one did
 /// (the same nonce twice is a replay, a second answer finds the payment decided). Either
-/// all of them are kept or, on any error, none.
+/// all of them are kept or, on any error, none. The nonces go in with one statement and
+/// the audit rows with another: each statement is a round trip to SQLite's worker thread,
+/// and those round trips, not the work, were what a group's transaction waited on.
 pub async fn record_push_callbacks(
     db: &AnyPool,
     callbacks: &[PushCallback],
 ) -> sqlx::Result<Vec<PushOutcome>> {
     let mut tx = db.begin().await?;
+    let new = remember_nonces(&mut *tx, callbacks).await?;
     let mut outcomes = Vec::with_capacity(callbacks.len());
-    for callback in callbacks {
-        outcomes.push(record_push_callback_in(&mut tx, callback).await?);
+    for (callback, new) in callbacks.iter().zip(new) {
+        outcomes.push(if new {
+            decide_push(&mut tx, callback).await?
+        } else {
+            // A replay inserts nothing: there is nothing to undo.
+            PushOutcome::Replay
+        });
     }
-    tx.commit().await?;
-    Ok(outcomes)
-}
-
-async fn record_push_callback_in(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    callback: &PushCallback,
-) -> sqlx::Result<PushOutcome> {
-    let PushCallback {
-        nonce,
-        signature,
-        approval_uuid,
-        status,
-        detail,
-        now,
-    } = callback;
-    let (status, now) = (*status, *now);
-    // A replay inserts nothing: there is nothing to undo.
-    if !remember_nonce(&mut **tx, nonce, signature, now).await? {
-        return Ok(PushOutcome::Replay);
-    }
-    let decided = decide(
-        &mut **tx,
-        DecisionFor::ApprovalRequest(approval_uuid),
-        status,
-        DecidedVia::Push,
-        now,
-    )
-    .await?;
-    let outcome = match decided {
-        Some((id, user_id)) => PushOutcome::Decided(id, user_id),
-        None => {
-            let current: Option<PaymentRow> = sqlx::query_as(&format!(
-                "SELECT {COLUMNS} FROM payments WHERE approval_uuid = $2"
-            ))
-            .bind(now)
-            .bind(approval_uuid)
-            .fetch_optional(&mut **tx)
-            .await?;
-            match current {
-                Some(p) => PushOutcome::AlreadyDecided(Box::new(p)),
-                None => PushOutcome::Unknown,
-            }
-        }
-    };
-    let about = match &outcome {
-        PushOutcome::Decided(id, user) => Some((id, user)),
-        PushOutcome::AlreadyDecided(p) => Some((&p.id, &p.user_id)),
-        PushOutcome::Replay | PushOutcome::Unknown => None,
-    };
-    if let Some((payment, user)) = about {
+    let mut events = Vec::with_capacity(callbacks.len() * 2);
+    for (callback, outcome) in callbacks.iter().zip(&outcomes) {
+        let (payment, user) = match outcome {
+            PushOutcome::Decided(id, user) => (id, user),
+            PushOutcome::AlreadyDecided(p) => (&p.id, &p.user_id),
+            PushOutcome::Replay | PushOutcome::Unknown => continue,
+        };
         let row = |event, outcome, detail: String| AuditEvent {
             user_id: Some(user),
             payment_id: Some(payment),
@@ -739,29 +701,93 @@ async fn record_push_callback_in(
             outcome,
             detail,
         };
-        insert_event(
-            &mut **tx,
-            &row(
+        events.push((
+            row(
                 AuditKind::Callback,
                 AuditOutcome::Accepted,
-                detail.to_string(),
+                callback.detail.clone(),
             ),
-            now,
-        )
-        .await?;
+            callback.now,
+        ));
         if matches!(outcome, PushOutcome::Decided(..)) {
             let decision = row(
                 AuditKind::Decision,
-                AuditOutcome::decided(status),
+                AuditOutcome::decided(callback.status),
                 "by push".to_string(),
             );
-            insert_event(&mut **tx, &decision, now).await?;
+            events.push((decision, callback.now));
         }
     }
-    Ok(outcome)
+    insert_events(&mut *tx, &events).await?;
+    tx.commit().await?;
+    Ok(outcomes)
 }
 
-/// Remembers an accepted callback nonce + signature; `false` if it was seen before.
+/// The decision a callback with a new nonce makes: of the pending payment its approval
+/// request names, or none (the payment as it is now, or no such payment).
+async fn decide_push(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    callback: &PushCallback,
+) -> sqlx::Result<PushOutcome> {
+    let decided = decide(
+        &mut **tx,
+        DecisionFor::ApprovalRequest(&callback.approval_uuid),
+        callback.status,
+        DecidedVia::Push,
+        callback.now,
+    )
+    .await?;
+    if let Some((id, user_id)) = decided {
+        return Ok(PushOutcome::Decided(id, user_id));
+    }
+    let current: Option<PaymentRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM payments WHERE approval_uuid = $2"
+    ))
+    .bind(callback.now)
+    .bind(&callback.approval_uuid)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(match current {
+        Some(p) => PushOutcome::AlreadyDecided(Box::new(p)),
+        None => PushOutcome::Unknown,
+    })
+}
+
+/// Remembers the callbacks' nonces and signatures in one statement: for each callback in
+/// order, whether its pair is new (`false` for one seen before, in an earlier transaction
+/// or earlier in this group).
+async fn remember_nonces<'c, E>(db: E, callbacks: &[PushCallback]) -> sqlx::Result<Vec<bool>>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    if callbacks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql =
+        String::from("INSERT INTO callback_nonces (nonce, signature, received_at) VALUES ");
+    for i in 0..callbacks.len() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!("(${}, ${}, ${})", i * 3 + 1, i * 3 + 2, i * 3 + 3));
+    }
+    sql.push_str(" ON CONFLICT (nonce, signature) DO NOTHING RETURNING nonce, signature");
+    let mut query = sqlx::query_as::<_, (String, String)>(&sql);
+    for c in callbacks {
+        query = query.bind(&c.nonce).bind(&c.signature).bind(c.now);
+    }
+    let mut inserted: std::collections::HashSet<(String, String)> =
+        query.fetch_all(db).await?.into_iter().collect();
+    // Each inserted pair is new for the first callback that carries it only.
+    Ok(callbacks
+        .iter()
+        .map(|c| inserted.remove(&(c.nonce.clone(), c.signature.clone())))
+        .collect())
+}
+
+/// Remembers an accepted callback nonce + signature; `false` if it was seen before (the
+/// tests seed nonces with it; callbacks go through [`record_push_callbacks`]).
+#[cfg(any(test, feature = "testing"))]
 pub async fn remember_nonce<'c, E>(
     db: E,
     nonce: &str,
@@ -800,10 +826,8 @@ mod tests {
     use crate::server::config::ProviderKind;
     use crate::server::db::{connect, migrate, users};
 
-    /// A stored status the code does not know (a row written by a newer version, or by
-    /// hand) is an error to the reader, never read as some status it is not.
-    #[tokio::test]
-    async fn an_unknown_stored_status_is_a_decoding_error() {
+    /// A migrated SQLite file with one user and one pending payment of theirs.
+    async fn one_pending_payment() -> (tempfile::TempDir, AnyPool, UserId, PaymentId) {
         let dir = tempfile::tempdir().expect("temporary directory");
         let url = format!("sqlite:{}", dir.path().join("t.db").display());
         let db = connect(&url).await.expect("open SQLite");
@@ -839,6 +863,77 @@ mod tests {
             expires_at: 5_000,
         };
         insert_once(&db, &new, 1_000).await.expect("payment");
+        (dir, db, user, id)
+    }
+
+    /// One group's callbacks each see what the earlier ones did, as they would one
+    /// transaction each: a nonce seen earlier in the group is a replay, a second answer
+    /// finds the payment decided, an unknown request decides nothing; the audit rows are
+    /// those of each callback in turn.
+    #[tokio::test]
+    async fn a_group_of_callbacks_sees_its_own_earlier_ones() {
+        let (_dir, db, _user, id) = one_pending_payment().await;
+        set_approval_uuid(&db, &id, "request-1")
+            .await
+            .expect("request");
+        let callback = |nonce: &str, uuid: &str, status| PushCallback {
+            nonce: nonce.into(),
+            signature: "sig".into(),
+            approval_uuid: uuid.into(),
+            status,
+            detail: format!("{nonce} {uuid}"),
+            now: 1_100,
+        };
+        let group = [
+            callback("n1", "request-1", PaymentStatus::Approved),
+            callback("n1", "request-1", PaymentStatus::Approved),
+            callback("n2", "request-1", PaymentStatus::Denied),
+            callback("n3", "request-2", PaymentStatus::Approved),
+        ];
+        let outcomes = record_push_callbacks(&db, &group).await.expect("recorded");
+        let shapes: Vec<String> = outcomes
+            .iter()
+            .map(|o| match o {
+                PushOutcome::Decided(p, _) => format!("decided {}", *p == id),
+                PushOutcome::Replay => "replay".into(),
+                PushOutcome::AlreadyDecided(p) => format!("already {}", p.status.as_str()),
+                PushOutcome::Unknown => "unknown".into(),
+            })
+            .collect();
+        assert_eq!(
+            shapes,
+            ["decided true", "replay", "already approved", "unknown"]
+        );
+        let events: Vec<(String, String)> = super::super::audit::payment_events(&db, &id)
+            .await
+            .expect("events")
+            .into_iter()
+            .map(|(_, event, outcome, detail)| (format!("{event} {}", outcome.as_str()), detail))
+            .collect();
+        let expected = [
+            ("callback accepted", "n1 request-1"),
+            ("decision approved", "by push"),
+            ("callback accepted", "n2 request-1"),
+        ];
+        assert_eq!(
+            events,
+            expected.map(|(e, d)| (e.to_string(), d.to_string()))
+        );
+        let nonces: i64 = sqlx::query_scalar("SELECT count(*) FROM callback_nonces")
+            .fetch_one(&db)
+            .await
+            .expect("count");
+        assert_eq!(nonces, 3);
+        // The same group again is all replays, and changes nothing.
+        let again = record_push_callbacks(&db, &group).await.expect("recorded");
+        assert!(again.iter().all(|o| matches!(o, PushOutcome::Replay)));
+    }
+
+    /// A stored status the code does not know (a row written by a newer version, or by
+    /// hand) is an error to the reader, never read as some status it is not.
+    #[tokio::test]
+    async fn an_unknown_stored_status_is_a_decoding_error() {
+        let (_dir, db, user, id) = one_pending_payment().await;
         let read = owned(&db, &user, &id, 1_001).await.expect("readable");
         assert_eq!(read.map(|p| p.status), Some(PaymentStatus::Pending));
 
