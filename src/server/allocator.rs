@@ -136,16 +136,19 @@ mod tests {
     use super::*;
 
     /// The option numbers name the options meant: each reads its default (options.c) in a
-    /// process that did not choose this allocator (the tests' own is the system's).
+    /// process that did not choose this allocator (the tests' own is the system's); the
+    /// tuning then sets both to 0. The only test that touches mimalloc's options.
     #[test]
-    fn the_mimalloc_option_numbers_are_purge_delay_and_allow_thp() {
+    fn tuning_turns_off_mimallocs_huge_pages_and_purge_delay() {
         // SAFETY: reading an option is always allowed.
-        let (purge_delay, allow_thp) = unsafe {
+        let read = || unsafe {
             (
                 mi_option_get(MI_OPTION_PURGE_DELAY),
                 mi_option_get(MI_OPTION_ALLOW_THP),
             )
         };
-        assert_eq!((purge_delay, allow_thp), (1000, 1));
+        assert_eq!(read(), (1000, 1), "mimalloc's defaults");
+        tune_mimalloc();
+        assert_eq!(read(), (0, 0), "after the tuning");
     }
 }

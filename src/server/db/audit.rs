@@ -29,21 +29,7 @@ pub async fn insert_event<'c, E>(db: E, e: &AuditEvent<'_>, now: i64) -> sqlx::R
 where
     E: Executor<'c, Database = Any>,
 {
-    sqlx::query(
-        "INSERT INTO audit_events (id, at, user_id, payment_id, ip, event, outcome, detail) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(ordered_id())
-    .bind(now)
-    .bind(e.user_id)
-    .bind(e.payment_id)
-    .bind(e.ip.as_deref())
-    .bind(e.event.as_str())
-    .bind(e.outcome.as_str())
-    .bind(&e.detail)
-    .execute(db)
-    .await
-    .map(|_| ())
+    insert_rows(db, &[(e, now)]).await
 }
 
 /// Appends events to the audit trail in one statement, in the order given, each at its
@@ -52,31 +38,25 @@ pub async fn insert_events<'c, E>(db: E, events: &[(AuditEvent<'_>, i64)]) -> sq
 where
     E: Executor<'c, Database = Any>,
 {
-    if events.is_empty() {
+    let rows: Vec<_> = events.iter().map(|(e, at)| (e, *at)).collect();
+    insert_rows(db, &rows).await
+}
+
+/// One INSERT of `rows` (none: nothing is sent).
+async fn insert_rows<'c, E>(db: E, rows: &[(&AuditEvent<'_>, i64)]) -> sqlx::Result<()>
+where
+    E: Executor<'c, Database = Any>,
+{
+    if rows.is_empty() {
         return Ok(());
     }
-    let mut sql = String::from(
-        "INSERT INTO audit_events (id, at, user_id, payment_id, ip, event, outcome, detail) VALUES ",
+    let sql = format!(
+        "INSERT INTO audit_events (id, at, user_id, payment_id, ip, event, outcome, detail) \
+         VALUES {}",
+        super::values_rows(rows.len(), 8)
     );
-    for i in 0..events.len() {
-        let p = i * 8;
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str(&format!(
-            "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-            p + 1,
-            p + 2,
-            p + 3,
-            p + 4,
-            p + 5,
-            p + 6,
-            p + 7,
-            p + 8
-        ));
-    }
     let mut query = sqlx::query(&sql);
-    for (e, at) in events {
+    for (e, at) in rows {
         query = query
             .bind(ordered_id())
             .bind(*at)

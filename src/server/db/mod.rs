@@ -229,6 +229,20 @@ async fn apply_all_to_fresh(conn: &mut sqlx::AnyConnection) -> Result<bool, sqlx
     Ok(true)
 }
 
+/// The placeholders of a multi-row `VALUES`: `rows` tuples of `width` parameters each,
+/// numbered from `$1` in order: `($1, $2), ($3, $4)` for two rows of two.
+pub(crate) fn values_rows(rows: usize, width: usize) -> String {
+    let tuples: Vec<String> = (0..rows)
+        .map(|row| {
+            let params: Vec<String> = (1..=width)
+                .map(|col| format!("${}", row * width + col))
+                .collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
+    tuples.join(", ")
+}
+
 /// Checks that the database answers.
 pub async fn ping(pool: &AnyPool) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT 1").execute(pool).await.map(|_| ())
@@ -274,6 +288,12 @@ mod tests {
     async fn sqlite_pool(dir: &tempfile::TempDir) -> AnyPool {
         let url = format!("sqlite:{}", dir.path().join("t.db").display());
         connect(&url).await.expect("open SQLite")
+    }
+
+    #[test]
+    fn multi_row_values_number_their_parameters_row_by_row() {
+        assert_eq!(values_rows(1, 3), "($1, $2, $3)");
+        assert_eq!(values_rows(2, 2), "($1, $2), ($3, $4)");
     }
 
     #[tokio::test]

@@ -662,7 +662,9 @@ pub async fn record_push_callback(
     callback: &PushCallback,
 ) -> sqlx::Result<PushOutcome> {
     let mut outcomes = record_push_callbacks(db, std::slice::from_ref(callback)).await?;
-    Ok(outcomes.pop().unwrap_or(PushOutcome::Unknown))
+    outcomes
+        .pop()
+        .ok_or_else(|| sqlx::Error::Protocol("a callback recorded with no outcome".into()))
 }
 
 /// Records several callbacks in one transaction (group commit): each as
@@ -763,25 +765,25 @@ where
     if callbacks.is_empty() {
         return Ok(Vec::new());
     }
-    let mut sql =
-        String::from("INSERT INTO callback_nonces (nonce, signature, received_at) VALUES ");
-    for i in 0..callbacks.len() {
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str(&format!("(${}, ${}, ${})", i * 3 + 1, i * 3 + 2, i * 3 + 3));
-    }
-    sql.push_str(" ON CONFLICT (nonce, signature) DO NOTHING RETURNING nonce, signature");
+    let sql = format!(
+        "INSERT INTO callback_nonces (nonce, signature, received_at) VALUES {} \
+         ON CONFLICT (nonce, signature) DO NOTHING RETURNING nonce, signature",
+        super::values_rows(callbacks.len(), 3)
+    );
     let mut query = sqlx::query_as::<_, (String, String)>(&sql);
     for c in callbacks {
         query = query.bind(&c.nonce).bind(&c.signature).bind(c.now);
     }
-    let mut inserted: std::collections::HashSet<(String, String)> =
-        query.fetch_all(db).await?.into_iter().collect();
+    let mut inserted = query.fetch_all(db).await?;
     // Each inserted pair is new for the first callback that carries it only.
     Ok(callbacks
         .iter()
-        .map(|c| inserted.remove(&(c.nonce.clone(), c.signature.clone())))
+        .map(|c| {
+            let found = inserted
+                .iter()
+                .position(|(nonce, signature)| *nonce == c.nonce && *signature == c.signature);
+            found.map(|i| inserted.swap_remove(i)).is_some()
+        })
         .collect())
 }
 

@@ -41,20 +41,20 @@ const COMPRESS_ABOVE_BYTES: u16 = 1024;
 /// resource loading switched off by a process-wide flag in leptos_server, so a second
 /// search while another app in the same process (tests, two instances in one process)
 /// renders a page would leave that page's resources unloaded and its response hanging.
-fn route_list() -> Vec<AxumRouteListing> {
+fn route_list() -> &'static [AxumRouteListing] {
     static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
-    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+    ROUTES.get_or_init(|| generate_route_list(App))
 }
 
 /// Finds the app's page routes now, so that [`router`] does not wait for them.
 pub fn find_routes() {
-    let _ = route_list();
+    route_list();
 }
 
 /// The whole HTTP surface of the app: pages, server functions, plain routes, static files.
 pub fn router(services: &Services) -> Router {
     let state = services.app.clone();
-    let routes = route_list();
+    let routes = route_list().to_vec();
     let options = state.leptos_options.clone();
     let mut router = Router::new()
         .route("/healthz", get(healthz))
