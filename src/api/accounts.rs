@@ -27,7 +27,7 @@ pub async fn current_user() -> Result<Option<SessionUser>, AppError> {
         phone_verified: user.is_verified(),
         passkeys: passkeys::count(state, &user).await?,
         email: user.email.to_string(),
-        phone: user.phone_e164,
+        phone: user.phone.e164,
         sandbox: state.config.sandbox_enabled(),
         currency: state.config.currency,
     }))

@@ -4,6 +4,8 @@
 //!   of a server function's request ([`http::request`]), readiness, assets, telemetry.
 //! - [`domain`]: what the app does: accounts, sessions and passwords, payments, passkeys,
 //!   push devices, step-up codes, the provider's callbacks, the audit trail.
+//! - [`entities`]: what is stored, as the domain sees it (users, sessions, payments,
+//!   passkeys); `db` converts its rows into these once.
 //! - [`limits`]: per-address buckets and the database-backed code budgets.
 //! - [`providers`]: the second-factor provider trait and its clients (Authy, Verify v2).
 //! - [`db`] (the database and its queries, the callbacks' group commit), [`config`],
@@ -15,6 +17,7 @@ mod allocator;
 pub mod config;
 pub(crate) mod db;
 pub(crate) mod domain;
+pub(crate) mod entities;
 pub mod http;
 pub(crate) mod jobs;
 pub mod limits;

@@ -1,7 +1,8 @@
 //! Twilio's identifiers (SIDs): two letters that say what kind of thing it is and 32
 //! hexadecimal digits. One type per kind, checked where it arrives (configuration, a
 //! provider's answer, a webhook, a stored row), so a verification's SID can never be
-//! sent where a factor's is expected.
+//! sent where a factor's is expected. Authy's id of a user is here too: every id a
+//! provider gives is typed in one place.
 
 use std::fmt;
 
@@ -108,6 +109,20 @@ sid!(
     /// A push challenge: one approval request sent to a factor (`YC…`).
     ChallengeSid, "YC"
 );
+
+/// Authy's id of a user (`authy_id`), given when the user is registered with Authy and
+/// named in every call about them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+#[derive(sqlx::Type)]
+#[sqlx(transparent)]
+pub struct AuthyId(pub i64);
+
+impl fmt::Display for AuthyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
 
 #[cfg(test)]
 mod tests {

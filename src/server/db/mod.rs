@@ -1,5 +1,8 @@
 //! All SQL lives here, one module per table family. Queries are portable between SQLite
 //! and PostgreSQL: `$n` placeholders, text UUIDs, BIGINT money and Unix-second timestamps.
+//! A query's row type is private to its module: each row is decoded with every column
+//! typed and converted once into the domain's type of it (`server::entities`), which is
+//! all that leaves `db`.
 
 pub mod audit;
 pub(crate) mod group_commit;

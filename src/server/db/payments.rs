@@ -12,39 +12,54 @@ use super::audit::{insert_events, AuditEvent};
 use crate::model::{
     AuditKind, AuditOutcome, Currency, DecidedVia, Money, Payee, PaymentId, PaymentStatus, UserId,
 };
+use crate::server::entities::{Payment, PolledPayment};
 
-/// A payment as stored (the status already accounts for expiry at read time).
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct PaymentRow {
-    pub id: PaymentId,
-    pub user_id: UserId,
-    pub payee: Payee,
-    pub amount_cents: i64,
-    pub currency: Currency,
-    /// The status (a pending one past its expiry reads as expired).
-    pub status: PaymentStatus,
-    pub approval_uuid: Option<String>,
-    pub failure_reason: Option<String>,
-    /// How its owner decided it (`None` while pending, and for other outcomes).
-    pub decided_via: Option<DecidedVia>,
-    pub sms_sent_at: Option<i64>,
-    pub sms_failed_attempts: i64,
-    pub expires_at: i64,
-    pub created_at: i64,
-    /// When it was decided; for a payment that expired unanswered, its expiry.
-    pub decided_at: Option<i64>,
-    /// Push approval requests sent for it so far.
-    pub push_requests: i64,
+/// A payment's row, converted into a [`Payment`] as it is read.
+#[derive(sqlx::FromRow)]
+struct PaymentRow {
+    id: PaymentId,
+    user_id: UserId,
+    payee: Payee,
+    amount_cents: i64,
+    currency: Currency,
+    status: PaymentStatus,
+    approval_uuid: Option<String>,
+    failure_reason: Option<String>,
+    decided_via: Option<DecidedVia>,
+    sms_sent_at: Option<i64>,
+    sms_failed_attempts: i64,
+    expires_at: i64,
+    created_at: i64,
+    decided_at: Option<i64>,
+    push_requests: i64,
 }
 
-impl PaymentRow {
-    /// The amount and its currency.
-    pub fn amount(&self) -> Money {
-        Money {
-            minor_units: self.amount_cents,
-            currency: self.currency,
+impl From<PaymentRow> for Payment {
+    fn from(row: PaymentRow) -> Payment {
+        Payment {
+            id: row.id,
+            user_id: row.user_id,
+            payee: row.payee,
+            amount: Money {
+                minor_units: row.amount_cents,
+                currency: row.currency,
+            },
+            status: row.status,
+            approval_uuid: row.approval_uuid,
+            failure_reason: row.failure_reason,
+            decided_via: row.decided_via,
+            decided_at: row.decided_at,
+            sms_sent_at: row.sms_sent_at,
+            sms_failed_attempts: row.sms_failed_attempts,
+            expires_at: row.expires_at,
+            created_at: row.created_at,
+            push_requests: row.push_requests,
         }
     }
+}
+
+fn payments(rows: Vec<PaymentRow>) -> Vec<Payment> {
+    rows.into_iter().map(Payment::from).collect()
 }
 
 /// Columns of [`PaymentRow`]; `$1` must be "now" so that expiry is evaluated on read.
@@ -321,8 +336,8 @@ pub async fn owned(
     user_id: &UserId,
     id: &PaymentId,
     now: i64,
-) -> sqlx::Result<Option<PaymentRow>> {
-    sqlx::query_as(&format!(
+) -> sqlx::Result<Option<Payment>> {
+    sqlx::query_as::<_, PaymentRow>(&format!(
         "SELECT {COLUMNS} FROM payments WHERE id = $2 AND user_id = $3"
     ))
     .bind(now)
@@ -330,15 +345,16 @@ pub async fn owned(
     .bind(user_id)
     .fetch_optional(db)
     .await
+    .map(|row| row.map(Payment::from))
 }
 
-/// A payment with the times of the session that asks for it.
-#[derive(Debug, sqlx::FromRow)]
-pub struct PolledPayment {
+/// A polled payment's row: the payment's and its session's times.
+#[derive(sqlx::FromRow)]
+struct PolledRow {
     #[sqlx(flatten)]
-    pub payment: PaymentRow,
-    pub session_created_at: i64,
-    pub session_last_seen_at: i64,
+    payment: PaymentRow,
+    session_created_at: i64,
+    session_last_seen_at: i64,
 }
 
 /// The status poll's one read: payment `id` if it belongs to the verified user of session
@@ -350,7 +366,7 @@ pub async fn polled(
     id: &PaymentId,
     now: i64,
 ) -> sqlx::Result<Option<PolledPayment>> {
-    sqlx::query_as(&format!(
+    sqlx::query_as::<_, PolledRow>(&format!(
         "SELECT {COLUMNS}, session_created_at, session_last_seen_at FROM \
          (SELECT p.*, s.created_at AS session_created_at, s.last_seen_at AS session_last_seen_at \
           FROM payments p JOIN sessions s ON s.user_id = p.user_id \
@@ -363,6 +379,13 @@ pub async fn polled(
     .bind(session_id)
     .fetch_optional(db)
     .await
+    .map(|row| {
+        row.map(|row| PolledPayment {
+            payment: row.payment.into(),
+            session_created_at: row.session_created_at,
+            session_last_seen_at: row.session_last_seen_at,
+        })
+    })
 }
 
 /// Where a page of a user's payments starts: after or before one payment's position
@@ -387,7 +410,7 @@ pub async fn list(
     waiting_only: bool,
     limit: i64,
     now: i64,
-) -> sqlx::Result<Vec<PaymentRow>> {
+) -> sqlx::Result<Vec<Payment>> {
     let waiting = if waiting_only {
         "AND status = 'pending' AND expires_at >= $1"
     } else {
@@ -418,7 +441,7 @@ pub async fn list(
     if matches!(position, Position::After(..)) {
         rows.reverse();
     }
-    Ok(rows)
+    Ok(payments(rows))
 }
 
 /// Claims up to `limit` pending, unexpired payments with a push request made before
@@ -432,10 +455,10 @@ pub async fn claim_for_reconcile(
     limit: i64,
     now: i64,
     claimed_until: i64,
-) -> sqlx::Result<Vec<PaymentRow>> {
+) -> sqlx::Result<Vec<Payment>> {
     const DUE: &str = "status = 'pending' AND expires_at >= $1 AND approval_uuid IS NOT NULL \
         AND created_at < $2 AND reconcile_after <= $1";
-    sqlx::query_as(&format!(
+    sqlx::query_as::<_, PaymentRow>(&format!(
         "UPDATE payments SET reconcile_after = $4 WHERE {DUE} AND id IN \
          (SELECT id FROM payments WHERE {DUE} ORDER BY created_at LIMIT $3) \
          RETURNING {COLUMNS}"
@@ -446,6 +469,7 @@ pub async fn claim_for_reconcile(
     .bind(claimed_until)
     .fetch_all(db)
     .await
+    .map(payments)
 }
 
 /// Which payment a decision is for: by its id, or by the provider's request it answers.
@@ -637,7 +661,7 @@ pub enum PushOutcome {
     /// The payment was pending (and not past its expiry): decided now.
     Decided(PaymentId, UserId),
     /// The payment was decided before (or has expired): as it is now.
-    AlreadyDecided(Box<PaymentRow>),
+    AlreadyDecided(Box<Payment>),
 }
 
 /// A signed push callback to record: its nonce and signature, the approval request it
@@ -750,7 +774,7 @@ async fn decide_push(
     .fetch_optional(&mut **tx)
     .await?;
     Ok(match current {
-        Some(p) => PushOutcome::AlreadyDecided(Box::new(p)),
+        Some(p) => PushOutcome::AlreadyDecided(Box::new(p.into())),
         None => PushOutcome::Unknown,
     })
 }
@@ -822,14 +846,15 @@ pub async fn forget_nonces_before(db: &AnyPool, before: i64) -> sqlx::Result<u64
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::model::Email;
     use crate::server::config::ProviderKind;
     use crate::server::db::{connect, migrate, users};
 
     /// A migrated SQLite file with one user and one pending payment of theirs.
-    async fn one_pending_payment() -> (tempfile::TempDir, AnyPool, UserId, PaymentId) {
+    pub(in crate::server::db) async fn one_pending_payment(
+    ) -> (tempfile::TempDir, AnyPool, UserId, PaymentId) {
         let dir = tempfile::tempdir().expect("temporary directory");
         let url = format!("sqlite:{}", dir.path().join("t.db").display());
         let db = connect(&url).await.expect("open SQLite");

@@ -6,35 +6,49 @@ use sqlx::AnyPool;
 
 use crate::model::{Email, UserId, Via};
 use crate::server::config::ProviderKind;
-use crate::server::providers::authy::AuthyId;
-use crate::shared::sid::{FactorSid, VerificationSid};
+use crate::server::entities::{AccountPhone, ProviderAccount, Session, User};
+use crate::shared::sid::{AuthyId, FactorSid, VerificationSid};
 
-/// A user as stored.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct UserRow {
-    pub id: UserId,
-    pub email: Email,
-    pub password_hash: String,
-    pub phone_e164: String,
-    pub country_code: String,
-    pub national_number: String,
-    pub verify_via: Via,
-    pub phone_verified_at: Option<i64>,
-    pub authy_id: Option<AuthyId>,
-    /// The provider the account was registered with.
-    pub provider: ProviderKind,
-    /// Verify: the SID of the newest verification started for the phone.
-    pub verification_sid: Option<VerificationSid>,
-    /// Verify: the verified push factor, if the person added one.
-    pub push_factor_sid: Option<FactorSid>,
+/// A user's row, converted into a [`User`] as it is read.
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: UserId,
+    email: Email,
+    password_hash: String,
+    phone_e164: String,
+    country_code: String,
+    national_number: String,
+    verify_via: Via,
+    phone_verified_at: Option<i64>,
+    authy_id: Option<AuthyId>,
+    provider: ProviderKind,
+    verification_sid: Option<VerificationSid>,
+    push_factor_sid: Option<FactorSid>,
 }
 
-impl UserRow {
-    /// Whether the phone is verified and registered with the provider (both happen at once;
-    /// Verify has no registration of its own).
-    pub fn is_verified(&self) -> bool {
-        self.phone_verified_at.is_some()
-            && (self.authy_id.is_some() || self.provider == ProviderKind::Verify)
+impl From<UserRow> for User {
+    fn from(row: UserRow) -> User {
+        User {
+            id: row.id,
+            email: row.email,
+            password_hash: row.password_hash,
+            phone: AccountPhone {
+                e164: row.phone_e164,
+                country_code: row.country_code,
+                national: row.national_number,
+            },
+            verify_via: row.verify_via,
+            phone_verified_at: row.phone_verified_at,
+            provider: match row.provider {
+                ProviderKind::Authy => ProviderAccount::Authy {
+                    authy_id: row.authy_id,
+                },
+                ProviderKind::Verify => ProviderAccount::Verify {
+                    verification_sid: row.verification_sid,
+                    push_factor_sid: row.push_factor_sid,
+                },
+            },
+        }
     }
 }
 
@@ -119,14 +133,15 @@ pub async fn insert(db: &AnyPool, user: &NewUser<'_>, now: i64) -> sqlx::Result<
 }
 
 /// Finds a user by (normalised) email.
-pub async fn by_email(db: &AnyPool, email: &Email) -> sqlx::Result<Option<UserRow>> {
-    sqlx::query_as(&format!(
+pub async fn by_email(db: &AnyPool, email: &Email) -> sqlx::Result<Option<User>> {
+    sqlx::query_as::<_, UserRow>(&format!(
         "SELECT {} FROM users WHERE email = $1",
         *USER_COLUMNS
     ))
     .bind(email)
     .fetch_optional(db)
     .await
+    .map(|row| row.map(User::from))
 }
 
 /// Marks the phone verified with `provider` and stores the provider's id for the user
@@ -198,14 +213,15 @@ pub async fn phone_held_by_another(
 }
 
 /// Finds a user by id.
-pub async fn by_id(db: &AnyPool, user_id: &str) -> sqlx::Result<Option<UserRow>> {
-    sqlx::query_as(&format!(
+pub async fn by_id(db: &AnyPool, user_id: &str) -> sqlx::Result<Option<User>> {
+    sqlx::query_as::<_, UserRow>(&format!(
         "SELECT {} FROM users WHERE id = $1",
         *USER_COLUMNS
     ))
     .bind(user_id)
     .fetch_optional(db)
     .await
+    .map(|row| row.map(User::from))
 }
 
 /// Stores a new session under its (hashed) id.
@@ -226,19 +242,17 @@ pub async fn insert_session(
     .map(|_| ())
 }
 
-/// A session's user and times.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct SessionRow {
+/// A session's row: its user's row and its times.
+#[derive(sqlx::FromRow)]
+struct SessionRow {
     #[sqlx(flatten)]
-    pub user: UserRow,
-    /// When the person signed in.
-    pub created_at: i64,
-    /// The person's last activity.
-    pub last_seen_at: i64,
+    user: UserRow,
+    created_at: i64,
+    last_seen_at: i64,
 }
 
 /// The user of a session, with the session's sign-in and last activity times.
-pub async fn session_user(db: &AnyPool, session_id: &str) -> sqlx::Result<Option<SessionRow>> {
+pub async fn session_user(db: &AnyPool, session_id: &str) -> sqlx::Result<Option<Session>> {
     static SQL: LazyLock<String> = LazyLock::new(|| {
         let columns = USER_COLUMNS_OF.replace("{t}", "u.");
         format!(
@@ -246,10 +260,15 @@ pub async fn session_user(db: &AnyPool, session_id: &str) -> sqlx::Result<Option
              JOIN users u ON u.id = s.user_id WHERE s.id = $1"
         )
     });
-    sqlx::query_as(&SQL)
+    let row: Option<SessionRow> = sqlx::query_as(&SQL)
         .bind(session_id)
         .fetch_optional(db)
-        .await
+        .await?;
+    Ok(row.map(|row| Session {
+        user: row.user.into(),
+        created_at: row.created_at,
+        last_seen_at: row.last_seen_at,
+    }))
 }
 
 /// Deletes accounts whose phone was never verified and that were created before
@@ -356,4 +375,112 @@ pub async fn delete_sessions_idle_since(db: &AnyPool, before: i64) -> sqlx::Resu
         .execute(db)
         .await
         .map(|r| r.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::db::{connect, migrate};
+
+    async fn migrated() -> (tempfile::TempDir, AnyPool) {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite:{}", dir.path().join("t.db").display());
+        let db = connect(&url).await.expect("open SQLite");
+        migrate(&db).await.expect("migrations");
+        (dir, db)
+    }
+
+    async fn insert_user(db: &AnyPool, email: &str, phone: &str, provider: ProviderKind) -> UserId {
+        let id = UserId::random();
+        let email = Email::parse(email).expect("an address");
+        let national = phone.trim_start_matches("+1");
+        insert(
+            db,
+            &NewUser {
+                id: &id,
+                email: &email,
+                password_hash: "not a hash",
+                phone_e164: phone,
+                country_code: "1",
+                national_number: national,
+                verify_via: "sms",
+                provider,
+                verification_sid: None,
+            },
+            1_000,
+        )
+        .await
+        .expect("user");
+        id
+    }
+
+    /// A row becomes the domain's user once: its phone's three columns one phone (the one
+    /// asked for while unverified), its provider and that provider's ids one account.
+    #[tokio::test]
+    async fn a_stored_user_reads_as_one_phone_and_one_provider_account() {
+        let (_dir, db) = migrated().await;
+        let authy = insert_user(&db, "a@example.com", "+12015550123", ProviderKind::Authy).await;
+        let verify = insert_user(&db, "v@example.com", "+12015550124", ProviderKind::Verify).await;
+
+        let user = by_id(&db, authy.as_str())
+            .await
+            .expect("read")
+            .expect("the user");
+        assert_eq!(
+            user.phone,
+            AccountPhone {
+                e164: "+12015550123".into(),
+                country_code: "1".into(),
+                national: "2015550123".into(),
+            }
+        );
+        assert_eq!(user.provider, ProviderAccount::Authy { authy_id: None });
+        assert!(!user.is_verified());
+        mark_verified(&db, &authy, ProviderKind::Authy, Some(AuthyId(42)), 2_000)
+            .await
+            .expect("verified");
+        let user = by_email(&db, &user.email)
+            .await
+            .expect("read")
+            .expect("the user");
+        assert_eq!(user.authy_id(), Some(AuthyId(42)));
+        assert_eq!(user.provider_kind(), ProviderKind::Authy);
+        assert!(user.is_verified());
+
+        let verification = VerificationSid::random();
+        let factor = FactorSid::random();
+        set_verification_sid(&db, &verify, Some(&verification))
+            .await
+            .expect("stored");
+        set_push_factor(&db, &verify, Some(&factor))
+            .await
+            .expect("stored");
+        let user = by_id(&db, verify.as_str())
+            .await
+            .expect("read")
+            .expect("the user");
+        assert_eq!(
+            user.provider,
+            ProviderAccount::Verify {
+                verification_sid: Some(verification.clone()),
+                push_factor_sid: Some(factor.clone()),
+            }
+        );
+        assert_eq!(user.verification_sid(), Some(&verification));
+        assert_eq!(user.push_factor(), Some(&factor));
+        assert_eq!(user.authy_id(), None);
+        assert!(
+            !user.is_verified(),
+            "not verified before its code is checked"
+        );
+        mark_verified(&db, &verify, ProviderKind::Verify, None, 2_000)
+            .await
+            .expect("verified");
+        let user = by_id(&db, verify.as_str())
+            .await
+            .expect("read")
+            .expect("the user");
+        assert!(user.is_verified(), "Verify has no registration of its own");
+        assert_eq!(user.phone_verified_at, Some(2_000));
+    }
 }

@@ -184,7 +184,7 @@ pub async fn resend_code(state: &AppState, caller: &Caller) -> Result<(), AppErr
         CodeSend {
             client: caller.client,
             user_id: Some(&user.id),
-            phone_e164: &user.phone_e164,
+            phone_e164: &user.phone.e164,
             payment_id: None,
             via,
             verified: user.is_verified(),
@@ -195,7 +195,7 @@ pub async fn resend_code(state: &AppState, caller: &Caller) -> Result<(), AppErr
             // Once the limits allow a send: a new code, not the pending one sent again
             // (Verify counts checks per verification, and the person asks for a new code
             // when those of the old one are spent, or it never arrived).
-            if let Some(previous) = user.verification_sid.as_ref() {
+            if let Some(previous) = user.verification_sid() {
                 if let Err(e) = provider.cancel_code(previous).await {
                     tracing::warn!(error = %e, "cannot withdraw the earlier verification");
                 }
@@ -207,7 +207,7 @@ pub async fn resend_code(state: &AppState, caller: &Caller) -> Result<(), AppErr
         |e| phone_refused(e, "resend phone verification"),
     )
     .await?;
-    if handle.is_some() || user.verification_sid.is_some() {
+    if handle.is_some() || user.verification_sid().is_some() {
         db::users::set_verification_sid(&state.db, &user.id, handle.as_ref())
             .await
             .or_internal("store verification")?;
@@ -236,7 +236,7 @@ pub async fn verify_phone(state: &AppState, caller: &Caller, code: &str) -> Resu
         return Ok(());
     }
     // Another account verified this number meanwhile: no check is spent on it.
-    if db::users::phone_held_by_another(&state.db, &user.id, &user.phone_e164)
+    if db::users::phone_held_by_another(&state.db, &user.id, &user.phone.e164)
         .await
         .or_internal("look for the phone's owner")?
     {
@@ -256,11 +256,7 @@ pub async fn verify_phone(state: &AppState, caller: &Caller, code: &str) -> Resu
         &user.id,
         CodePurpose::PhoneVerification,
         MAX_VERIFY_ATTEMPTS,
-        provider.check_verification(
-            Person::of(&user).phone,
-            user.verification_sid.as_ref(),
-            code,
-        ),
+        provider.check_verification(Person::of(&user).phone, user.verification_sid(), code),
     )
     .await?;
     audit::log(
@@ -305,7 +301,7 @@ pub async fn verify_phone(state: &AppState, caller: &Caller, code: &str) -> Resu
             .await;
     if let Err(e) = marked {
         // Lost the race for the number: the first account to verify it keeps it.
-        return match db::users::phone_held_by_another(&state.db, &user.id, &user.phone_e164).await {
+        return match db::users::phone_held_by_another(&state.db, &user.id, &user.phone.e164).await {
             Ok(true) => Err(phone_verified_elsewhere()),
             _ => Err(internal("mark phone verified", e)),
         };

@@ -16,15 +16,12 @@ use webauthn_rs::prelude::{
 };
 
 use crate::server::{
-    db::{
-        self,
-        passkeys::{ChallengeRow, PasskeyRow, Purpose},
-        users::UserRow,
-    },
+    db::{self, passkeys::Purpose},
     domain::audit,
     domain::payments::{self, decide, Decided},
     domain::sessions::Caller,
     domain::step_up::{self, StepUp},
+    entities::{self, BoundPayment, PasskeyChallenge, User},
     AppState,
 };
 use crate::shared::clock;
@@ -62,7 +59,7 @@ fn webauthn(state: &AppState) -> Result<&Webauthn, AppError> {
 }
 
 /// The user's passkeys, oldest first.
-pub async fn list(state: &AppState, user: &UserRow) -> Result<Vec<PasskeyView>, AppError> {
+pub async fn list(state: &AppState, user: &User) -> Result<Vec<PasskeyView>, AppError> {
     webauthn(state)?;
     let rows = passkey_rows(state, user).await?;
     Ok(rows
@@ -77,7 +74,7 @@ pub async fn list(state: &AppState, user: &UserRow) -> Result<Vec<PasskeyView>, 
 }
 
 /// How many passkeys the user has (`None` when this server cannot use passkeys).
-pub async fn count(state: &AppState, user: &UserRow) -> Result<Option<u32>, AppError> {
+pub async fn count(state: &AppState, user: &User) -> Result<Option<u32>, AppError> {
     if state.passkeys.is_none() || !user.is_verified() {
         return Ok(None);
     }
@@ -88,11 +85,7 @@ pub async fn count(state: &AppState, user: &UserRow) -> Result<Option<u32>, AppE
 }
 
 /// Adding a passkey, step 1: a code by SMS that confirms the phone again.
-pub async fn send_add_code(
-    state: &AppState,
-    caller: &Caller,
-    user: &UserRow,
-) -> Result<(), AppError> {
+pub async fn send_add_code(state: &AppState, caller: &Caller, user: &User) -> Result<(), AppError> {
     webauthn(state)?;
     step_up::send(state, caller, user, StepUp::AddPasskey).await
 }
@@ -102,7 +95,7 @@ pub async fn send_add_code(
 pub async fn start_add(
     state: &AppState,
     caller: &Caller,
-    user: &UserRow,
+    user: &User,
     name: &str,
     code: &str,
 ) -> Result<PasskeyCeremony, AppError> {
@@ -120,14 +113,11 @@ pub async fn start_add(
         .start_passkey_registration(user_handle, email, email, Some(exclude))
         .or_internal("start passkey registration")?;
     let now = clock::now();
-    let challenge = ChallengeRow {
+    let challenge = PasskeyChallenge {
         id: Uuid::new_v4().to_string(),
         user_id: user.id.clone(),
         name: Some(name),
-        payment_id: None,
-        payee: None,
-        amount_cents: None,
-        currency: None,
+        payment: None,
         state: to_json(&registration)?,
         created_at: now,
         expires_at: now + CEREMONY_SECS,
@@ -148,7 +138,7 @@ pub async fn start_add(
 pub async fn finish_add(
     state: &AppState,
     caller: &Caller,
-    user: &UserRow,
+    user: &User,
     challenge_id: &str,
     credential: &str,
 ) -> Result<PasskeyView, AppError> {
@@ -168,7 +158,7 @@ pub async fn finish_add(
             tracing::info!(error = %e, "passkey registration refused");
             AppError::PasskeyRefused(PasskeyRefusal::NotAccepted)
         })?;
-    let row = PasskeyRow {
+    let row = entities::Passkey {
         id: Uuid::new_v4().to_string(),
         user_id: user.id.clone(),
         credential_id: URL_SAFE_NO_PAD.encode(passkey.cred_id()),
@@ -206,7 +196,7 @@ pub async fn finish_add(
 pub async fn remove(
     state: &AppState,
     caller: &Caller,
-    user: &UserRow,
+    user: &User,
     id: &str,
 ) -> Result<(), AppError> {
     webauthn(state)?;
@@ -232,7 +222,7 @@ pub async fn remove(
 /// most).
 pub async fn start_approval(
     state: &AppState,
-    user: &UserRow,
+    user: &User,
     id: &PaymentId,
 ) -> Result<PasskeyCeremony, AppError> {
     let webauthn = webauthn(state)?;
@@ -250,14 +240,15 @@ pub async fn start_approval(
         .start_passkey_authentication(&credentials)
         .or_internal("start passkey authentication")?;
     let now = clock::now();
-    let challenge = ChallengeRow {
+    let challenge = PasskeyChallenge {
         id: Uuid::new_v4().to_string(),
         user_id: user.id.clone(),
         name: None,
-        payment_id: Some(payment.id.clone()),
-        payee: Some(payment.payee.to_string()),
-        amount_cents: Some(payment.amount_cents),
-        currency: Some(payment.currency),
+        payment: Some(BoundPayment {
+            id: payment.id.clone(),
+            payee: payment.payee.to_string(),
+            amount: payment.amount,
+        }),
         state: to_json(&authentication)?,
         created_at: now,
         expires_at: (now + CEREMONY_SECS).min(payment.expires_at),
@@ -269,7 +260,7 @@ pub async fn start_approval(
         challenge_id: challenge.id,
         options: browser_json(&options.public_key)?,
         payee: Some(payment.payee.to_string()),
-        amount: Some(payment.amount().to_string()),
+        amount: Some(payment.amount.to_string()),
     })
 }
 
@@ -279,7 +270,7 @@ pub async fn start_approval(
 pub async fn finish_approval(
     state: &AppState,
     caller: &Caller,
-    user: &UserRow,
+    user: &User,
     id: &PaymentId,
     challenge_id: &str,
     credential: &str,
@@ -310,13 +301,14 @@ pub async fn finish_approval(
     else {
         return Err(refuse("request already used", PasskeyRefusal::RequestUsed).await);
     };
-    if challenge.payment_id.as_ref() != Some(&payment.id) {
+    let Some(bound) = challenge
+        .payment
+        .as_ref()
+        .filter(|bound| bound.id == payment.id)
+    else {
         return Err(refuse("answer for another payment", PasskeyRefusal::OtherPayment).await);
-    }
-    if challenge.payee.as_deref() != Some(payment.payee.as_str())
-        || challenge.amount_cents != Some(payment.amount_cents)
-        || challenge.currency != Some(payment.currency)
-    {
+    };
+    if bound.payee != payment.payee.as_str() || bound.amount != payment.amount {
         return Err(refuse("payee or amount differ", PasskeyRefusal::DetailsDiffer).await);
     }
     payments::still_waiting(payment.status)?;
@@ -407,7 +399,7 @@ where
 }
 
 /// The user's passkeys as stored.
-async fn passkey_rows(state: &AppState, user: &UserRow) -> Result<Vec<PasskeyRow>, AppError> {
+async fn passkey_rows(state: &AppState, user: &User) -> Result<Vec<entities::Passkey>, AppError> {
     db::passkeys::for_user(&state.db, &user.id)
         .await
         .or_internal("read passkeys")

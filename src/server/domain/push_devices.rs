@@ -8,10 +8,11 @@ use crate::model::AuditOutcome;
 use crate::server::OrInternal;
 use crate::server::{
     config::ProviderKind,
-    db::{self, users::UserRow},
+    db,
     domain::audit,
     domain::sessions::Caller,
     domain::step_up::{self, StepUp},
+    entities::User,
     provider_error,
     providers::ProviderError,
     AppState,
@@ -20,22 +21,22 @@ use crate::{error::AppError, model::AuditKind};
 
 /// What the account page shows: `None` for an account whose provider enrols devices on its
 /// own (Authy), else whether a push factor is recorded.
-pub fn status(user: &UserRow) -> Option<bool> {
-    (user.provider == ProviderKind::Verify).then(|| user.push_factor_sid.is_some())
+pub fn status(user: &User) -> Option<bool> {
+    (user.provider_kind() == ProviderKind::Verify).then(|| user.push_factor().is_some())
 }
 
-fn verify_account(state: &AppState, user: &UserRow) -> Result<(), AppError> {
+fn verify_account(state: &AppState, user: &User) -> Result<(), AppError> {
     if !user.is_verified() {
         return Err(AppError::PhoneNotVerified);
     }
-    if user.provider != ProviderKind::Verify || state.verify.is_none() {
+    if user.provider_kind() != ProviderKind::Verify || state.verify.is_none() {
         return Err(AppError::NotFound);
     }
     Ok(())
 }
 
 /// Step 1: the SMS code that confirms the phone before a push device is added.
-pub async fn send_code(state: &AppState, caller: &Caller, user: &UserRow) -> Result<(), AppError> {
+pub async fn send_code(state: &AppState, caller: &Caller, user: &User) -> Result<(), AppError> {
     verify_account(state, user)?;
     step_up::send(state, caller, user, StepUp::AddPushDevice).await
 }
@@ -45,7 +46,7 @@ pub async fn send_code(state: &AppState, caller: &Caller, user: &UserRow) -> Res
 pub async fn enrolment_token(
     state: &AppState,
     caller: &Caller,
-    user: &UserRow,
+    user: &User,
     code: &str,
 ) -> Result<String, AppError> {
     verify_account(state, user)?;
@@ -70,9 +71,9 @@ pub async fn enrolment_token(
 
 /// Removes the person's push device: the factor is deleted at Verify, then forgotten here
 /// (payments then go to SMS code and passkey).
-pub async fn remove(state: &AppState, caller: &Caller, user: &UserRow) -> Result<(), AppError> {
+pub async fn remove(state: &AppState, caller: &Caller, user: &User) -> Result<(), AppError> {
     verify_account(state, user)?;
-    let Some(factor) = user.push_factor_sid.as_ref() else {
+    let Some(factor) = user.push_factor() else {
         return Ok(());
     };
     let client = state.verify.as_ref().ok_or(AppError::NotFound)?;

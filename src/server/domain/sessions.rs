@@ -15,7 +15,7 @@ use tokio::sync::Mutex;
 use crate::server::{
     config::Secret,
     db,
-    db::users::{SessionRow, UserRow},
+    entities::{Session, User},
     internal, AppState,
 };
 use crate::shared::clock;
@@ -193,7 +193,7 @@ pub async fn session_user(
     state: &AppState,
     caller: &Caller,
     activity: Activity,
-) -> Result<Option<UserRow>, AppError> {
+) -> Result<Option<User>, AppError> {
     Ok(session(state, caller, activity).await?.map(|s| s.user))
 }
 
@@ -202,7 +202,7 @@ async fn session(
     state: &AppState,
     caller: &Caller,
     activity: Activity,
-) -> Result<Option<SessionRow>, AppError> {
+) -> Result<Option<Session>, AppError> {
     let Some(id) = caller_session_id(state, caller) else {
         return Ok(None);
     };
@@ -251,15 +251,15 @@ async fn session(
 /// by the browser, which do change them, read the database every time. `request`
 /// provides it and puts it in the page's [`Caller`].
 #[derive(Debug, Clone, Default)]
-pub struct SessionOfPage(Arc<Mutex<Option<(String, SessionRow)>>>);
+pub struct SessionOfPage(Arc<Mutex<Option<(String, Session)>>>);
 
 /// The signed-in user, if any (a request by the person).
-pub async fn current_user(state: &AppState, caller: &Caller) -> Result<Option<UserRow>, AppError> {
+pub async fn current_user(state: &AppState, caller: &Caller) -> Result<Option<User>, AppError> {
     session_user(state, caller, Activity::Person).await
 }
 
 /// The signed-in user, or `NotSignedIn`.
-pub async fn require_user(state: &AppState, caller: &Caller) -> Result<UserRow, AppError> {
+pub async fn require_user(state: &AppState, caller: &Caller) -> Result<User, AppError> {
     current_user(state, caller)
         .await?
         .ok_or(AppError::NotSignedIn)
@@ -270,7 +270,7 @@ pub async fn require_user(state: &AppState, caller: &Caller) -> Result<UserRow, 
 pub async fn require_verified_user_polling(
     state: &AppState,
     caller: &Caller,
-) -> Result<UserRow, AppError> {
+) -> Result<User, AppError> {
     let user = session_user(state, caller, Activity::Poll)
         .await?
         .ok_or(AppError::NotSignedIn)?;
@@ -285,7 +285,7 @@ pub async fn require_verified_user_polling(
 pub async fn require_verified_session(
     state: &AppState,
     caller: &Caller,
-) -> Result<SessionRow, AppError> {
+) -> Result<Session, AppError> {
     let session = session(state, caller, Activity::Person)
         .await?
         .ok_or(AppError::NotSignedIn)?;

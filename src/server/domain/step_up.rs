@@ -6,14 +6,12 @@ use crate::error::FormField;
 use crate::model::AuditOutcome;
 use crate::server::OrInternal;
 use crate::server::{
-    db::{
-        self,
-        users::{CodePurpose, UserRow},
-    },
+    db::{self, users::CodePurpose},
     domain::accounts::MAX_VERIFY_ATTEMPTS,
     domain::audit,
     domain::payments,
     domain::sessions::Caller,
+    entities::User,
     limits::code_limits::{self, CodeSend},
     provider_error,
     providers::{BoundCode, Person, ProviderError},
@@ -33,7 +31,7 @@ pub enum StepUp {
 
 impl StepUp {
     /// Authy's `action`: names the step and the account.
-    fn action(self, user: &UserRow) -> String {
+    fn action(self, user: &User) -> String {
         match self {
             StepUp::AddPasskey => format!("payfriend-add-passkey:{}", user.id),
             StepUp::AddPushDevice => format!("payfriend-add-push-device:{}", user.id),
@@ -80,7 +78,7 @@ fn bound<'a>(step: StepUp, action: &'a str) -> BoundCode<'a> {
 pub async fn send(
     state: &AppState,
     caller: &Caller,
-    user: &UserRow,
+    user: &User,
     step: StepUp,
 ) -> Result<(), AppError> {
     if !user.is_verified() {
@@ -93,7 +91,7 @@ pub async fn send(
         CodeSend {
             client: caller.client,
             user_id: Some(&user.id),
-            phone_e164: &user.phone_e164,
+            phone_e164: &user.phone.e164,
             payment_id: None,
             via: Via::Sms,
             verified: true,
@@ -103,7 +101,7 @@ pub async fn send(
         provider.send_sms_token(
             Person::of(user),
             bound(step, &action),
-            user.verification_sid.as_ref(),
+            user.verification_sid(),
         ),
         |e| provider_error("send step-up code", e),
     )
@@ -124,7 +122,7 @@ pub async fn send(
 pub async fn check(
     state: &AppState,
     caller: &Caller,
-    user: &UserRow,
+    user: &User,
     step: StepUp,
     code: &str,
 ) -> Result<(), AppError> {
@@ -143,7 +141,7 @@ pub async fn check(
             Person::of(user),
             code,
             bound(step, &action),
-            user.verification_sid.as_ref(),
+            user.verification_sid(),
         ),
     )
     .await?;

@@ -15,8 +15,8 @@ use leptos::prelude::*;
 use crate::error::AppError;
 pub use crate::server::limits::client_limits::Limit;
 use crate::server::{
-    db::users::UserRow,
     domain::sessions::{self, Caller, CookieJar, SessionOfPage},
+    entities::User,
     http::web_guard,
     internal,
     limits::client_limits,
@@ -33,7 +33,7 @@ pub struct Request {
 pub struct Verified {
     pub state: AppState,
     pub caller: Caller,
-    pub user: UserRow,
+    pub user: User,
     /// When the session signed in.
     pub signed_in_at: i64,
 }

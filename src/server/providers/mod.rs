@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use crate::error::AppError;
 use crate::model::{UserId, Via};
 use crate::server::config::ProviderKind;
-use crate::server::db::users::UserRow;
+use crate::server::entities::User;
 pub use crate::server::providers::authy::client::{Logo, NewApprovalRequest};
 use crate::shared::sid::{FactorSid, VerificationSid};
 
@@ -93,16 +93,16 @@ pub struct Person<'a> {
 
 impl<'a> Person<'a> {
     /// The person of an account.
-    pub fn of(user: &'a UserRow) -> Self {
+    pub fn of(user: &'a User) -> Self {
         Person {
             user_id: &user.id,
             phone: Phone {
-                e164: &user.phone_e164,
-                country_code: &user.country_code,
-                national: &user.national_number,
+                e164: &user.phone.e164,
+                country_code: &user.phone.country_code,
+                national: &user.phone.national,
             },
-            authy_id: user.authy_id,
-            push_factor: user.push_factor_sid.as_ref(),
+            authy_id: user.authy_id(),
+            push_factor: user.push_factor(),
         }
     }
 }
@@ -211,8 +211,8 @@ impl Providers {
     }
 
     /// The provider of this account.
-    pub fn for_user(&self, user: &UserRow) -> Result<&Arc<dyn Provider>, AppError> {
-        let kind = user.provider;
+    pub fn for_user(&self, user: &User) -> Result<&Arc<dyn Provider>, AppError> {
+        let kind = user.provider_kind();
         self.get(kind).ok_or_else(|| unconfigured(kind))
     }
 

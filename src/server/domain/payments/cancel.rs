@@ -8,18 +8,14 @@ use super::{decide, owned, Decided};
 use crate::{
     error::AppError,
     model::{DecidedVia, PaymentEvent, PaymentId, PaymentStatus},
-    server::{
-        db::{self, users::UserRow},
-        domain::sessions::Caller,
-        AppState,
-    },
+    server::{db, domain::sessions::Caller, entities::User, AppState},
 };
 
 /// Cancels the caller's pending payment `id`; a decided one stays as it is (409).
 pub async fn cancel(
     state: &AppState,
     caller: &Caller,
-    user: &UserRow,
+    user: &User,
     id: &PaymentId,
 ) -> Result<PaymentStatus, AppError> {
     let payment = owned(state, user, id).await?;
@@ -44,7 +40,7 @@ pub async fn cancel(
 /// Withdraws the cancelled payment's SMS code at the provider, if it has one (best effort:
 /// the payment is cancelled whatever the provider says, and a code checked later is refused
 /// by the payment's status).
-async fn withdraw_code(state: &AppState, user: &UserRow, id: &PaymentId) {
+async fn withdraw_code(state: &AppState, user: &User, id: &PaymentId) {
     let handle = match db::payments::verification_sid(&state.db, id).await {
         Ok(Some(handle)) => handle,
         Ok(None) => return,

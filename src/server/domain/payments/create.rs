@@ -12,9 +12,10 @@ use crate::{
     model::{AuditKind, Money, Payee, PaymentEvent, PaymentId},
     server::{
         config::ProviderKind,
-        db::{self, payments::NewPaymentOutcome, users::UserRow},
+        db::{self, payments::NewPaymentOutcome},
         domain::audit,
         domain::sessions::Caller,
+        entities::User,
         provider_error,
         providers::{Logo, NewApprovalRequest, Person},
         AppState,
@@ -31,7 +32,7 @@ use crate::{
 pub async fn create(
     state: &AppState,
     caller: &Caller,
-    user: &UserRow,
+    user: &User,
     signed_in_at: i64,
     payee: &str,
     amount: &str,
@@ -196,7 +197,7 @@ pub(super) fn push_budget_spent(oldest: i64, now: i64) -> AppError {
 /// `seconds_to_expire`.
 pub(super) fn approval_request(
     state: &AppState,
-    user: &UserRow,
+    user: &User,
     payment: &PaymentId,
     payee: &Payee,
     amount: &Money,
@@ -204,7 +205,7 @@ pub(super) fn approval_request(
     seconds_to_expire: u64,
 ) -> NewApprovalRequest {
     let config = &state.config;
-    let details = match user.provider {
+    let details = match user.provider_kind() {
         ProviderKind::Authy => BTreeMap::from([
             ("Sending to".to_string(), payee.to_string()),
             ("Transaction amount".to_string(), amount.to_string()),

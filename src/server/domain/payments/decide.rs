@@ -9,12 +9,7 @@ use std::net::IpAddr;
 use crate::{
     error::AppError,
     model::{AuditKind, DecidedVia, PaymentEvent, PaymentStatus},
-    server::{
-        db::{self, payments::PaymentRow},
-        domain::audit,
-        providers::ApprovalStatus,
-        AppState,
-    },
+    server::{db, domain::audit, entities::Payment, providers::ApprovalStatus, AppState},
 };
 
 /// Outcome of applying a decision.
@@ -32,7 +27,7 @@ pub enum Decided {
 pub async fn decide(
     state: &AppState,
     client: Option<IpAddr>,
-    payment: &PaymentRow,
+    payment: &Payment,
     event: PaymentEvent,
     via: DecidedVia,
 ) -> Result<Decided, AppError> {

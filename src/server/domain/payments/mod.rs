@@ -21,8 +21,9 @@ pub use sms::{sms_action, sms_action_of};
 use crate::model::AuditOutcome;
 use crate::server::OrInternal;
 use crate::server::{
-    db::{self, payments::PaymentRow, users::UserRow},
+    db,
     domain::sessions::{self, Caller},
+    entities::{Payment, User},
     AppState,
 };
 use crate::shared::clock;
@@ -37,7 +38,7 @@ use crate::{
 /// A payment's timeline for its owner, oldest first.
 pub async fn timeline(
     state: &AppState,
-    user: &UserRow,
+    user: &User,
     id: &PaymentId,
 ) -> Result<Vec<TimelineEntry>, AppError> {
     let payment = owned(state, user, id).await?;
@@ -81,8 +82,8 @@ pub fn still_waiting(status: PaymentStatus) -> Result<(), AppError> {
 pub const PAGE_SIZE: i64 = 20;
 
 /// What the owner sees of a payment, read at `now`.
-pub fn view(p: &PaymentRow, now: i64) -> PaymentView {
-    let amount = p.amount();
+pub fn view(p: &Payment, now: i64) -> PaymentView {
+    let amount = p.amount;
     let tries_left = i64::from(MAX_SMS_ATTEMPTS) - p.sms_failed_attempts;
     PaymentView {
         id: p.id.clone(),
@@ -131,11 +132,7 @@ pub async fn poll(
 }
 
 /// The owner's payment; anyone else gets the same `NotFound` as for an unknown id.
-pub async fn owned(
-    state: &AppState,
-    user: &UserRow,
-    id: &PaymentId,
-) -> Result<PaymentRow, AppError> {
+pub async fn owned(state: &AppState, user: &User, id: &PaymentId) -> Result<Payment, AppError> {
     db::payments::owned(&state.db, &user.id, id, clock::now())
         .await
         .or_internal("read payment")?
@@ -148,7 +145,7 @@ pub async fn owned(
 /// page.
 pub async fn list(
     state: &AppState,
-    user: &UserRow,
+    user: &User,
     before: Option<&str>,
     after: Option<&str>,
     waiting_only: bool,
@@ -198,16 +195,19 @@ pub async fn list(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::db::payments::PaymentRow;
+    use crate::model::Money;
+    use crate::server::entities::Payment;
 
     #[test]
     fn the_sms_action_names_the_payment_its_amount_and_payee() {
-        let p = PaymentRow {
+        let p = Payment {
             id: PaymentId::parse("936da01f-9abd-4d9d-80c7-02af85c822a8").expect("an id"),
             user_id: crate::model::UserId::random(),
             payee: crate::model::Payee::parse("Neville").expect("a payee"),
-            amount_cents: 2000,
-            currency: crate::model::Currency::parse("USD").expect("USD"),
+            amount: Money {
+                minor_units: 2000,
+                currency: crate::model::Currency::parse("USD").expect("USD"),
+            },
             status: PaymentStatus::Pending,
             approval_uuid: None,
             failure_reason: None,
@@ -219,8 +219,11 @@ mod tests {
             decided_at: None,
             push_requests: 1,
         };
-        let other_amount = PaymentRow {
-            amount_cents: 2001,
+        let other_amount = Payment {
+            amount: Money {
+                minor_units: 2001,
+                ..p.amount
+            },
             ..p.clone()
         };
         assert_eq!(

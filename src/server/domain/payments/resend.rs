@@ -14,9 +14,10 @@ use crate::{
     model::{AuditKind, PaymentId, MAX_PUSH_REQUESTS},
     server::{
         config::ProviderKind,
-        db::{self, payments::ResendClaim, users::UserRow},
+        db::{self, payments::ResendClaim},
         domain::audit,
         domain::sessions::Caller,
+        entities::User,
         provider_error,
         providers::Person,
         AppState,
@@ -28,7 +29,7 @@ use crate::{
 pub async fn resend_push(
     state: &AppState,
     caller: &Caller,
-    user: &UserRow,
+    user: &User,
     id: &PaymentId,
 ) -> Result<u32, AppError> {
     let payment = owned(state, user, id).await?;
@@ -37,7 +38,7 @@ pub async fn resend_push(
         return Err(AppError::PhoneNotVerified);
     }
     let provider = state.providers.for_user(user)?;
-    if provider.kind() == ProviderKind::Verify && user.push_factor_sid.is_none() {
+    if provider.kind() == ProviderKind::Verify && user.push_factor().is_none() {
         return Err(AppError::NoPushDevice);
     }
     let now = clock::now();
@@ -69,7 +70,7 @@ pub async fn resend_push(
         user,
         id,
         &payment.payee,
-        &payment.amount(),
+        &payment.amount,
         caller.client,
         seconds,
     );

@@ -12,9 +12,10 @@ use crate::{
         SMS_RESEND_AFTER_SECS,
     },
     server::{
-        db::{self, payments::PaymentRow, users::UserRow},
+        db,
         domain::audit,
         domain::sessions::Caller,
+        entities::{Payment, User},
         limits::code_limits::{self, CodeSend},
         provider_error,
         providers::{BoundCode, Person, ProviderError},
@@ -23,12 +24,12 @@ use crate::{
 };
 
 /// The SMS `action` that binds a code to exactly this payment: its id, payee and amount.
-pub fn sms_action(p: &PaymentRow) -> String {
+pub fn sms_action(p: &Payment) -> String {
     format!(
         "{}{}:{}:{}",
         sms_action_of(&p.id),
-        p.amount_cents,
-        p.currency,
+        p.amount.minor_units,
+        p.amount.currency,
         p.payee
     )
 }
@@ -52,7 +53,7 @@ pub fn sms_code(code: &str) -> Result<&str, AppError> {
     }
 }
 
-fn still_pending(p: &PaymentRow) -> Result<(), AppError> {
+fn still_pending(p: &Payment) -> Result<(), AppError> {
     match p.status {
         PaymentStatus::Pending => Ok(()),
         PaymentStatus::Expired => Err(AppError::ApprovalExpired),
@@ -67,7 +68,7 @@ fn still_pending(p: &PaymentRow) -> Result<(), AppError> {
 pub async fn send_sms(
     state: &AppState,
     caller: &Caller,
-    user: &UserRow,
+    user: &User,
     id: &PaymentId,
 ) -> Result<(), AppError> {
     let payment = owned(state, user, id).await?;
@@ -92,28 +93,23 @@ pub async fn send_sms(
             retry_after_secs: u64::try_from(wait).unwrap_or(1),
         });
     }
-    let message = format!(
-        "Verify payment to {} for {}",
-        payment.payee,
-        payment.amount()
-    );
+    let message = format!("Verify payment to {} for {}", payment.payee, payment.amount);
     let action = sms_action(&payment);
-    let (amount, payee) = (payment.amount().to_string(), payment.payee.to_string());
+    let (amount, payee) = (payment.amount.to_string(), payment.payee.to_string());
     let own = db::payments::verification_sid(&state.db, &payment.id)
         .await
         .or_internal("read payment verification")?;
     // The person's newest code is for something else: withdrawn first (Verify would send
     // that code again, for this payment).
     let previous = user
-        .verification_sid
-        .as_ref()
+        .verification_sid()
         .filter(|sid| own.as_ref() != Some(*sid));
     let sent = code_limits::send_code(
         state,
         CodeSend {
             client: caller.client,
             user_id: Some(&user.id),
-            phone_e164: &user.phone_e164,
+            phone_e164: &user.phone.e164,
             payment_id: Some(&payment.id),
             via: Via::Sms,
             verified: true,
@@ -161,7 +157,7 @@ pub async fn send_sms(
 pub async fn verify_sms(
     state: &AppState,
     caller: &Caller,
-    user: &UserRow,
+    user: &User,
     id: &PaymentId,
     code: &str,
 ) -> Result<PaymentStatus, AppError> {
@@ -193,7 +189,7 @@ pub async fn verify_sms(
     };
     let (action, amount, payee) = (
         sms_action(&payment),
-        payment.amount().to_string(),
+        payment.amount.to_string(),
         payment.payee.to_string(),
     );
     let bound = BoundCode {

@@ -245,7 +245,7 @@ async fn factor_deleted(state: &AppState, identity: &UserId, sid: &FactorSid) ->
         .await
         .map_err(|_| (StatusCode::SERVICE_UNAVAILABLE, "try again"))?
         .ok_or((StatusCode::NOT_FOUND, "unknown entity"))?;
-    if user.push_factor_sid.as_ref() == Some(sid) {
+    if user.push_factor() == Some(sid) {
         db::users::set_push_factor(&state.db, &user.id, None)
             .await
             .map_err(|_| (StatusCode::SERVICE_UNAVAILABLE, "try again"))?;
