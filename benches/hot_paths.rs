@@ -223,7 +223,9 @@ impl Figures {
     }
 }
 
-/// Sends `requests` built by `make` with CONCURRENCY in flight, timing each.
+/// Sends `requests` built by `make` with CONCURRENCY in flight, timing each until its whole
+/// body has arrived (as a browser or wrk waits for it; a response dropped unread would also
+/// close its connection, and the next request would pay for a new one).
 async fn run<F>(name: &'static str, requests: Vec<reqwest::RequestBuilder>, ok: F) -> Figures
 where
     F: Fn(reqwest::StatusCode) -> bool + Send + Sync + 'static,
@@ -238,7 +240,7 @@ where
         tasks.push(tokio::spawn(async move {
             let began = Instant::now();
             let good = match request.send().await {
-                Ok(r) => ok(r.status()),
+                Ok(r) => ok(r.status()) && r.bytes().await.is_ok(),
                 Err(_) => false,
             };
             drop(permit);
