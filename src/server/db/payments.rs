@@ -472,19 +472,13 @@ pub async fn claim_for_reconcile(
     .map(payments)
 }
 
-/// Which payment a decision is for: by its id, or by the provider's request it answers.
-#[derive(Debug, Clone, Copy)]
-pub enum DecisionFor<'a> {
-    Payment(&'a PaymentId),
-    ApprovalRequest(&'a str),
-}
-
 /// The one conditional UPDATE that decides a pending, unexpired payment (`approved`,
-/// `denied` or `cancelled`, via `push`, `sms` or `owner`): its id and owner, or `None` when it was not pending any
-/// more (the caller reads what it is now). On the pool or inside a caller's transaction.
+/// `denied` or `cancelled`, via `sms`, `passkey` or `owner`; push callbacks decide theirs
+/// many at once, [`record_push_callbacks`]): its id and owner, or `None` when it was not
+/// pending any more (the caller reads what it is now).
 pub async fn decide<'c, E>(
     db: E,
-    which: DecisionFor<'_>,
+    id: &PaymentId,
     status: PaymentStatus,
     via: DecidedVia,
     now: i64,
@@ -492,19 +486,15 @@ pub async fn decide<'c, E>(
 where
     E: sqlx::Executor<'c, Database = sqlx::Any>,
 {
-    let (column, key) = match which {
-        DecisionFor::Payment(id) => ("id", id.as_str()),
-        DecisionFor::ApprovalRequest(uuid) => ("approval_uuid", uuid),
-    };
-    sqlx::query_as(&format!(
+    sqlx::query_as(
         "UPDATE payments SET status = $1, decided_via = $2, decided_at = $3 \
-         WHERE {column} = $4 AND status = 'pending' AND expires_at >= $3 \
-         RETURNING id, user_id"
-    ))
+         WHERE id = $4 AND status = 'pending' AND expires_at >= $3 \
+         RETURNING id, user_id",
+    )
     .bind(status.as_str())
     .bind(via.as_str())
     .bind(now)
-    .bind(key)
+    .bind(id)
     .fetch_optional(db)
     .await
 }
@@ -694,24 +684,17 @@ pub async fn record_push_callback(
 /// Records several callbacks in one transaction (group commit): each as
 /// [`record_push_callback`] would, in order, so a later one sees what an earlier one did
 /// (the same nonce twice is a replay, a second answer finds the payment decided). Either
-/// all of them are kept or, on any error, none. The nonces go in with one statement and
-/// the audit rows with another: each statement is a round trip to SQLite's worker thread,
-/// and those round trips, not the work, were what a group's transaction waited on.
+/// all of them are kept or, on any error, none. The nonces go in with one statement, the
+/// decisions with another and the audit rows with a third: each statement is a round trip
+/// to SQLite's worker thread, and those round trips, not the work, were what a group's
+/// transaction waited on.
 pub async fn record_push_callbacks(
     db: &AnyPool,
     callbacks: &[PushCallback],
 ) -> sqlx::Result<Vec<PushOutcome>> {
     let mut tx = db.begin().await?;
     let new = remember_nonces(&mut *tx, callbacks).await?;
-    let mut outcomes = Vec::with_capacity(callbacks.len());
-    for (callback, new) in callbacks.iter().zip(new) {
-        outcomes.push(if new {
-            decide_push(&mut tx, callback).await?
-        } else {
-            // A replay inserts nothing: there is nothing to undo.
-            PushOutcome::Replay
-        });
-    }
+    let outcomes = decide_pushes(&mut tx, callbacks, &new).await?;
     let mut events = Vec::with_capacity(callbacks.len() * 2);
     for (callback, outcome) in callbacks.iter().zip(&outcomes) {
         let (payment, user) = match outcome {
@@ -749,34 +732,97 @@ pub async fn record_push_callbacks(
     Ok(outcomes)
 }
 
-/// The decision a callback with a new nonce makes: of the pending payment its approval
-/// request names, or none (the payment as it is now, or no such payment).
-async fn decide_push(
+/// The decisions of a group's callbacks (`new`: whose nonce is new; the others are
+/// replays): each pending, unexpired payment that one of their approval requests names is
+/// decided by the first of them to name it, with its status and time. A callback that
+/// decided nothing (a later one naming the same payment, one naming a payment no longer
+/// pending, an unknown request) finds the payment as it is now.
+///
+/// On SQLite the group's UPDATEs go to its worker thread as one query of several
+/// statements (one round trip), each its own lookup on the unique `approval_uuid` index.
+/// One UPDATE for the whole group (`id IN (...)`, `approval_uuid IN (...)`, `UPDATE ...
+/// FROM (VALUES ...)`) leaves the plan to the table's statistics, and statistics taken
+/// while few payments were pending made SQLite scan the table for every group.
+/// PostgreSQL takes one statement per query: there each UPDATE is a query of its own.
+async fn decide_pushes(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    callback: &PushCallback,
-) -> sqlx::Result<PushOutcome> {
-    let decided = decide(
-        &mut **tx,
-        DecisionFor::ApprovalRequest(&callback.approval_uuid),
-        callback.status,
-        DecidedVia::Push,
-        callback.now,
-    )
-    .await?;
-    if let Some((id, user_id)) = decided {
-        return Ok(PushOutcome::Decided(id, user_id));
+    callbacks: &[PushCallback],
+    new: &[bool],
+) -> sqlx::Result<Vec<PushOutcome>> {
+    // The first callback with a new nonce for each approval request decides it.
+    let mut deciders: Vec<&PushCallback> = Vec::with_capacity(callbacks.len());
+    for (callback, _) in callbacks.iter().zip(new).filter(|(_, new)| **new) {
+        if !deciders
+            .iter()
+            .any(|d| d.approval_uuid == callback.approval_uuid)
+        {
+            deciders.push(callback);
+        }
     }
-    let current: Option<PaymentRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM payments WHERE approval_uuid = $2"
-    ))
-    .bind(callback.now)
-    .bind(&callback.approval_uuid)
-    .fetch_optional(&mut **tx)
-    .await?;
-    Ok(match current {
-        Some(p) => PushOutcome::AlreadyDecided(Box::new(p.into())),
-        None => PushOutcome::Unknown,
-    })
+    let per_query = if tx.backend_name() == "SQLite" {
+        deciders.len().max(1)
+    } else {
+        1
+    };
+    let mut decided: Vec<(PaymentId, UserId, String)> = Vec::with_capacity(deciders.len());
+    for chunk in deciders.chunks(per_query) {
+        let sql = decide_each_sql(chunk.len());
+        let mut query =
+            sqlx::query_as::<_, (PaymentId, UserId, String)>(&sql).bind(DecidedVia::Push.as_str());
+        for d in chunk {
+            query = query
+                .bind(&d.approval_uuid)
+                .bind(d.status.as_str())
+                .bind(d.now);
+        }
+        decided.extend(query.fetch_all(&mut **tx).await?);
+    }
+    let mut outcomes = Vec::with_capacity(callbacks.len());
+    for (callback, new) in callbacks.iter().zip(new) {
+        if !new {
+            // A replay inserts nothing: there is nothing to undo.
+            outcomes.push(PushOutcome::Replay);
+            continue;
+        }
+        // Taken out, so a later callback for the same payment finds it decided.
+        if let Some(i) = decided
+            .iter()
+            .position(|(.., uuid)| *uuid == callback.approval_uuid)
+        {
+            let (id, user, _) = decided.swap_remove(i);
+            outcomes.push(PushOutcome::Decided(id, user));
+            continue;
+        }
+        let current: Option<PaymentRow> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM payments WHERE approval_uuid = $2"
+        ))
+        .bind(callback.now)
+        .bind(&callback.approval_uuid)
+        .fetch_optional(&mut **tx)
+        .await?;
+        outcomes.push(match current {
+            Some(p) => PushOutcome::AlreadyDecided(Box::new(p.into())),
+            None => PushOutcome::Unknown,
+        });
+    }
+    Ok(outcomes)
+}
+
+/// `n` UPDATEs, one per approval request, each deciding the pending, unexpired payment it
+/// names: `$1` is how (`push`), then for each request its uuid, the status it gives and
+/// its time.
+fn decide_each_sql(n: usize) -> String {
+    (0..n)
+        .map(|r| {
+            let (uuid, status, at) = (2 + r * 3, 3 + r * 3, 4 + r * 3);
+            format!(
+                "UPDATE payments SET status = ${status}, decided_via = $1, decided_at = ${at} \
+                 WHERE approval_uuid = ${uuid} AND status = 'pending' AND expires_at >= ${at} \
+                 RETURNING id, user_id, approval_uuid"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Remembers the callbacks' nonces and signatures in one statement: for each callback in
@@ -891,6 +937,128 @@ pub(super) mod tests {
         };
         insert_once(&db, &new, 1_000).await.expect("payment");
         (dir, db, user, id)
+    }
+
+    /// Another pending payment of `user`, with approval request `uuid`, expiring at
+    /// `expires_at`.
+    async fn another_pending(
+        db: &AnyPool,
+        user: &UserId,
+        uuid: &str,
+        expires_at: i64,
+    ) -> PaymentId {
+        let id = PaymentId::random();
+        let payee = Payee::parse("Luna").expect("a payee");
+        let new = NewPayment {
+            id: &id,
+            user_id: user,
+            idempotency_key: uuid,
+            payee: &payee,
+            amount_cents: 250,
+            currency: Currency::parse("USD").expect("a currency"),
+            expires_at,
+        };
+        insert_once(db, &new, 1_000).await.expect("payment");
+        set_approval_uuid(db, &id, uuid).await.expect("request");
+        id
+    }
+
+    /// One UPDATE decides a group's payments, each with its own callback's answer and
+    /// time; a payment past its expiry is not decided (it reads as expired).
+    #[tokio::test]
+    async fn one_group_decides_each_payment_with_its_own_answer() {
+        let (_dir, db, user, first) = one_pending_payment().await;
+        set_approval_uuid(&db, &first, "request-1")
+            .await
+            .expect("request");
+        let second = another_pending(&db, &user, "request-2", 5_000).await;
+        let lapsed = another_pending(&db, &user, "request-3", 1_050).await;
+        let callback = |nonce: &str, uuid: &str, status, now| PushCallback {
+            nonce: nonce.into(),
+            signature: "sig".into(),
+            approval_uuid: uuid.into(),
+            status,
+            detail: nonce.into(),
+            now,
+        };
+        let group = [
+            callback("n1", "request-2", PaymentStatus::Denied, 1_101),
+            callback("n2", "request-3", PaymentStatus::Approved, 1_102),
+            callback("n3", "request-1", PaymentStatus::Approved, 1_103),
+        ];
+        let outcomes = record_push_callbacks(&db, &group).await.expect("recorded");
+        let decided: Vec<Option<&PaymentId>> = outcomes
+            .iter()
+            .map(|o| match o {
+                PushOutcome::Decided(id, owner) => {
+                    assert_eq!(owner, &user);
+                    Some(id)
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(decided, [Some(&second), None, Some(&first)]);
+        assert!(
+            matches!(&outcomes[1], PushOutcome::AlreadyDecided(p) if p.id == lapsed && p.status == PaymentStatus::Expired),
+            "{:?}",
+            outcomes[1]
+        );
+        for (id, status, at) in [
+            (&first, PaymentStatus::Approved, 1_103),
+            (&second, PaymentStatus::Denied, 1_101),
+        ] {
+            let p = owned(&db, &user, id, 1_200)
+                .await
+                .expect("read")
+                .expect("the payment");
+            assert_eq!(
+                (p.status, p.decided_via, p.decided_at),
+                (status, Some(DecidedVia::Push), Some(at))
+            );
+        }
+    }
+
+    /// Statistics taken while the table was small and no payment was pending make a scan
+    /// look cheap; deciding a group must still look each request up by its unique index,
+    /// not walk the table (a million payments, in the bench) for each group.
+    #[tokio::test]
+    async fn a_group_is_decided_by_lookups_whatever_the_statistics_say() {
+        let (_dir, db, user, id) = one_pending_payment().await;
+        decide(&db, &id, PaymentStatus::Approved, DecidedVia::Push, 1_001)
+            .await
+            .expect("decided");
+        sqlx::query("ANALYZE")
+            .execute(&db)
+            .await
+            .expect("statistics");
+        for n in 0..300 {
+            another_pending(&db, &user, &format!("request-{n}"), 5_000).await;
+        }
+        let sql = decide_each_sql(16);
+        let statements: Vec<&str> = sql.split("; ").collect();
+        assert_eq!(statements.len(), 16);
+        for statement in statements {
+            let explain = format!("EXPLAIN QUERY PLAN {statement}");
+            let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(&explain).bind("push");
+            for n in 0..16 {
+                query = query
+                    .bind(format!("request-{n}"))
+                    .bind("approved")
+                    .bind(1_100_i64);
+            }
+            let plan: Vec<String> = query
+                .fetch_all(&db)
+                .await
+                .expect("plan")
+                .into_iter()
+                .map(|(.., detail)| detail)
+                .collect();
+            assert_eq!(
+                plan,
+                ["SEARCH payments USING INDEX sqlite_autoindex_payments_2 (approval_uuid=?)"],
+                "{statement}"
+            );
+        }
     }
 
     /// One group's callbacks each see what the earlier ones did, as they would one

@@ -37,16 +37,10 @@ pub async fn decide(
         return Ok(Decided::Conflict(current));
     };
     if current.apply(event).is_some()
-        && db::payments::decide(
-            &state.writer,
-            db::payments::DecisionFor::Payment(&payment.id),
-            status,
-            via,
-            clock::now(),
-        )
-        .await
-        .or_internal("decide payment")?
-        .is_some()
+        && db::payments::decide(&state.writer, &payment.id, status, via, clock::now())
+            .await
+            .or_internal("decide payment")?
+            .is_some()
     {
         audit::log(
             state,
