@@ -24,7 +24,16 @@ async function timeNavigation(page: Page, click: () => Promise<void>, heading: s
     watch.observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
   }, heading);
   await click();
-  await page.waitForFunction(() => (window as unknown as { navEnd?: number }).navEnd !== undefined);
+  // Waited for inside the page (page.waitForFunction compiles its predicate with
+  // `new Function`, which the app's Content-Security-Policy refuses).
+  await page.evaluate(
+    () =>
+      new Promise<void>((resolve) => {
+        const w = window as unknown as { navEnd?: number };
+        const check = () => (w.navEnd !== undefined ? resolve() : requestAnimationFrame(check));
+        check();
+      }),
+  );
   return page.evaluate(() => {
     const w = window as unknown as { navStart: number; navEnd: number };
     return w.navEnd - w.navStart;
