@@ -29,7 +29,7 @@ pub async fn insert_event<'c, E>(db: E, e: &AuditEvent<'_>, now: i64) -> sqlx::R
 where
     E: Executor<'c, Database = Any>,
 {
-    insert_rows(db, &[(e, now)]).await
+    insert_rows(db, std::iter::once((e, now))).await
 }
 
 /// Appends events to the audit trail in one statement, in the order given, each at its
@@ -38,16 +38,16 @@ pub async fn insert_events<'c, E>(db: E, events: &[(AuditEvent<'_>, i64)]) -> sq
 where
     E: Executor<'c, Database = Any>,
 {
-    let rows: Vec<_> = events.iter().map(|(e, at)| (e, *at)).collect();
-    insert_rows(db, &rows).await
+    insert_rows(db, events.iter().map(|(e, at)| (e, *at))).await
 }
 
 /// One INSERT of `rows` (none: nothing is sent).
-async fn insert_rows<'c, E>(db: E, rows: &[(&AuditEvent<'_>, i64)]) -> sqlx::Result<()>
+async fn insert_rows<'e, 'a: 'e, 'c, E, I>(db: E, rows: I) -> sqlx::Result<()>
 where
     E: Executor<'c, Database = Any>,
+    I: ExactSizeIterator<Item = (&'e AuditEvent<'a>, i64)>,
 {
-    if rows.is_empty() {
+    if rows.len() == 0 {
         return Ok(());
     }
     let sql = format!(
@@ -59,7 +59,7 @@ where
     for (e, at) in rows {
         query = query
             .bind(ordered_id())
-            .bind(*at)
+            .bind(at)
             .bind(e.user_id)
             .bind(e.payment_id)
             .bind(e.ip.as_deref())

@@ -894,36 +894,20 @@ pub async fn forget_nonces_before(db: &AnyPool, before: i64) -> sqlx::Result<u64
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use crate::model::Email;
     use crate::server::config::ProviderKind;
-    use crate::server::db::{connect, migrate, users};
+    use crate::server::db::users;
 
     /// A migrated SQLite file with one user and one pending payment of theirs.
     pub(in crate::server::db) async fn one_pending_payment(
     ) -> (tempfile::TempDir, AnyPool, UserId, PaymentId) {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let url = format!("sqlite:{}", dir.path().join("t.db").display());
-        let db = connect(&url).await.expect("open SQLite");
-        migrate(&db).await.expect("migrations");
-        let user = UserId::random();
-        let email = Email::parse("status@example.com").expect("an address");
-        users::insert(
+        let (dir, db) = users::tests::migrated().await;
+        let user = users::tests::insert_user(
             &db,
-            &users::NewUser {
-                id: &user,
-                email: &email,
-                password_hash: "not a hash",
-                phone_e164: "+12015550123",
-                country_code: "1",
-                national_number: "2015550123",
-                verify_via: "sms",
-                provider: ProviderKind::Authy,
-                verification_sid: None,
-            },
-            1_000,
+            "status@example.com",
+            "+12015550123",
+            ProviderKind::Authy,
         )
-        .await
-        .expect("user");
+        .await;
         let id = PaymentId::random();
         let payee = Payee::parse("Neville").expect("a payee");
         let new = NewPayment {
@@ -963,8 +947,8 @@ pub(super) mod tests {
         id
     }
 
-    /// One UPDATE decides a group's payments, each with its own callback's answer and
-    /// time; a payment past its expiry is not decided (it reads as expired).
+    /// One query of UPDATEs decides a group's payments, each with its own callback's
+    /// answer and time; a payment past its expiry is not decided (it reads as expired).
     #[tokio::test]
     async fn one_group_decides_each_payment_with_its_own_answer() {
         let (_dir, db, user, first) = one_pending_payment().await;

@@ -378,11 +378,12 @@ pub async fn delete_sessions_idle_since(db: &AnyPool, before: i64) -> sqlx::Resu
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::server::db::{connect, migrate};
 
-    async fn migrated() -> (tempfile::TempDir, AnyPool) {
+    /// A migrated SQLite file (kept while the directory lives).
+    pub(in crate::server::db) async fn migrated() -> (tempfile::TempDir, AnyPool) {
         let dir = tempfile::tempdir().expect("temporary directory");
         let url = format!("sqlite:{}", dir.path().join("t.db").display());
         let db = connect(&url).await.expect("open SQLite");
@@ -390,7 +391,13 @@ mod tests {
         (dir, db)
     }
 
-    async fn insert_user(db: &AnyPool, email: &str, phone: &str, provider: ProviderKind) -> UserId {
+    /// A new account with phone `phone` (`+1` and ten digits) asked for, not verified.
+    pub(in crate::server::db) async fn insert_user(
+        db: &AnyPool,
+        email: &str,
+        phone: &str,
+        provider: ProviderKind,
+    ) -> UserId {
         let id = UserId::random();
         let email = Email::parse(email).expect("an address");
         let national = phone.trim_start_matches("+1");
