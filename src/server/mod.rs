@@ -49,13 +49,52 @@ pub struct Services {
     pub sandbox: Option<Sandbox>,
 }
 
-/// Everything a request handler or server function needs, cloned cheaply per request.
-#[derive(Clone, FromRef)]
-pub struct AppState {
+/// Everything a request handler or server function needs ([`Shared`]), cloned per
+/// request: each clone is one reference count (a request clones it several times: the
+/// middleware, the server function's context, the handler).
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+
+    /// This copy's own [`Shared`], for a test that changes it (say, a provider): copied
+    /// first if the app or anything else holds the same one.
+    #[cfg(feature = "testing")]
+    pub fn make_mut(&mut self) -> &mut Shared {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// leptos_axum's file and page handlers take the options from the router's state.
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+impl FromRef<AppState> for AnyPool {
+    fn from_ref(state: &AppState) -> Self {
+        state.db.clone()
+    }
+}
+
+/// What [`AppState`] holds, made once at start-up.
+#[derive(Clone)]
+pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub db: AnyPool,
     /// The hot write transactions' pool ([`db::own_writer`]): one connection on SQLite.
-    #[from_ref(skip)]
     pub writer: AnyPool,
     /// Signed callbacks, recorded many to a transaction on `writer`.
     pub callbacks: db::group_commit::CallbackRecorder,

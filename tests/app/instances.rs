@@ -158,7 +158,7 @@ impl Provider for CountingProvider {
 fn counting(app: &mut TestApp, status_requests: &Arc<AtomicUsize>) {
     let kind = app.state.providers.default;
     let inner = app.state.providers.get(kind).expect("a provider").clone();
-    app.state.providers.set(
+    app.state.make_mut().providers.set(
         kind,
         Arc::new(CountingProvider {
             inner,

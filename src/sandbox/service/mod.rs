@@ -137,8 +137,9 @@ impl Sandbox {
 }
 
 /// The sandbox inside one of its server functions; `NotFound` when it is not mounted.
-pub fn current() -> Result<Sandbox, AppError> {
-    leptos::prelude::use_context::<Sandbox>().ok_or(AppError::NotFound)
+/// Every page and server function gets it as a context (shared, not copied per request).
+pub fn current() -> Result<Arc<Sandbox>, AppError> {
+    leptos::prelude::use_context::<Arc<Sandbox>>().ok_or(AppError::NotFound)
 }
 
 /// The failure the sandbox is acting out, shared by its routes and its phone page.

@@ -74,7 +74,7 @@ pub fn router(services: &Services) -> Router {
     }
     // Pages and server functions run with the page policy, and the sandbox's own state
     // for its phone page.
-    let sandbox = services.sandbox.clone();
+    let sandbox = services.sandbox.clone().map(std::sync::Arc::new);
     let page_context = move || {
         request::provide_page_context();
         if let Some(sandbox) = &sandbox {

@@ -24,7 +24,7 @@ use crate::server::{
     providers::authy::AuthyClient,
     providers::verify::VerifyClient,
     providers::{Provider, Providers},
-    AppState, Services,
+    AppState, Services, Shared,
 };
 
 /// The sandbox's settings when this configuration uses it (no real provider), taken from
@@ -88,7 +88,7 @@ pub async fn prepare_with(config: Config, readiness: Arc<Readiness>) -> anyhow::
         .map_err(|e| anyhow::anyhow!("cannot prepare password hashing: {e}"))?;
     let client_limiter =
         client_limits::ClientLimiter::new(config.client_limits, config.ipv6_client_prefix);
-    let state = AppState {
+    let state = AppState::new(Shared {
         passwords: Arc::new(passwords),
         client_limiter: Arc::new(client_limiter),
         callback_refusals: webhook::RefusalCounter::shared(),
@@ -105,7 +105,7 @@ pub async fn prepare_with(config: Config, readiness: Arc<Readiness>) -> anyhow::
         providers,
         verify,
         readiness: readiness.clone(),
-    };
+    });
     jobs::spawn_background(state.clone());
     readiness.mark_ready();
     Ok(Services {
