@@ -191,6 +191,29 @@ async fn a_conflicting_later_decision_changes_nothing() {
 
     assert_eq!(conflict.status(), 409);
     assert_eq!(status_of(&app, &p.payment_id).await.0, "approved");
+    // Both callbacks are on the payment's trail; only the first decided it.
+    let events: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT event, outcome, detail FROM audit_events WHERE payment_id = $1 \
+         AND event IN ('callback', 'decision') ORDER BY at, id",
+    )
+    .bind(&p.payment_id)
+    .fetch_all(&app.state.db)
+    .await
+    .expect("audit rows");
+    let kinds: Vec<(&str, &str)> = events
+        .iter()
+        .map(|(e, o, _)| (e.as_str(), o.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("callback", "accepted"),
+            ("decision", "approved"),
+            ("callback", "accepted")
+        ]
+    );
+    assert_eq!(events[1].2, "by push");
+    assert!(events[2].2.contains("denied"), "{:?}", events[2]);
 }
 
 #[tokio::test]

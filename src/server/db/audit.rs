@@ -16,7 +16,7 @@ pub struct AuditEvent<'a> {
 }
 
 /// An id that sorts in the order events were recorded (microseconds, then randomness).
-fn ordered_id() -> String {
+pub(super) fn ordered_id() -> String {
     let micros = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_micros())

@@ -12,7 +12,8 @@
 //! On SQLite only: it has one writer connection, so callbacks wait for each other anyway.
 //! PostgreSQL writes many transactions at once on the pool's connections; queueing them
 //! behind one connection there made the callbacks slower (860/s to 630/s in `make bench`),
-//! so there each callback has its own transaction, as before.
+//! so there each callback is one statement of its own
+//! ([`record_push_callback_at_once`](crate::server::db::payments::record_push_callback_at_once)).
 
 use std::sync::{
     atomic::{AtomicUsize, Ordering},
@@ -23,7 +24,8 @@ use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::server::db::payments::{
-    record_push_callback, record_push_callbacks, PushCallback, PushOutcome,
+    record_push_callback, record_push_callback_at_once, record_push_callbacks, PushCallback,
+    PushOutcome,
 };
 
 /// At most this many callbacks in one transaction.
@@ -90,7 +92,7 @@ impl CallbackRecorder {
     pub async fn record(&self, callback: PushCallback) -> sqlx::Result<PushOutcome> {
         let queue = match self {
             CallbackRecorder::OneEach(writer) => {
-                return record_push_callback(writer, &callback).await
+                return record_push_callback_at_once(writer, &callback).await
             }
             CallbackRecorder::Grouped { queue, .. } => queue,
         };

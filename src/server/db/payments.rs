@@ -793,19 +793,98 @@ async fn decide_pushes(
             outcomes.push(PushOutcome::Decided(id, user));
             continue;
         }
-        let current: Option<PaymentRow> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM payments WHERE approval_uuid = $2"
-        ))
-        .bind(callback.now)
-        .bind(&callback.approval_uuid)
-        .fetch_optional(&mut **tx)
-        .await?;
-        outcomes.push(match current {
-            Some(p) => PushOutcome::AlreadyDecided(Box::new(p.into())),
-            None => PushOutcome::Unknown,
-        });
+        outcomes.push(
+            match named_by_request(&mut **tx, &callback.approval_uuid, callback.now).await? {
+                Some(p) => PushOutcome::AlreadyDecided(Box::new(p)),
+                None => PushOutcome::Unknown,
+            },
+        );
     }
     Ok(outcomes)
+}
+
+/// The payment whose approval request is `approval_uuid`, as it is at `now`.
+async fn named_by_request<'c, E>(
+    db: E,
+    approval_uuid: &str,
+    now: i64,
+) -> sqlx::Result<Option<Payment>>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    let row: Option<PaymentRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM payments WHERE approval_uuid = $2"
+    ))
+    .bind(now)
+    .bind(approval_uuid)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(Payment::from))
+}
+
+/// [`record_push_callback`] on PostgreSQL, as one statement (its own transaction): the
+/// nonce, the decision and the audit rows are data-modifying parts of one query, so a
+/// callback is one round trip to the server instead of five (BEGIN, three statements,
+/// COMMIT). All of it is kept or none. The decision's UPDATE runs only when the nonce is
+/// new; the callback's audit row goes in for a payment it decided or found decided, the
+/// decision's row for one it decided. A payment found decided (or expired, or decided by
+/// another callback meanwhile) is then read as it is now, after the commit.
+pub async fn record_push_callback_at_once(
+    db: &AnyPool,
+    callback: &PushCallback,
+) -> sqlx::Result<PushOutcome> {
+    const SQL: &str = "WITH nonce AS ( \
+            INSERT INTO callback_nonces (nonce, signature, received_at) VALUES ($1, $2, $3) \
+            ON CONFLICT (nonce, signature) DO NOTHING RETURNING nonce \
+        ), decided AS ( \
+            UPDATE payments SET status = $4, decided_via = $5, decided_at = $3 \
+            WHERE approval_uuid = $6 AND status = 'pending' AND expires_at >= $3 \
+              AND EXISTS (SELECT 1 FROM nonce) \
+            RETURNING id, user_id \
+        ), found AS ( \
+            SELECT id, user_id FROM payments WHERE approval_uuid = $6 \
+              AND EXISTS (SELECT 1 FROM nonce) AND NOT EXISTS (SELECT 1 FROM decided) \
+        ), audit AS ( \
+            INSERT INTO audit_events (id, at, user_id, payment_id, ip, event, outcome, detail) \
+            SELECT $7, $3, user_id, id, NULL, $8, $9, $10 FROM decided \
+            UNION ALL SELECT $11, $3, user_id, id, NULL, $12, $13, $14 FROM decided \
+            UNION ALL SELECT $7, $3, user_id, id, NULL, $8, $9, $10 FROM found \
+        ) \
+        SELECT (SELECT COUNT(*) FROM nonce), \
+            (SELECT id FROM decided), (SELECT user_id FROM decided), (SELECT id FROM found)";
+    let (new, decided_id, decided_user, found): (
+        i64,
+        Option<PaymentId>,
+        Option<UserId>,
+        Option<PaymentId>,
+    ) = sqlx::query_as(SQL)
+        .bind(&callback.nonce)
+        .bind(&callback.signature)
+        .bind(callback.now)
+        .bind(callback.status.as_str())
+        .bind(DecidedVia::Push.as_str())
+        .bind(&callback.approval_uuid)
+        .bind(super::audit::ordered_id())
+        .bind(AuditKind::Callback.as_str())
+        .bind(AuditOutcome::Accepted.as_str())
+        .bind(&callback.detail)
+        .bind(super::audit::ordered_id())
+        .bind(AuditKind::Decision.as_str())
+        .bind(AuditOutcome::decided(callback.status).as_str())
+        .bind("by push")
+        .fetch_one(db)
+        .await?;
+    Ok(match (new, decided_id, decided_user, found) {
+        (0, ..) => PushOutcome::Replay,
+        (_, Some(id), Some(user), _) => PushOutcome::Decided(id, user),
+        (_, _, _, Some(_)) => {
+            match named_by_request(db, &callback.approval_uuid, callback.now).await? {
+                Some(p) => PushOutcome::AlreadyDecided(Box::new(p)),
+                None => PushOutcome::Unknown,
+            }
+        }
+        _ => PushOutcome::Unknown,
+    })
 }
 
 /// `n` UPDATEs, one per approval request, each deciding the pending, unexpired payment it
