@@ -5,7 +5,8 @@
 //! `BENCH_PAYMENTS=N` seeds N payments instead; `BENCH_POLL_SECONDS=S` runs only the
 //! status poll for S seconds, `BENCH_LIST_SECONDS=S` only My payments,
 //! `BENCH_CALLBACK_SECONDS=S` only signed callbacks (for a profiler:
-//! `perf record -e cpu-clock`); `BENCH_RELEASE_ONLY=1` runs only the release server's cold
+//! `perf record -e cpu-clock`), on SQLite, or with `BENCH_POSTGRES_ONLY=1` (and
+//! `PAYFRIEND_TEST_POSTGRES`) on PostgreSQL; `BENCH_RELEASE_ONLY=1` runs only the release server's cold
 //! start and load (the environment, `MIMALLOC_*` say, reaches the server).
 //!
 //! For scale: on the 2-core reference machine a bare axum route answers about 150,000
@@ -170,7 +171,6 @@ use payfriend::api::{accounts::LogIn, payments::GetPayment};
 use payfriend::model::{PaymentId, UserId};
 use payfriend::server::providers::authy::AuthyId;
 use payfriend::server::AppState;
-use tokio::sync::Semaphore;
 
 /// The integration tests' support: the same way to start the app and seed it.
 use payfriend::testing as support;
@@ -223,42 +223,166 @@ impl Figures {
     }
 }
 
-/// Sends `requests` built by `make` with CONCURRENCY in flight, timing each until its whole
-/// body has arrived (as a browser or wrk waits for it; a response dropped unread would also
-/// close its connection, and the next request would pay for a new one).
+/// Sends `requests` (each built with reqwest, and its client's `Origin`) over CONCURRENCY
+/// keep-alive connections of a plain HTTP/1.1 client, timing each until its whole body has
+/// arrived (as a browser or wrk waits for it). The client shares the machine's cores with
+/// the server, so it is kept lean, as wrk is: each connection sends its next request as
+/// soon as the last one's body is in, with no connection pool, redirect or proxy logic in
+/// between (reqwest's cost per request was a fifth of the status poll's; README,
+/// Benchmarks). A server that closes its connections (gunicorn's sync workers) gets a new
+/// one for the next request, timed with it.
 async fn run<F>(name: &'static str, requests: Vec<reqwest::RequestBuilder>, ok: F) -> Figures
 where
     F: Fn(reqwest::StatusCode) -> bool + Send + Sync + 'static,
 {
+    let requests: Vec<_> = requests.into_iter().map(lean::prepare).collect();
+    let Some(address) = requests.first().map(|(address, _)| address.clone()) else {
+        return Figures {
+            name,
+            elapsed: Duration::ZERO,
+            latencies: Vec::new(),
+            failures: 0,
+        };
+    };
+    let queue = Arc::new(std::sync::Mutex::new(requests.into_iter()));
     let ok = Arc::new(ok);
-    let gate = Arc::new(Semaphore::new(CONCURRENCY));
     let start = Instant::now();
-    let mut tasks = Vec::with_capacity(requests.len());
-    for request in requests {
-        let permit = gate.clone().acquire_owned().await.expect("semaphore");
-        let ok = ok.clone();
-        tasks.push(tokio::spawn(async move {
-            let began = Instant::now();
-            let good = match request.send().await {
-                Ok(r) => ok(r.status()) && r.bytes().await.is_ok(),
-                Err(_) => false,
-            };
-            drop(permit);
-            (began.elapsed(), good)
-        }));
-    }
-    let mut latencies = Vec::with_capacity(tasks.len());
+    let connections: Vec<_> = (0..CONCURRENCY)
+        .map(|_| {
+            let (queue, ok, address) = (queue.clone(), ok.clone(), address.clone());
+            tokio::spawn(async move {
+                let mut connection = lean::Connection::new(address);
+                let mut timed = Vec::new();
+                loop {
+                    let next = queue.lock().expect("queue").next();
+                    let Some((_, request)) = next else { break };
+                    let began = Instant::now();
+                    let good = matches!(connection.send(request).await, Some(s) if ok(s));
+                    timed.push((began.elapsed(), good));
+                }
+                timed
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
     let mut failures = 0;
-    for t in tasks {
-        let (latency, good) = t.await.expect("task");
-        latencies.push(latency);
-        failures += usize::from(!good);
+    for connection in connections {
+        for (latency, good) in connection.await.expect("connection task") {
+            latencies.push(latency);
+            failures += usize::from(!good);
+        }
     }
     Figures {
         name,
         elapsed: start.elapsed(),
         latencies,
         failures,
+    }
+}
+
+/// The bench's HTTP/1.1 client: one connection, reopened when the server closed it.
+mod lean {
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Full};
+    use hyper::client::conn::http1::SendRequest;
+    use hyper_util::rt::TokioIo;
+
+    /// A request as it goes on the wire, and the `host:port` it goes to.
+    pub type Prepared = (String, http::Request<Full<Bytes>>);
+
+    /// Builds the request reqwest would send: its method, path, headers and body, the
+    /// `Host` header and the client's default `Origin` (the test client's only default).
+    pub fn prepare(builder: reqwest::RequestBuilder) -> Prepared {
+        let request = builder.build().expect("a bench request builds");
+        let url = request.url();
+        let address = format!(
+            "{}:{}",
+            url.host_str().expect("a host"),
+            url.port_or_known_default().expect("a port")
+        );
+        let origin = url.origin().ascii_serialization();
+        let path = match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_owned(),
+        };
+        let body = request
+            .body()
+            .and_then(|b| b.as_bytes())
+            .map(Bytes::copy_from_slice)
+            .unwrap_or_default();
+        let mut wire = http::Request::builder()
+            .method(request.method().clone())
+            .uri(path)
+            .body(Full::new(body))
+            .expect("a bench request");
+        let headers = wire.headers_mut();
+        headers.extend(request.headers().clone());
+        headers.insert(http::header::HOST, address.parse().expect("host header"));
+        if !headers.contains_key(http::header::ORIGIN) {
+            headers.insert(http::header::ORIGIN, origin.parse().expect("origin header"));
+        }
+        (address, wire)
+    }
+
+    pub struct Connection {
+        address: String,
+        sender: Option<SendRequest<Full<Bytes>>>,
+    }
+
+    impl Connection {
+        pub fn new(address: String) -> Self {
+            Self {
+                address,
+                sender: None,
+            }
+        }
+
+        /// Sends `request` and reads the whole body: the status, or `None` if the request
+        /// or its body failed (the connection is then dropped and the next gets a new one).
+        pub async fn send(
+            &mut self,
+            request: http::Request<Full<Bytes>>,
+        ) -> Option<http::StatusCode> {
+            let outcome = self.exchange(request).await;
+            if outcome.is_none() {
+                self.sender = None;
+            }
+            outcome
+        }
+
+        async fn exchange(
+            &mut self,
+            request: http::Request<Full<Bytes>>,
+        ) -> Option<http::StatusCode> {
+            let mut sender = match self.sender.take() {
+                Some(mut open) => match open.ready().await {
+                    Ok(()) => open,
+                    Err(_) => self.connect().await?,
+                },
+                None => self.connect().await?,
+            };
+            let response = sender.send_request(request).await.ok()?;
+            let status = response.status();
+            let closes = response
+                .headers()
+                .get(http::header::CONNECTION)
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
+            response.into_body().collect().await.ok()?;
+            if !closes {
+                self.sender = Some(sender);
+            }
+            Some(status)
+        }
+
+        async fn connect(&self) -> Option<SendRequest<Full<Bytes>>> {
+            let stream = tokio::net::TcpStream::connect(&self.address).await.ok()?;
+            stream.set_nodelay(true).ok()?;
+            let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .ok()?;
+            tokio::spawn(connection);
+            Some(sender)
+        }
     }
 }
 
@@ -1086,6 +1210,11 @@ async fn main() {
     };
     let dir = tempfile::tempdir().expect("temporary directory");
     let sqlite_url = format!("sqlite:{}", dir.path().join("bench.db").display());
+    // For a profiler on PostgreSQL: the hot paths there only (with a `BENCH_*_SECONDS`).
+    if std::env::var_os("BENCH_POSTGRES_ONLY").is_some() {
+        hot_paths(None).await;
+        return;
+    }
     let sqlite = hot_paths(Some(&sqlite_url)).await;
     let postgres = match std::env::var(support::TEST_POSTGRES) {
         Ok(url) if !url.is_empty() => Some(hot_paths(None).await),
