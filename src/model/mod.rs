@@ -20,7 +20,7 @@ pub use money::{
 pub use passkey::{parse_passkey_name, PasskeyCeremony, PasskeyView};
 pub use payment::{
     is_format_char, list_cursor, parse_list_cursor, DecidedVia, Payee, PayeeError, PaymentEvent,
-    PaymentList, PaymentStatus, PaymentView, TimelineEntry, MAX_PUSH_REQUESTS, MAX_SMS_ATTEMPTS,
-    SMS_RESEND_AFTER_SECS,
+    PaymentList, PaymentListItem, PaymentStatus, PaymentView, TimelineEntry, MAX_PUSH_REQUESTS,
+    MAX_SMS_ATTEMPTS, SMS_RESEND_AFTER_SECS,
 };
 pub use time::{format_time, iso_time};

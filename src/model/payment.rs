@@ -244,10 +244,24 @@ pub struct TimelineEntry {
     pub detail: String,
 }
 
+/// A payment as a row of My payments shows it: only what the row needs, since a page of
+/// rows is also written into the page for the browser to hydrate from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentListItem {
+    pub id: PaymentId,
+    pub payee: Payee,
+    /// Formatted for display, e.g. `$20.00`.
+    pub amount: String,
+    /// As it is at the time of the list (`expired` once past its expiry).
+    pub status: PaymentStatus,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
 /// One page of the payments list, newest first, with where the pages beside it start.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentList {
-    pub items: Vec<PaymentView>,
+    pub items: Vec<PaymentListItem>,
     /// The cursor of the page of newer payments, if there are any.
     pub newer: Option<String>,
     /// The cursor of the page of older payments, if there are any.
@@ -255,7 +269,7 @@ pub struct PaymentList {
 }
 
 /// A place in the payments list: a payment's creation time and id (`1764140001.<uuid>`).
-pub fn list_cursor(p: &PaymentView) -> String {
+pub fn list_cursor(p: &PaymentListItem) -> String {
     format!("{}.{}", p.created_at, p.id)
 }
 
@@ -280,21 +294,12 @@ mod tests {
 
     #[test]
     fn list_cursors_round_trip_and_refuse_garbage() {
-        let view = PaymentView {
+        let view = PaymentListItem {
             id: PaymentId::random(),
             payee: Payee::parse("Neville").expect("payee"),
             amount: "$1.00".into(),
-            amount_typed: "1.00".into(),
             status: PaymentStatus::Pending,
             created_at: 1_764_140_001,
-            expires_at: 1_764_140_301,
-            decided_at: None,
-            decided_via: None,
-            failure_reason: None,
-            sms_sent_at: None,
-            sms_tries_left: MAX_SMS_ATTEMPTS,
-            resends_left: MAX_PUSH_REQUESTS - 1,
-            server_time: 1_764_140_002,
         };
         assert_eq!(
             parse_list_cursor(&list_cursor(&view)),

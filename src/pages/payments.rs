@@ -11,7 +11,7 @@ use crate::components::{
     status::StatusBadge,
     timers::use_mounted,
 };
-use crate::model::{PaymentStatus, PaymentView};
+use crate::model::{PaymentListItem, PaymentStatus};
 
 /// `/payments`, `/payments?before=CURSOR` (older), `/payments?after=CURSOR` (newer)
 #[component]
@@ -109,7 +109,7 @@ fn PaymentList() -> impl IntoView {
 /// href against the route and watches the location, work that absolute links to other
 /// pages do not need, three times a row. The rows share one `mounted` signal: on the
 /// server a page of rows is rendered with no reactive node of its own.
-fn row(p: PaymentView, mounted: ReadSignal<bool>) -> impl IntoView {
+fn row(p: PaymentListItem, mounted: ReadSignal<bool>) -> impl IntoView {
     let href = format!("/payments/{}", p.id);
     let short_id = p.id.as_str().chars().take(8).collect::<String>();
     let waiting = p.status == PaymentStatus::Pending;

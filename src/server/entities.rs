@@ -134,6 +134,16 @@ pub struct Payment {
     pub push_requests: i64,
 }
 
+/// A payment as the list of its owner's payments reads it (the status as for [`Payment`]).
+#[derive(Debug, Clone)]
+pub struct ListedPayment {
+    pub id: PaymentId,
+    pub payee: Payee,
+    pub amount: Money,
+    pub status: PaymentStatus,
+    pub created_at: i64,
+}
+
 /// A payment with the times of the session that asked for it (the status poll's read).
 #[derive(Debug)]
 pub struct PolledPayment {

@@ -92,7 +92,8 @@ impl CallbackRecorder {
     pub async fn record(&self, callback: PushCallback) -> sqlx::Result<PushOutcome> {
         let queue = match self {
             CallbackRecorder::OneEach(writer) => {
-                return record_push_callback_at_once(writer, &callback).await
+                let mut conn = writer.acquire().await?;
+                return record_push_callback_at_once(&mut conn, &callback).await;
             }
             CallbackRecorder::Grouped { queue, .. } => queue,
         };

@@ -3,6 +3,11 @@
 //! Every status change is one conditional UPDATE (`... AND status = 'pending'`), so two
 //! concurrent decisions cannot both win. A pending payment past its expiry reads as
 //! `expired` in the same query that reads it, and a sweeper stores that.
+//!
+//! Statements about the undecided payments as a set (the sweeper, the reconciler, a user's
+//! count) also say `decided_at IS NULL`, the condition of the partial indexes that hold
+//! them; a statement about one payment never does, so it is always planned as a lookup of
+//! its key (migrations/0015_undecided_indexes.sql).
 
 use sqlx::AnyPool;
 
@@ -12,7 +17,7 @@ use super::audit::{insert_events, AuditEvent};
 use crate::model::{
     AuditKind, AuditOutcome, Currency, DecidedVia, Money, Payee, PaymentId, PaymentStatus, UserId,
 };
-use crate::server::entities::{Payment, PolledPayment};
+use crate::server::entities::{ListedPayment, Payment, PolledPayment};
 
 /// A payment's row, converted into a [`Payment`] as it is read.
 #[derive(sqlx::FromRow)]
@@ -68,6 +73,37 @@ const COLUMNS: &str = "id, user_id, payee, amount_cents, currency, \
     approval_uuid, failure_reason, decided_via, sms_sent_at, sms_failed_attempts, expires_at, created_at, \
     CASE WHEN status = 'pending' AND expires_at < $1 THEN expires_at ELSE decided_at END AS decided_at, \
     push_requests";
+
+/// A payment as a row of the list reads it; converted into a [`ListedPayment`].
+#[derive(sqlx::FromRow)]
+struct ListedPaymentRow {
+    id: PaymentId,
+    payee: Payee,
+    amount_cents: i64,
+    currency: Currency,
+    status: PaymentStatus,
+    created_at: i64,
+}
+
+/// Columns of [`ListedPaymentRow`]; `$1` must be "now", as for [`COLUMNS`].
+const LISTED_COLUMNS: &str = "id, payee, amount_cents, currency, \
+    CASE WHEN status = 'pending' AND expires_at < $1 THEN 'expired' ELSE status END AS status, \
+    created_at";
+
+impl From<ListedPaymentRow> for ListedPayment {
+    fn from(row: ListedPaymentRow) -> ListedPayment {
+        ListedPayment {
+            id: row.id,
+            payee: row.payee,
+            amount: Money {
+                minor_units: row.amount_cents,
+                currency: row.currency,
+            },
+            status: row.status,
+            created_at: row.created_at,
+        }
+    }
+}
 
 /// A payment to create.
 #[derive(Debug)]
@@ -178,7 +214,7 @@ pub async fn insert_within_limits(
     }
     let pending: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM payments WHERE user_id = $1 AND status = 'pending' \
-         AND expires_at >= $2",
+         AND decided_at IS NULL AND expires_at >= $2",
     )
     .bind(p.user_id)
     .bind(now)
@@ -410,7 +446,7 @@ pub async fn list(
     waiting_only: bool,
     limit: i64,
     now: i64,
-) -> sqlx::Result<Vec<Payment>> {
+) -> sqlx::Result<Vec<ListedPayment>> {
     let waiting = if waiting_only {
         "AND status = 'pending' AND expires_at >= $1"
     } else {
@@ -428,11 +464,11 @@ pub async fn list(
         ),
     };
     let sql = format!(
-        "SELECT {COLUMNS} FROM payments WHERE user_id = $2 {waiting} {condition} \
+        "SELECT {LISTED_COLUMNS} FROM payments WHERE user_id = $2 {waiting} {condition} \
          ORDER BY created_at {order}, id {order} LIMIT $3"
     );
     let query = sqlx::query_as(&sql).bind(now).bind(user_id).bind(limit);
-    let mut rows: Vec<PaymentRow> = match position {
+    let mut rows: Vec<ListedPaymentRow> = match position {
         Position::Newest => query.fetch_all(db).await?,
         Position::Before(at, id) | Position::After(at, id) => {
             query.bind(at).bind(id).fetch_all(db).await?
@@ -441,7 +477,7 @@ pub async fn list(
     if matches!(position, Position::After(..)) {
         rows.reverse();
     }
-    Ok(payments(rows))
+    Ok(rows.into_iter().map(ListedPayment::from).collect())
 }
 
 /// Claims up to `limit` pending, unexpired payments with a push request made before
@@ -456,7 +492,8 @@ pub async fn claim_for_reconcile(
     now: i64,
     claimed_until: i64,
 ) -> sqlx::Result<Vec<Payment>> {
-    const DUE: &str = "status = 'pending' AND expires_at >= $1 AND approval_uuid IS NOT NULL \
+    const DUE: &str = "status = 'pending' AND decided_at IS NULL AND expires_at >= $1 \
+        AND approval_uuid IS NOT NULL \
         AND created_at < $2 AND reconcile_after <= $1";
     sqlx::query_as::<_, PaymentRow>(&format!(
         "UPDATE payments SET reconcile_after = $4 WHERE {DUE} AND id IN \
@@ -633,7 +670,8 @@ pub async fn expire_due(
 ) -> sqlx::Result<Vec<(PaymentId, UserId)>> {
     sqlx::query_as(
         "UPDATE payments SET status = $2, decided_at = expires_at \
-         WHERE status = 'pending' AND expires_at < $1 RETURNING id, user_id",
+         WHERE status = 'pending' AND decided_at IS NULL AND expires_at < $1 \
+         RETURNING id, user_id",
     )
     .bind(now)
     .bind(expired.as_str())
@@ -828,9 +866,10 @@ where
 /// COMMIT). All of it is kept or none. The decision's UPDATE runs only when the nonce is
 /// new; the callback's audit row goes in for a payment it decided or found decided, the
 /// decision's row for one it decided. A payment found decided (or expired, or decided by
-/// another callback meanwhile) is then read as it is now, after the commit.
+/// another callback meanwhile) is then read as it is now, after the commit, over the same
+/// connection.
 pub async fn record_push_callback_at_once(
-    db: &AnyPool,
+    conn: &mut sqlx::AnyConnection,
     callback: &PushCallback,
 ) -> sqlx::Result<PushOutcome> {
     const SQL: &str = "WITH nonce AS ( \
@@ -872,13 +911,13 @@ pub async fn record_push_callback_at_once(
         .bind(AuditKind::Decision.as_str())
         .bind(AuditOutcome::decided(callback.status).as_str())
         .bind("by push")
-        .fetch_one(db)
+        .fetch_one(&mut *conn)
         .await?;
     Ok(match (new, decided_id, decided_user, found) {
         (0, ..) => PushOutcome::Replay,
         (_, Some(id), Some(user), _) => PushOutcome::Decided(id, user),
         (_, _, _, Some(_)) => {
-            match named_by_request(db, &callback.approval_uuid, callback.now).await? {
+            match named_by_request(&mut *conn, &callback.approval_uuid, callback.now).await? {
                 Some(p) => PushOutcome::AlreadyDecided(Box::new(p)),
                 None => PushOutcome::Unknown,
             }

@@ -30,8 +30,8 @@ use crate::shared::clock;
 use crate::{
     error::AppError,
     model::{
-        list_cursor, parse_list_cursor, AuditKind, PaymentId, PaymentList, PaymentStatus,
-        PaymentView, TimelineEntry, MAX_PUSH_REQUESTS, MAX_SMS_ATTEMPTS,
+        list_cursor, parse_list_cursor, AuditKind, PaymentId, PaymentList, PaymentListItem,
+        PaymentStatus, PaymentView, TimelineEntry, MAX_PUSH_REQUESTS, MAX_SMS_ATTEMPTS,
     },
 };
 
@@ -179,7 +179,16 @@ pub async fn list(
         }
         _ => rows.truncate(PAGE_SIZE as usize),
     }
-    let items: Vec<PaymentView> = rows.iter().map(|p| view(p, now)).collect();
+    let items: Vec<PaymentListItem> = rows
+        .into_iter()
+        .map(|p| PaymentListItem {
+            id: p.id,
+            payee: p.payee,
+            amount: p.amount.to_string(),
+            status: p.status,
+            created_at: p.created_at,
+        })
+        .collect();
     let (newer, older) = match position {
         Position::Newest => (false, more),
         Position::Before(..) => (true, more),
