@@ -29,7 +29,9 @@ pub mod clock {
 
 /// The database's modules the tests read and write directly.
 pub mod db {
-    pub use crate::server::db::{connect, migrate, payments, throttle, users, PING_AFTER_IDLE};
+    pub use crate::server::db::{
+        connect, group_commit, migrate, payments, throttle, users, PING_AFTER_IDLE,
+    };
 }
 
 /// The domain's modules the tests call directly.

@@ -7,7 +7,8 @@ use payfriend::testing::{clock, db};
 use sqlx::Executor;
 
 use crate::support::{
-    insert_pending_payment, log_in, postgres_available, spawn_app, verified_user,
+    body, insert_pending_payment, log_in, pending_payment, postgres_available, spawn_app,
+    status_of, verified_user, Pending,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -63,7 +64,8 @@ async fn connections_the_server_dropped_while_idle_are_replaced_before_use() {
 /// pending made a walk of every pending payment look cheaper than the unique key's lookup,
 /// and each callback of a burst read all of them (2,700 index entries a callback in the
 /// bench). A statement about one payment reads its own index entry, whatever the
-/// statistics say: the callback's (by its approval request) and a decision by id.
+/// statistics say: a group of callbacks' (each by its approval request, not by a scan of
+/// the table either) and a decision by id.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_payment_is_found_by_its_key_whatever_the_statistics_say() {
     if !postgres_available("the PostgreSQL tests") {
@@ -94,11 +96,13 @@ async fn one_payment_is_found_by_its_key_whatever_the_statistics_say() {
         pending.push(insert_pending_payment(&app.state, &user_id, 100 + n, &uuid).await);
     }
 
-    // Each statement in a transaction of its own, with the index entries it read counted:
+    // Each statement in a transaction of its own, with the entries it read counted:
     // the connection's counts not yet reported to the statistics, before and after.
     let mut conn = app.state.db.acquire().await.expect("connection");
+    // Index entries read, and rows read by scans of the whole table.
     let read = "SELECT CAST(COALESCE(SUM(pg_stat_get_xact_tuples_returned(indexrelid)), 0) \
-        AS BIGINT) FROM pg_index WHERE indrelid = 'payments'::regclass";
+        + pg_stat_get_xact_tuples_returned('payments'::regclass) AS BIGINT) \
+        FROM pg_index WHERE indrelid = 'payments'::regclass";
     let entries_read = async |conn: &mut sqlx::AnyConnection| -> i64 {
         sqlx::query_scalar(read)
             .fetch_one(&mut *conn)
@@ -108,26 +112,33 @@ async fn one_payment_is_found_by_its_key_whatever_the_statistics_say() {
 
     conn.execute("BEGIN").await.expect("begin");
     let before = entries_read(&mut conn).await;
-    let callback = db::payments::PushCallback {
-        nonce: "nonce-1".into(),
-        signature: "signature-1".into(),
-        approval_uuid: "request-150".into(),
-        status: PaymentStatus::Approved,
-        detail: "approved".into(),
-        now: clock::now(),
-    };
-    let outcome = db::payments::record_push_callback_at_once(&mut conn, &callback)
+    // A group of callbacks as one statement: each reads its own payment's entries.
+    let callbacks: Vec<db::payments::PushCallback> = [150, 151, 152, 153]
+        .iter()
+        .map(|n| db::payments::PushCallback {
+            nonce: format!("nonce-{n}"),
+            signature: format!("signature-{n}"),
+            approval_uuid: format!("request-{n}"),
+            status: PaymentStatus::Approved,
+            detail: "approved".into(),
+            now: clock::now(),
+        })
+        .collect();
+    let outcomes = db::payments::record_push_callbacks_at_once(&mut conn, &callbacks)
         .await
-        .expect("callback");
-    assert!(
-        matches!(&outcome, db::payments::PushOutcome::Decided(id, _) if *id == pending[150]),
-        "{outcome:?}"
-    );
+        .expect("callbacks");
+    for (n, outcome) in [150, 151, 152, 153].into_iter().zip(outcomes) {
+        let outcome = outcome.expect("outcome");
+        assert!(
+            matches!(&outcome, db::payments::PushOutcome::Decided(id, _) if *id == pending[n]),
+            "{outcome:?}"
+        );
+    }
     let entries = entries_read(&mut conn).await - before;
     conn.execute("COMMIT").await.expect("commit");
     assert!(
-        entries <= 4,
-        "the callback read {entries} index entries of payments to decide one"
+        entries <= 4 * 4,
+        "four callbacks read {entries} entries of payments to decide four"
     );
 
     conn.execute("BEGIN").await.expect("begin");
@@ -146,6 +157,111 @@ async fn one_payment_is_found_by_its_key_whatever_the_statistics_say() {
     conn.execute("COMMIT").await.expect("commit");
     assert!(
         entries <= 2,
-        "a decision by id read {entries} index entries of payments"
+        "a decision by id read {entries} entries of payments"
+    );
+}
+
+/// On PostgreSQL the callbacks that queue while the writers are busy go in one statement;
+/// a replay of one of them and a second answer for another's payment, queued behind them,
+/// go in a statement of their own after it and are answered as they would be alone: the
+/// replay refused, the second answer a conflict, on the payment's trail but deciding
+/// nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn queued_callbacks_are_one_statement_and_repeats_follow_it() {
+    use std::sync::atomic::Ordering::Relaxed;
+    use std::time::Duration;
+    if !postgres_available("the PostgreSQL tests") {
+        return;
+    }
+    let app = spawn_app().await;
+    let recorder = app.state.callbacks.clone();
+    let stats = recorder.stats();
+    let mut payments: Vec<Pending> = Vec::new();
+    for _ in 0..12 {
+        payments.push(pending_payment(&app).await);
+    }
+    // Nonces cannot be written while this lock is held: the writers wait on it.
+    let mut hold = app.state.db.acquire().await.expect("connection");
+    hold.execute("BEGIN").await.expect("begin");
+    hold.execute("LOCK TABLE callback_nonces IN SHARE MODE")
+        .await
+        .expect("lock");
+    let sender = app.callback_sender();
+    let now = clock::now();
+    let send = |body: String, nonce: String| {
+        let sender = sender.clone();
+        tokio::spawn(async move { sender.send(&body, &nonce).await.status().as_u16() })
+    };
+    async fn until(what: &str, done: impl Fn() -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !done() {
+            assert!(tokio::time::Instant::now() < deadline, "{what}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    // One callback for each writer, taken before the others arrive.
+    let (busy, queued) = payments.split_at(db::group_commit::POSTGRES_WRITERS);
+    let mut first = Vec::new();
+    for (i, p) in busy.iter().enumerate() {
+        first.push(send(body(p, "approved"), format!("{now}.{i:03}")));
+        until("a writer took its callback", || {
+            stats.taken.load(Relaxed) == i + 1
+        })
+        .await;
+    }
+    let mut answers: Vec<_> = queued
+        .iter()
+        .enumerate()
+        .map(|(i, p)| send(body(p, "approved"), format!("{now}.{:03}", 100 + i)))
+        .collect();
+    until("the callbacks queued", || {
+        recorder.waiting() == queued.len()
+    })
+    .await;
+    // The first queued callback again (same body, same nonce), and a denial of the second
+    // queued payment under a nonce of its own.
+    let replay = send(body(&queued[0], "approved"), format!("{now}.100"));
+    until("the replay queued", || {
+        recorder.waiting() == queued.len() + 1
+    })
+    .await;
+    let conflict = send(body(&queued[1], "denied"), format!("{now}.200"));
+    until("the conflict queued", || {
+        recorder.waiting() == queued.len() + 2
+    })
+    .await;
+    hold.execute("ROLLBACK").await.expect("unlock");
+    drop(hold);
+
+    for answer in first.into_iter().chain(answers.drain(..)) {
+        assert_eq!(answer.await.expect("task"), 200);
+    }
+    assert_eq!(replay.await.expect("task"), 401, "the replay");
+    assert_eq!(conflict.await.expect("task"), 409, "the second answer");
+    assert_eq!(
+        stats.largest.load(Relaxed),
+        queued.len(),
+        "the queued callbacks went in one statement, the repeats after it"
+    );
+    assert_eq!(stats.fallbacks.load(Relaxed), 0);
+    for p in &payments {
+        assert_eq!(status_of(&app, &p.payment_id).await.0, "approved");
+    }
+    let trail: Vec<(String, String)> = sqlx::query_as(
+        "SELECT event, outcome FROM audit_events WHERE payment_id = $1 \
+         AND event IN ('callback', 'decision') ORDER BY at, id",
+    )
+    .bind(&queued[1].payment_id)
+    .fetch_all(&app.state.db)
+    .await
+    .expect("trail");
+    let row = |event: &str, outcome: &str| (event.to_string(), outcome.to_string());
+    assert_eq!(
+        trail,
+        [
+            row("callback", "accepted"),
+            row("decision", "approved"),
+            row("callback", "accepted")
+        ]
     );
 }

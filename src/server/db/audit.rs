@@ -15,12 +15,23 @@ pub struct AuditEvent<'a> {
     pub detail: String,
 }
 
-/// An id that sorts in the order events were recorded (microseconds, then randomness).
+/// An id that sorts in the order events were recorded: microseconds since the epoch, one
+/// more than the last id's when this process made that one in the same microsecond (a
+/// callback's row and its decision's are made one after the other), then randomness, which
+/// orders only the ids of different processes.
 pub(super) fn ordered_id() -> String {
-    let micros = std::time::SystemTime::now()
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros())
+        .map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
         .unwrap_or_default();
+    let previous = LAST
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| {
+            Some(now.max(last.saturating_add(1)))
+        })
+        .unwrap_or(now);
+    let micros = now.max(previous.saturating_add(1));
     format!("{micros:020}-{}", uuid::Uuid::new_v4().simple())
 }
 
@@ -86,4 +97,17 @@ pub async fn payment_events(
         .into_iter()
         .map(|(at, event, outcome, detail)| (at, event, AuditOutcome::from(outcome), detail))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ordered_id;
+
+    #[test]
+    fn ids_made_one_after_the_other_sort_in_that_order() {
+        let ids: Vec<String> = (0..10_000).map(|_| ordered_id()).collect();
+        for pair in ids.windows(2) {
+            assert!(pair[0] < pair[1], "{} then {}", pair[0], pair[1]);
+        }
+    }
 }

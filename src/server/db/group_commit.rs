@@ -1,19 +1,21 @@
 //! Signed callbacks recorded together (group commit).
 //!
 //! Each callback is a short write transaction (its nonce, the decision, its audit rows).
-//! One at a time, every callback pays for its own BEGIN and COMMIT, and on SQLite waits for
-//! the one writer connection anyway. Here the callbacks that arrive while a transaction is
-//! being written queue up, and the next transaction records all of them, in arrival order:
-//! one commit for many. Each request is answered only after the transaction that holds
-//! its callback has committed, so nothing acknowledged can be lost. If that transaction
-//! fails, each of its callbacks is tried again in a transaction of its own, so one bad
-//! callback does not fail the others.
+//! One at a time, every callback pays for its own commit, and on SQLite waits for the one
+//! writer connection anyway. Here the callbacks that arrive while a group is being written
+//! queue up, and the next group records all of them, in arrival order: one commit for
+//! many. Each request is answered only after the transaction that holds its callback has
+//! committed, so nothing acknowledged can be lost. If that transaction fails, each of its
+//! callbacks is tried again in a transaction of its own, so one bad callback does not fail
+//! the others.
 //!
-//! On SQLite only: it has one writer connection, so callbacks wait for each other anyway.
-//! PostgreSQL writes many transactions at once on the pool's connections; queueing them
-//! behind one connection there made the callbacks slower (860/s to 630/s in `make bench`),
-//! so there each callback is one statement of its own
-//! ([`record_push_callback_at_once`](crate::server::db::payments::record_push_callback_at_once)).
+//! On SQLite a group is one transaction of three statements on the one writer connection
+//! ([`record_push_callbacks`]). On PostgreSQL a group is one statement
+//! ([`record_push_callbacks_at_once`]), split where a callback repeats an earlier one's
+//! nonce or payment ([`one_statement_runs`]), and [`POSTGRES_WRITERS`] groups are written at
+//! once on the pool's connections: PostgreSQL commits many transactions at a time, and a
+//! single writer made callbacks wait for each other's round trips (860/s to 630/s in
+//! `make bench`, when a group was one statement per callback).
 
 use std::sync::{
     atomic::{AtomicUsize, Ordering},
@@ -21,32 +23,30 @@ use std::sync::{
 };
 
 use sqlx::AnyPool;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Mutex};
 
 use crate::server::db::payments::{
-    record_push_callback, record_push_callback_at_once, record_push_callbacks, PushCallback,
-    PushOutcome,
+    one_statement_runs, record_push_callback, record_push_callbacks, record_push_callbacks_at_once,
+    PushCallback, PushOutcome,
 };
 
 /// At most this many callbacks in one transaction.
 const MOST_AT_ONCE: usize = 64;
 /// Callbacks waiting for their turn before senders wait for room.
 const QUEUE: usize = 1024;
+/// Groups written at once on PostgreSQL (SQLite has one writer connection).
+pub const POSTGRES_WRITERS: usize = 2;
 
 pub struct Job {
     callback: PushCallback,
     answer: oneshot::Sender<sqlx::Result<PushOutcome>>,
 }
 
-/// Records callbacks through the writer pool: many to a transaction on SQLite, one each on
-/// PostgreSQL.
+/// Records callbacks through the writer pool, many to a transaction.
 #[derive(Clone)]
-pub enum CallbackRecorder {
-    Grouped {
-        queue: mpsc::Sender<Job>,
-        stats: Arc<GroupStats>,
-    },
-    OneEach(AnyPool),
+pub struct CallbackRecorder {
+    queue: mpsc::Sender<Job>,
+    stats: Arc<GroupStats>,
 }
 
 /// What the grouping did so far (tests and figures).
@@ -60,45 +60,51 @@ pub struct GroupStats {
     pub taken: AtomicUsize,
 }
 
+/// How a group is written.
+#[derive(Clone, Copy)]
+enum Grouping {
+    /// One transaction of a few statements (SQLite).
+    Transaction,
+    /// One statement per run of callbacks that do not repeat each other (PostgreSQL).
+    Statement,
+}
+
 impl CallbackRecorder {
-    /// For the database at `database_url`; the grouping task runs on the current runtime.
+    /// For the database at `database_url`; the grouping tasks run on the current runtime.
     pub fn start(database_url: &str, writer: AnyPool) -> Self {
-        if !database_url.starts_with("sqlite:") {
-            return CallbackRecorder::OneEach(writer);
-        }
+        let (grouping, writers) = if database_url.starts_with("sqlite:") {
+            (Grouping::Transaction, 1)
+        } else {
+            (Grouping::Statement, POSTGRES_WRITERS)
+        };
         let (queue, jobs) = mpsc::channel(QUEUE);
+        let jobs = Arc::new(Mutex::new(jobs));
         let stats = Arc::new(GroupStats::default());
-        tokio::spawn(record_in_groups(writer, jobs, stats.clone()));
-        CallbackRecorder::Grouped { queue, stats }
+        for _ in 0..writers {
+            tokio::spawn(record_in_groups(
+                writer.clone(),
+                grouping,
+                jobs.clone(),
+                stats.clone(),
+            ));
+        }
+        CallbackRecorder { queue, stats }
     }
 
-    /// Callbacks waiting for a transaction now (0 when they are not grouped).
+    /// Callbacks waiting for a transaction now.
     pub fn waiting(&self) -> usize {
-        match self {
-            CallbackRecorder::Grouped { queue, .. } => queue.max_capacity() - queue.capacity(),
-            CallbackRecorder::OneEach(_) => 0,
-        }
+        self.queue.max_capacity() - self.queue.capacity()
     }
 
-    /// The grouping's figures (`None` when callbacks are not grouped).
-    pub fn stats(&self) -> Option<&GroupStats> {
-        match self {
-            CallbackRecorder::Grouped { stats, .. } => Some(stats),
-            CallbackRecorder::OneEach(_) => None,
-        }
+    /// The grouping's figures.
+    pub fn stats(&self) -> &GroupStats {
+        &self.stats
     }
 
     /// Records one callback; returns once the transaction that holds it has committed.
     pub async fn record(&self, callback: PushCallback) -> sqlx::Result<PushOutcome> {
-        let queue = match self {
-            CallbackRecorder::OneEach(writer) => {
-                let mut conn = writer.acquire().await?;
-                return record_push_callback_at_once(&mut conn, &callback).await;
-            }
-            CallbackRecorder::Grouped { queue, .. } => queue,
-        };
         let (answer, answered) = oneshot::channel();
-        queue
+        self.queue
             .send(Job { callback, answer })
             .await
             .map_err(|_| sqlx::Error::PoolClosed)?;
@@ -106,30 +112,69 @@ impl CallbackRecorder {
     }
 }
 
-async fn record_in_groups(writer: AnyPool, mut jobs: mpsc::Receiver<Job>, stats: Arc<GroupStats>) {
+/// One writer: takes what is queued (up to [`MOST_AT_ONCE`]) while no other writer is
+/// taking, writes it, answers, and takes again.
+async fn record_in_groups(
+    writer: AnyPool,
+    grouping: Grouping,
+    jobs: Arc<Mutex<mpsc::Receiver<Job>>>,
+    stats: Arc<GroupStats>,
+) {
     let mut group = Vec::with_capacity(MOST_AT_ONCE);
-    while jobs.recv_many(&mut group, MOST_AT_ONCE).await > 0 {
-        stats.largest.fetch_max(group.len(), Ordering::Relaxed);
+    loop {
+        if jobs.lock().await.recv_many(&mut group, MOST_AT_ONCE).await == 0 {
+            return;
+        }
         stats.taken.fetch_add(group.len(), Ordering::Relaxed);
-        let (callbacks, answers): (Vec<PushCallback>, Vec<_>) =
+        let (callbacks, mut answers): (Vec<PushCallback>, Vec<_>) =
             group.drain(..).map(|j| (j.callback, j.answer)).unzip();
-        match record_push_callbacks(&writer, &callbacks).await {
-            Ok(outcomes) => {
-                for (answer, outcome) in answers.into_iter().zip(outcomes) {
-                    let _ = answer.send(Ok(outcome));
-                }
+        let runs = match grouping {
+            Grouping::Transaction => std::iter::once(0..callbacks.len()).collect(),
+            Grouping::Statement => one_statement_runs(&callbacks),
+        };
+        // Answered run by run, each after its commit: drained from the front.
+        for run in runs {
+            let run_answers: Vec<_> = answers.drain(..run.len()).collect();
+            record_group(&writer, grouping, &callbacks[run], run_answers, &stats).await;
+        }
+    }
+}
+
+/// Writes one group and answers its callbacks; on failure, each callback on its own.
+async fn record_group(
+    writer: &AnyPool,
+    grouping: Grouping,
+    callbacks: &[PushCallback],
+    answers: Vec<oneshot::Sender<sqlx::Result<PushOutcome>>>,
+    stats: &GroupStats,
+) {
+    stats.largest.fetch_max(callbacks.len(), Ordering::Relaxed);
+    // Once committed, an outcome's own error (a read after the commit) is its callback's.
+    let written = match grouping {
+        Grouping::Transaction => record_push_callbacks(writer, callbacks)
+            .await
+            .map(|outcomes| outcomes.into_iter().map(Ok).collect()),
+        Grouping::Statement => match writer.acquire().await {
+            Ok(mut conn) => record_push_callbacks_at_once(&mut conn, callbacks).await,
+            Err(e) => Err(e),
+        },
+    };
+    match written {
+        Ok(outcomes) => {
+            for (answer, outcome) in answers.into_iter().zip(outcomes) {
+                let _ = answer.send(outcome);
             }
-            Err(e) if callbacks.len() == 1 => {
-                if let Some(answer) = answers.into_iter().next() {
-                    let _ = answer.send(Err(e));
-                }
+        }
+        Err(e) if callbacks.len() == 1 => {
+            if let Some(answer) = answers.into_iter().next() {
+                let _ = answer.send(Err(e));
             }
-            Err(e) => {
-                stats.fallbacks.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(error = %e, callbacks = callbacks.len(), "a group of callbacks failed: recording each on its own");
-                for (callback, answer) in callbacks.iter().zip(answers) {
-                    let _ = answer.send(record_push_callback(&writer, callback).await);
-                }
+        }
+        Err(e) => {
+            stats.fallbacks.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(error = %e, callbacks = callbacks.len(), "a group of callbacks failed: recording each on its own");
+            for (callback, answer) in callbacks.iter().zip(answers) {
+                let _ = answer.send(record_push_callback(writer, callback).await);
             }
         }
     }

@@ -5,7 +5,7 @@
 //! all that leaves `db`.
 
 pub mod audit;
-pub(crate) mod group_commit;
+pub mod group_commit;
 pub mod leases;
 pub mod passkeys;
 pub mod payments;

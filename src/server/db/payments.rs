@@ -860,70 +860,138 @@ where
     Ok(row.map(Payment::from))
 }
 
-/// [`record_push_callback`] on PostgreSQL, as one statement (its own transaction): the
-/// nonce, the decision and the audit rows are data-modifying parts of one query, so a
-/// callback is one round trip to the server instead of five (BEGIN, three statements,
-/// COMMIT). All of it is kept or none. The decision's UPDATE runs only when the nonce is
-/// new; the callback's audit row goes in for a payment it decided or found decided, the
-/// decision's row for one it decided. A payment found decided (or expired, or decided by
-/// another callback meanwhile) is then read as it is now, after the commit, over the same
-/// connection.
-pub async fn record_push_callback_at_once(
+/// Several callbacks on PostgreSQL as one statement (its own transaction, one commit):
+/// the nonces, the decisions and the audit rows are data-modifying parts of one query over
+/// the callbacks as rows of values. Each callback is recorded as [`record_push_callback`]
+/// would: a pair seen before is a replay; a new one decides the pending, unexpired payment
+/// its approval request names and writes the callback's and the decision's audit rows, or
+/// writes the callback's row for a payment it finds decided (or expired, or decided
+/// meanwhile by another transaction), which is then read as it is now, after the commit,
+/// over the same connection. All of it is kept or none: an error is the statement's
+/// (nothing was kept), an outcome's error that read's (the callback was kept).
+///
+/// The callbacks must not repeat a nonce and signature or an approval request: within one
+/// statement every part sees the table as it was before it, so a second callback for a
+/// payment would not find the first's decision ([`one_statement_runs`] splits a group
+/// where they do). Each UPDATE looks its payment up by the unique approval request.
+pub async fn record_push_callbacks_at_once(
     conn: &mut sqlx::AnyConnection,
-    callback: &PushCallback,
-) -> sqlx::Result<PushOutcome> {
-    const SQL: &str = "WITH nonce AS ( \
-            INSERT INTO callback_nonces (nonce, signature, received_at) VALUES ($1, $2, $3) \
-            ON CONFLICT (nonce, signature) DO NOTHING RETURNING nonce \
+    callbacks: &[PushCallback],
+) -> sqlx::Result<Vec<sqlx::Result<PushOutcome>>> {
+    if callbacks.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Each callback's row: its place, nonce, signature, approval request, the status it
+    // gives, its time, audit detail, the ids of its two audit rows and the decision's
+    // outcome; then what every row shares.
+    const WIDTH: usize = 10;
+    let shared = callbacks.len() * WIDTH;
+    let (via, callback, accepted, decision, by_push) =
+        (shared + 1, shared + 2, shared + 3, shared + 4, shared + 5);
+    let sql = format!(
+        "WITH c (ord, nonce, signature, uuid, status, received, detail, callback_id, decision_id, \
+            decided) AS (VALUES {rows}), \
+        nonce AS ( \
+            INSERT INTO callback_nonces (nonce, signature, received_at) \
+            SELECT nonce, signature, received FROM c \
+            ON CONFLICT (nonce, signature) DO NOTHING RETURNING nonce, signature \
+        ), fresh AS ( \
+            SELECT c.* FROM c JOIN nonce USING (nonce, signature) \
         ), decided AS ( \
-            UPDATE payments SET status = $4, decided_via = $5, decided_at = $3 \
-            WHERE approval_uuid = $6 AND status = 'pending' AND expires_at >= $3 \
-              AND EXISTS (SELECT 1 FROM nonce) \
-            RETURNING id, user_id \
+            UPDATE payments SET status = fresh.status, decided_via = ${via}, \
+                decided_at = fresh.received \
+            FROM fresh WHERE payments.approval_uuid = fresh.uuid \
+              AND payments.status = 'pending' AND payments.expires_at >= fresh.received \
+            RETURNING payments.id, payments.user_id, fresh.ord \
         ), found AS ( \
-            SELECT id, user_id FROM payments WHERE approval_uuid = $6 \
-              AND EXISTS (SELECT 1 FROM nonce) AND NOT EXISTS (SELECT 1 FROM decided) \
+            SELECT payments.id, payments.user_id, fresh.ord \
+            FROM fresh JOIN payments ON payments.approval_uuid = fresh.uuid \
+            WHERE fresh.ord NOT IN (SELECT ord FROM decided) \
         ), audit AS ( \
             INSERT INTO audit_events (id, at, user_id, payment_id, ip, event, outcome, detail) \
-            SELECT $7, $3, user_id, id, NULL, $8, $9, $10 FROM decided \
-            UNION ALL SELECT $11, $3, user_id, id, NULL, $12, $13, $14 FROM decided \
-            UNION ALL SELECT $7, $3, user_id, id, NULL, $8, $9, $10 FROM found \
+            SELECT fresh.callback_id, fresh.received, d.user_id, d.id, NULL, ${callback}, \
+                ${accepted}, fresh.detail FROM decided d JOIN fresh USING (ord) \
+            UNION ALL SELECT fresh.decision_id, fresh.received, d.user_id, d.id, NULL, ${decision}, \
+                fresh.decided, ${by_push} FROM decided d JOIN fresh USING (ord) \
+            UNION ALL SELECT fresh.callback_id, fresh.received, f.user_id, f.id, NULL, ${callback}, \
+                ${accepted}, fresh.detail FROM found f JOIN fresh USING (ord) \
         ) \
-        SELECT (SELECT COUNT(*) FROM nonce), \
-            (SELECT id FROM decided), (SELECT user_id FROM decided), (SELECT id FROM found)";
-    let (new, decided_id, decided_user, found): (
-        i64,
-        Option<PaymentId>,
-        Option<UserId>,
-        Option<PaymentId>,
-    ) = sqlx::query_as(SQL)
-        .bind(&callback.nonce)
-        .bind(&callback.signature)
-        .bind(callback.now)
-        .bind(callback.status.as_str())
+        SELECT CAST(CASE WHEN fresh.ord IS NULL THEN 0 ELSE 1 END AS BIGINT), \
+            decided.id, decided.user_id, found.id \
+        FROM c LEFT JOIN fresh USING (ord) LEFT JOIN decided USING (ord) \
+            LEFT JOIN found USING (ord) \
+        ORDER BY c.ord",
+        rows = super::values_rows(callbacks.len(), WIDTH),
+    );
+    let mut query =
+        sqlx::query_as::<_, (i64, Option<PaymentId>, Option<UserId>, Option<PaymentId>)>(&sql);
+    for (ord, c) in (0_i64..).zip(callbacks) {
+        query = query
+            .bind(ord)
+            .bind(&c.nonce)
+            .bind(&c.signature)
+            .bind(&c.approval_uuid)
+            .bind(c.status.as_str())
+            .bind(c.now)
+            .bind(&c.detail)
+            .bind(super::audit::ordered_id())
+            .bind(super::audit::ordered_id())
+            .bind(AuditOutcome::decided(c.status).as_str().to_owned());
+    }
+    let rows = query
         .bind(DecidedVia::Push.as_str())
-        .bind(&callback.approval_uuid)
-        .bind(super::audit::ordered_id())
         .bind(AuditKind::Callback.as_str())
         .bind(AuditOutcome::Accepted.as_str())
-        .bind(&callback.detail)
-        .bind(super::audit::ordered_id())
         .bind(AuditKind::Decision.as_str())
-        .bind(AuditOutcome::decided(callback.status).as_str())
         .bind("by push")
-        .fetch_one(&mut *conn)
+        .fetch_all(&mut *conn)
         .await?;
-    Ok(match (new, decided_id, decided_user, found) {
-        (0, ..) => PushOutcome::Replay,
-        (_, Some(id), Some(user), _) => PushOutcome::Decided(id, user),
-        (_, _, _, Some(_)) => {
-            match named_by_request(&mut *conn, &callback.approval_uuid, callback.now).await? {
-                Some(p) => PushOutcome::AlreadyDecided(Box::new(p)),
-                None => PushOutcome::Unknown,
+    if rows.len() != callbacks.len() {
+        return Err(sqlx::Error::Protocol(format!(
+            "{} callbacks recorded with {} outcomes",
+            callbacks.len(),
+            rows.len()
+        )));
+    }
+    let mut outcomes = Vec::with_capacity(callbacks.len());
+    for (callback, row) in callbacks.iter().zip(rows) {
+        outcomes.push(match row {
+            (0, ..) => Ok(PushOutcome::Replay),
+            (_, Some(id), Some(user), _) => Ok(PushOutcome::Decided(id, user)),
+            (_, _, _, Some(_)) => {
+                named_by_request(&mut *conn, &callback.approval_uuid, callback.now)
+                    .await
+                    .map(|found| match found {
+                        Some(p) => PushOutcome::AlreadyDecided(Box::new(p)),
+                        None => PushOutcome::Unknown,
+                    })
             }
+            _ => Ok(PushOutcome::Unknown),
+        });
+    }
+    Ok(outcomes)
+}
+
+/// Where a group of callbacks splits into runs that [`record_push_callbacks_at_once`] can
+/// record, in order: a run ends before the first callback that repeats a nonce and
+/// signature of the run, or an approval request of the run.
+pub fn one_statement_runs(callbacks: &[PushCallback]) -> Vec<std::ops::Range<usize>> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    for (i, c) in callbacks.iter().enumerate() {
+        let repeats = callbacks[start..i].iter().any(|earlier| {
+            earlier.approval_uuid == c.approval_uuid
+                || (earlier.nonce == c.nonce && earlier.signature == c.signature)
+        });
+        if repeats {
+            runs.push(start..i);
+            start = i;
         }
-        _ => PushOutcome::Unknown,
-    })
+    }
+    if start < callbacks.len() {
+        runs.push(start..callbacks.len());
+    }
+    runs
 }
 
 /// `n` UPDATEs, one per approval request, each deciding the pending, unexpired payment it
