@@ -67,12 +67,22 @@ fn payments(rows: Vec<PaymentRow>) -> Vec<Payment> {
     rows.into_iter().map(Payment::from).collect()
 }
 
+/// A payment's status as of `$1` ("now"): a pending payment past its expiry reads as
+/// `expired` (a macro, so that both column lists below are one string each).
+macro_rules! status_now {
+    () => {
+        "CASE WHEN status = 'pending' AND expires_at < $1 THEN 'expired' ELSE status END AS status"
+    };
+}
+
 /// Columns of [`PaymentRow`]; `$1` must be "now" so that expiry is evaluated on read.
-const COLUMNS: &str = "id, user_id, payee, amount_cents, currency, \
-    CASE WHEN status = 'pending' AND expires_at < $1 THEN 'expired' ELSE status END AS status, \
-    approval_uuid, failure_reason, decided_via, sms_sent_at, sms_failed_attempts, expires_at, created_at, \
+const COLUMNS: &str = concat!(
+    "id, user_id, payee, amount_cents, currency, ",
+    status_now!(),
+    ", approval_uuid, failure_reason, decided_via, sms_sent_at, sms_failed_attempts, expires_at, created_at, \
     CASE WHEN status = 'pending' AND expires_at < $1 THEN expires_at ELSE decided_at END AS decided_at, \
-    push_requests";
+    push_requests"
+);
 
 /// A payment as a row of the list reads it; converted into a [`ListedPayment`].
 #[derive(sqlx::FromRow)]
@@ -86,9 +96,11 @@ struct ListedPaymentRow {
 }
 
 /// Columns of [`ListedPaymentRow`]; `$1` must be "now", as for [`COLUMNS`].
-const LISTED_COLUMNS: &str = "id, payee, amount_cents, currency, \
-    CASE WHEN status = 'pending' AND expires_at < $1 THEN 'expired' ELSE status END AS status, \
-    created_at";
+const LISTED_COLUMNS: &str = concat!(
+    "id, payee, amount_cents, currency, ",
+    status_now!(),
+    ", created_at"
+);
 
 impl From<ListedPaymentRow> for ListedPayment {
     fn from(row: ListedPaymentRow) -> ListedPayment {
