@@ -209,7 +209,7 @@ async fn queued_callbacks_are_one_statement_and_repeats_follow_it() {
         })
         .await;
     }
-    let mut answers: Vec<_> = queued
+    let answers: Vec<_> = queued
         .iter()
         .enumerate()
         .map(|(i, p)| send(body(p, "approved"), format!("{now}.{:03}", 100 + i)))
@@ -233,7 +233,7 @@ async fn queued_callbacks_are_one_statement_and_repeats_follow_it() {
     hold.execute("ROLLBACK").await.expect("unlock");
     drop(hold);
 
-    for answer in first.into_iter().chain(answers.drain(..)) {
+    for answer in first.into_iter().chain(answers) {
         assert_eq!(answer.await.expect("task"), 200);
     }
     assert_eq!(replay.await.expect("task"), 401, "the replay");

@@ -1121,6 +1121,48 @@ pub(super) mod tests {
         (dir, db, user, id)
     }
 
+    /// A callback with this nonce, signature and approval request (the rest is alike).
+    fn callback(nonce: &str, signature: &str, approval_uuid: &str) -> PushCallback {
+        PushCallback {
+            nonce: nonce.to_string(),
+            signature: signature.to_string(),
+            approval_uuid: approval_uuid.to_string(),
+            status: PaymentStatus::Approved,
+            detail: String::new(),
+            now: 1_000,
+        }
+    }
+
+    #[test]
+    fn a_group_splits_where_a_callback_repeats_its_run() {
+        // Nothing repeats: one run.
+        let apart = [
+            callback("1", "s1", "a"),
+            callback("2", "s2", "b"),
+            callback("3", "s3", "c"),
+        ];
+        assert_eq!(one_statement_runs(&apart), vec![0..3]);
+        // A second answer to request `a` starts a run; in it a replay of the first
+        // callback's pair is no repeat (only the run's own callbacks count), but that pair
+        // again is; the same nonce with another signature is no repeat.
+        let group = [
+            callback("1", "s1", "a"),
+            callback("2", "s2", "b"),
+            callback("3", "s3", "a"),
+            callback("1", "s1", "c"),
+            callback("1", "s1", "d"),
+            callback("1", "other", "e"),
+        ];
+        assert_eq!(one_statement_runs(&group), vec![0..2, 2..4, 4..6]);
+        // Each run on its own has no repeat.
+        for run in one_statement_runs(&group) {
+            assert_eq!(one_statement_runs(&group[run.clone()]), vec![0..run.len()]);
+        }
+        assert!(one_statement_runs(&[]).is_empty());
+        let alone = [callback("1", "s1", "a")];
+        assert_eq!(one_statement_runs(&alone), vec![0..1]);
+    }
+
     /// Another pending payment of `user`, with approval request `uuid`, expiring at
     /// `expires_at`.
     async fn another_pending(
