@@ -397,6 +397,12 @@ async fn seed_payment(state: &AppState, user_id: &UserId, n: usize) -> (PaymentI
 /// `PAYFRIEND_TEST_POSTGRES` is set); the app, for further measurements.
 async fn hot_paths(database_url: Option<&str>) -> HotPaths {
     let mut extra = vec![("LIMIT_SIGN_IN", "1000000/1")];
+    // The pool's size, when the bench's own environment gives one (the app's default
+    // otherwise), to compare sizes.
+    let size = std::env::var("DATABASE_MAX_CONNECTIONS").ok();
+    if let Some(size) = &size {
+        extra.push(("DATABASE_MAX_CONNECTIONS", size));
+    }
     if let Some(url) = database_url {
         extra.push(("DATABASE_URL", url));
     }
