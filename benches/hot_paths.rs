@@ -223,6 +223,39 @@ impl Figures {
     }
 }
 
+/// The group commit's counts at one moment, to print what it did over a measurement: how
+/// many callbacks a group held on average and how long writing one took (from its first
+/// statement to its answers).
+struct Grouped {
+    taken: usize,
+    groups: usize,
+    micros: u64,
+}
+
+impl Grouped {
+    fn now(state: &AppState) -> Grouped {
+        let stats = state.callbacks.stats();
+        let (groups, micros) = stats.written();
+        Grouped {
+            taken: stats.taken.load(std::sync::atomic::Ordering::Relaxed),
+            groups,
+            micros,
+        }
+    }
+
+    fn print_since(&self, state: &AppState) {
+        let now = Grouped::now(state);
+        let groups = now.groups.saturating_sub(self.groups).max(1);
+        println!(
+            "  {:<26} {:>8.1} callbacks a group, {:.0} µs to write one ({} groups)",
+            "grouped",
+            now.taken.saturating_sub(self.taken) as f64 / groups as f64,
+            now.micros.saturating_sub(self.micros) as f64 / groups as f64,
+            groups,
+        );
+    }
+}
+
 /// Sends `requests` (each built with reqwest, and its client's `Origin`) over CONCURRENCY
 /// keep-alive connections of a plain HTTP/1.1 client, timing each until its whole body has
 /// arrived (as a browser or wrk waits for it). The client shares the machine's cores with
@@ -459,9 +492,11 @@ async fn hot_paths(database_url: Option<&str>) -> HotPaths {
         let until = Instant::now() + Duration::from_secs(seconds);
         while Instant::now() < until && callbacks.len() >= REQUESTS {
             let rest = callbacks.split_off(REQUESTS);
+            let grouped = Grouped::now(&state);
             run("callback (approve, signed)", callbacks, |s| s.is_success())
                 .await
                 .print();
+            grouped.print_since(&state);
             callbacks = rest;
         }
         std::process::exit(0)
@@ -469,7 +504,9 @@ async fn hot_paths(database_url: Option<&str>) -> HotPaths {
     let mut callbacks = signed_callbacks(&http, &state, &user_id, WARM_UP + REQUESTS).await;
     let measured = callbacks.split_off(WARM_UP);
     run("warm-up", callbacks, |s| s.is_success()).await;
+    let grouped = Grouped::now(&state);
     let callback = run("callback (approve, signed)", measured, |s| s.is_success()).await;
+    grouped.print_since(&state);
     let list_many = warmed("My payments, page 1 (SSR)", &list, REQUESTS / 4).await;
     drop(list);
     HotPaths {

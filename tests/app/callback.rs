@@ -455,6 +455,11 @@ async fn a_bad_callback_in_a_group_does_not_fail_the_others() {
         stats.fallbacks.load(std::sync::atomic::Ordering::Relaxed),
         1
     );
+    // Two groups: the first callback's, and the queued ones' (its fallback included), each
+    // waiting for the lock, so each took time to write.
+    let (groups, micros) = stats.written();
+    assert_eq!(groups, 2);
+    assert!(micros > 0);
     for p in good.iter().chain([&first]) {
         assert_eq!(status_of(&app, &p.payment_id).await.0, "approved");
     }

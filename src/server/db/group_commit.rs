@@ -18,9 +18,10 @@
 //! `make bench`, when a group was one statement per callback).
 
 use std::sync::{
-    atomic::{AtomicUsize, Ordering},
+    atomic::{AtomicU64, AtomicUsize, Ordering},
     Arc,
 };
+use std::time::Instant;
 
 use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot, Mutex};
@@ -58,6 +59,22 @@ pub struct GroupStats {
     pub fallbacks: AtomicUsize,
     /// Callbacks taken from the queue so far.
     pub taken: AtomicUsize,
+    /// Groups written so far (transactions on SQLite, statements on PostgreSQL), fallbacks
+    /// included.
+    pub groups: AtomicUsize,
+    /// The time spent writing them, from the first statement to the answers, in
+    /// microseconds (summed over the writers).
+    pub writing_micros: AtomicU64,
+}
+
+impl GroupStats {
+    /// Groups written and the microseconds spent on them, so far.
+    pub fn written(&self) -> (usize, u64) {
+        (
+            self.groups.load(Ordering::Relaxed),
+            self.writing_micros.load(Ordering::Relaxed),
+        )
+    }
 }
 
 /// How a group is written.
@@ -149,6 +166,7 @@ async fn record_group(
     stats: &GroupStats,
 ) {
     stats.largest.fetch_max(callbacks.len(), Ordering::Relaxed);
+    let started = Instant::now();
     // Once committed, an outcome's own error (a read after the commit) is its callback's.
     let written = match grouping {
         Grouping::Transaction => record_push_callbacks(writer, callbacks)
@@ -178,4 +196,7 @@ async fn record_group(
             }
         }
     }
+    stats.groups.fetch_add(1, Ordering::Relaxed);
+    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    stats.writing_micros.fetch_add(micros, Ordering::Relaxed);
 }
