@@ -40,7 +40,7 @@ pub async fn insert_event<'c, E>(db: E, e: &AuditEvent<'_>, now: i64) -> sqlx::R
 where
     E: Executor<'c, Database = Any>,
 {
-    insert_rows(db, std::iter::once((e, now))).await
+    insert_rows(db, std::iter::once((e, now)), "").await
 }
 
 /// Appends events to the audit trail in one statement, in the order given, each at its
@@ -49,21 +49,44 @@ pub async fn insert_events<'c, E>(db: E, events: &[(AuditEvent<'_>, i64)]) -> sq
 where
     E: Executor<'c, Database = Any>,
 {
-    insert_rows(db, events.iter().map(|(e, at)| (e, *at))).await
+    insert_rows(db, events.iter().map(|(e, at)| (e, *at)), "").await
 }
 
-/// One INSERT of `rows` (none: nothing is sent).
-async fn insert_rows<'e, 'a: 'e, 'c, E, I>(db: E, rows: I) -> sqlx::Result<()>
+/// [`insert_events`], then the statement `then` in the same query (SQLite runs both in
+/// one round trip to its worker thread; PostgreSQL takes one statement per query); with
+/// no events, `then` alone.
+pub async fn insert_events_then<'c, E>(
+    db: E,
+    events: &[(AuditEvent<'_>, i64)],
+    then: &str,
+) -> sqlx::Result<()>
+where
+    E: Executor<'c, Database = Any>,
+{
+    insert_rows(db, events.iter().map(|(e, at)| (e, *at)), then).await
+}
+
+/// One INSERT of `rows`, followed by `then` when it is not empty (no rows: `then` alone,
+/// or nothing is sent).
+async fn insert_rows<'e, 'a: 'e, 'c, E, I>(db: E, rows: I, then: &str) -> sqlx::Result<()>
 where
     E: Executor<'c, Database = Any>,
     I: ExactSizeIterator<Item = (&'e AuditEvent<'a>, i64)>,
 {
     if rows.len() == 0 {
+        if !then.is_empty() {
+            db.execute(then).await?;
+        }
         return Ok(());
     }
+    let then = if then.is_empty() {
+        String::new()
+    } else {
+        format!("; {then}")
+    };
     let sql = format!(
         "INSERT INTO audit_events (id, at, user_id, payment_id, ip, event, outcome, detail) \
-         VALUES {}",
+         VALUES {}{then}",
         super::values_rows(rows.len(), 8)
     );
     let mut query = sqlx::query(&sql);

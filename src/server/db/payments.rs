@@ -725,7 +725,8 @@ pub async fn record_push_callback(
     db: &AnyPool,
     callback: &PushCallback,
 ) -> sqlx::Result<PushOutcome> {
-    let mut outcomes = record_push_callbacks(db, std::slice::from_ref(callback)).await?;
+    let mut conn = db.acquire().await?;
+    let mut outcomes = record_push_callbacks(&mut conn, std::slice::from_ref(callback)).await?;
     outcomes
         .pop()
         .ok_or_else(|| sqlx::Error::Protocol("a callback recorded with no outcome".into()))
@@ -735,18 +736,57 @@ pub async fn record_push_callback(
 /// [`record_push_callback`] would, in order, so a later one sees what an earlier one did
 /// (the same nonce twice is a replay, a second answer finds the payment decided). Either
 /// all of them are kept or, on any error, none. The nonces go in with one statement, the
-/// decisions with another and the audit rows with a third: each statement is a round trip
-/// to SQLite's worker thread, and those round trips, not the work, were what a group's
-/// transaction waited on.
+/// decisions with another and the audit rows with a third.
+///
+/// On SQLite each statement is a round trip to the connection's worker thread, and those
+/// round trips, not the work, were most of what a group's transaction waited on (each
+/// waits for a core the request handlers are using): there the transaction begins in the
+/// nonces' statement and commits in the audit rows' (three round trips instead of five).
 pub async fn record_push_callbacks(
-    db: &AnyPool,
+    conn: &mut sqlx::AnyConnection,
     callbacks: &[PushCallback],
 ) -> sqlx::Result<Vec<PushOutcome>> {
-    let mut tx = db.begin().await?;
-    let new = remember_nonces(&mut *tx, callbacks).await?;
+    if callbacks.is_empty() {
+        return Ok(Vec::new());
+    }
+    if conn.backend_name() == "SQLite" {
+        let recorded = record_in_sqlite_transaction(conn, callbacks).await;
+        if recorded.is_err() {
+            // Whatever failed, nothing of it is kept (an error from no transaction open,
+            // when BEGIN itself failed, says nothing new).
+            let _ = sqlx::Executor::execute(&mut *conn, "ROLLBACK").await;
+        }
+        return recorded;
+    }
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    let new = remember_nonces(&mut *tx, callbacks, "").await?;
     let outcomes = decide_pushes(&mut tx, callbacks, &new).await?;
+    insert_events(&mut *tx, &callback_events(callbacks, &outcomes)).await?;
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+/// [`record_push_callbacks`]' statements on SQLite, BEGIN with the first and COMMIT with
+/// the last; on an error the transaction is left to the caller to roll back.
+async fn record_in_sqlite_transaction(
+    conn: &mut sqlx::AnyConnection,
+    callbacks: &[PushCallback],
+) -> sqlx::Result<Vec<PushOutcome>> {
+    let new = remember_nonces(&mut *conn, callbacks, "BEGIN IMMEDIATE; ").await?;
+    let outcomes = decide_pushes(conn, callbacks, &new).await?;
+    super::audit::insert_events_then(&mut *conn, &callback_events(callbacks, &outcomes), "COMMIT")
+        .await?;
+    Ok(outcomes)
+}
+
+/// The audit rows of a group's callbacks: for each that found its payment, the callback
+/// accepted, and the decision when it made one.
+fn callback_events<'a>(
+    callbacks: &'a [PushCallback],
+    outcomes: &'a [PushOutcome],
+) -> Vec<(AuditEvent<'a>, i64)> {
     let mut events = Vec::with_capacity(callbacks.len() * 2);
-    for (callback, outcome) in callbacks.iter().zip(&outcomes) {
+    for (callback, outcome) in callbacks.iter().zip(outcomes) {
         let (payment, user) = match outcome {
             PushOutcome::Decided(id, user) => (id, user),
             PushOutcome::AlreadyDecided(p) => (&p.id, &p.user_id),
@@ -777,9 +817,7 @@ pub async fn record_push_callbacks(
             events.push((decision, callback.now));
         }
     }
-    insert_events(&mut *tx, &events).await?;
-    tx.commit().await?;
-    Ok(outcomes)
+    events
 }
 
 /// The decisions of a group's callbacks (`new`: whose nonce is new; the others are
@@ -795,7 +833,7 @@ pub async fn record_push_callbacks(
 /// while few payments were pending made SQLite scan the table for every group.
 /// PostgreSQL takes one statement per query: there each UPDATE is a query of its own.
 async fn decide_pushes(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tx: &mut sqlx::AnyConnection,
     callbacks: &[PushCallback],
     new: &[bool],
 ) -> sqlx::Result<Vec<PushOutcome>> {
@@ -825,7 +863,7 @@ async fn decide_pushes(
                 .bind(d.status.as_str())
                 .bind(d.now);
         }
-        decided.extend(query.fetch_all(&mut **tx).await?);
+        decided.extend(query.fetch_all(&mut *tx).await?);
     }
     let mut outcomes = Vec::with_capacity(callbacks.len());
     for (callback, new) in callbacks.iter().zip(new) {
@@ -844,7 +882,7 @@ async fn decide_pushes(
             continue;
         }
         outcomes.push(
-            match named_by_request(&mut **tx, &callback.approval_uuid, callback.now).await? {
+            match named_by_request(&mut *tx, &callback.approval_uuid, callback.now).await? {
                 Some(p) => PushOutcome::AlreadyDecided(Box::new(p)),
                 None => PushOutcome::Unknown,
             },
@@ -1026,7 +1064,11 @@ fn decide_each_sql(n: usize) -> String {
 /// Remembers the callbacks' nonces and signatures in one statement: for each callback in
 /// order, whether its pair is new (`false` for one seen before, in an earlier transaction
 /// or earlier in this group).
-async fn remember_nonces<'c, E>(db: E, callbacks: &[PushCallback]) -> sqlx::Result<Vec<bool>>
+async fn remember_nonces<'c, E>(
+    db: E,
+    callbacks: &[PushCallback],
+    before: &str,
+) -> sqlx::Result<Vec<bool>>
 where
     E: sqlx::Executor<'c, Database = sqlx::Any>,
 {
@@ -1034,7 +1076,7 @@ where
         return Ok(Vec::new());
     }
     let sql = format!(
-        "INSERT INTO callback_nonces (nonce, signature, received_at) VALUES {} \
+        "{before}INSERT INTO callback_nonces (nonce, signature, received_at) VALUES {} \
          ON CONFLICT (nonce, signature) DO NOTHING RETURNING nonce, signature",
         super::values_rows(callbacks.len(), 3)
     );
@@ -1210,7 +1252,10 @@ pub(super) mod tests {
             callback("n2", "request-3", PaymentStatus::Approved, 1_102),
             callback("n3", "request-1", PaymentStatus::Approved, 1_103),
         ];
-        let outcomes = record_push_callbacks(&db, &group).await.expect("recorded");
+        let outcomes =
+            record_push_callbacks(&mut db.acquire().await.expect("a connection"), &group)
+                .await
+                .expect("recorded");
         let decided: Vec<Option<&PaymentId>> = outcomes
             .iter()
             .map(|o| match o {
@@ -1309,7 +1354,10 @@ pub(super) mod tests {
             callback("n2", "request-1", PaymentStatus::Denied),
             callback("n3", "request-2", PaymentStatus::Approved),
         ];
-        let outcomes = record_push_callbacks(&db, &group).await.expect("recorded");
+        let outcomes =
+            record_push_callbacks(&mut db.acquire().await.expect("a connection"), &group)
+                .await
+                .expect("recorded");
         let shapes: Vec<String> = outcomes
             .iter()
             .map(|o| match o {
@@ -1344,7 +1392,9 @@ pub(super) mod tests {
             .expect("count");
         assert_eq!(nonces, 3);
         // The same group again is all replays, and changes nothing.
-        let again = record_push_callbacks(&db, &group).await.expect("recorded");
+        let again = record_push_callbacks(&mut db.acquire().await.expect("a connection"), &group)
+            .await
+            .expect("recorded");
         assert!(again.iter().all(|o| matches!(o, PushOutcome::Replay)));
     }
 
