@@ -150,9 +150,17 @@ async fn record_in_groups(
     let mut in_a_row = 0;
     loop {
         {
-            let mut queue = jobs.lock().await;
+            // Another writer taking from the queue (PostgreSQL) will take what comes next:
+            // this one's connection is not kept idle while it waits for its turn.
+            let mut queue = match jobs.try_lock() {
+                Ok(queue) => queue,
+                Err(_) => {
+                    held = None;
+                    jobs.lock().await
+                }
+            };
             // Nothing waiting, or long enough: the pool's other writers get their turn.
-            if queue.is_empty() || in_a_row >= HOLD_AT_MOST {
+            if held.is_none() || queue.is_empty() || in_a_row >= HOLD_AT_MOST {
                 held = None;
                 in_a_row = 0;
             }
