@@ -13,9 +13,10 @@
 //! ([`record_push_callbacks`]; BEGIN and COMMIT go with the first and the last). On
 //! PostgreSQL a group is one statement ([`record_push_callbacks_at_once`]), split where a
 //! callback repeats an earlier one's nonce or payment ([`one_statement_runs`]), and
-//! [`POSTGRES_WRITERS`] groups are written at once on the pool's connections: PostgreSQL commits many transactions at a time, and a
-//! single writer made callbacks wait for each other's round trips (860/s to 630/s in
-//! `make bench`, when a group was one statement per callback).
+//! [`POSTGRES_WRITERS`] groups are written at once on the pool's connections: PostgreSQL
+//! commits many transactions at a time, and a single writer made callbacks wait for each
+//! other's round trips (860/s to 630/s in `make bench`, when a group was one statement per
+//! callback).
 
 use std::sync::{
     atomic::{AtomicU64, AtomicUsize, Ordering},
