@@ -476,3 +476,38 @@ async fn the_sweeper_marks_unanswered_payments_expired() {
 
     assert_eq!(status_of(&app, &p.payment_id).await.0, "expired");
 }
+
+/// A writer keeps its connection only while callbacks are queued: once they are answered,
+/// the writer pool's one SQLite connection is free for the other writes that need it (a
+/// decision by code, passkey or cancel).
+#[tokio::test]
+async fn the_writer_connection_is_given_back_once_the_queue_is_empty() {
+    let app = spawn_app().await;
+    let mut payments = Vec::new();
+    for _ in 0..4 {
+        payments.push(pending_payment(&app).await);
+    }
+    let now = clock::now();
+    let sender = app.callback_sender();
+    let answers: Vec<_> = payments
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let (sender, body, nonce) =
+                (sender.clone(), body(p, "approved"), format!("{now}.{i:03}"));
+            tokio::spawn(async move { sender.send(&body, &nonce).await.status().as_u16() })
+        })
+        .collect();
+    for answer in answers {
+        assert_eq!(answer.await.expect("task"), 200);
+    }
+    let taken = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        app.state.writer.acquire(),
+    )
+    .await;
+    assert!(
+        matches!(taken, Ok(Ok(_))),
+        "the writer's connection is back in its pool"
+    );
+}
