@@ -511,3 +511,83 @@ async fn the_writer_connection_is_given_back_once_the_queue_is_empty() {
         "the writer's connection is back in its pool"
     );
 }
+
+/// While callbacks keep coming, the writer still gives its connection back after a bounded
+/// run of groups (`HOLD_AT_MOST`), so a write waiting for the writer pool's one SQLite
+/// connection (a decision by code, passkey or cancel) gets it with callbacks still queued.
+/// Two hundred tasks keep the queue full: a group takes at most 64, and on this test's one
+/// thread a group's answered tasks send again only while the next group is written, so the
+/// queue is never empty when the writer takes from it.
+#[tokio::test]
+async fn a_write_waiting_for_the_writer_connection_gets_it_while_callbacks_keep_coming() {
+    use payfriend::model::PaymentStatus;
+    use payfriend::testing::db::payments::{PushCallback, PushOutcome};
+    use std::sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    };
+    use std::time::Duration;
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite:{}", dir.path().join("hold.db").display());
+    let app = spawn_app_with(&[("DATABASE_URL", url.as_str())]).await;
+    let p = pending_payment(&app).await;
+    let approved = send_signed(&app, &body(&p, "approved"), &clock::now().to_string()).await;
+    assert_eq!(approved.status(), 200);
+    let recorder = app.state.callbacks.clone();
+    let stop = Arc::new(AtomicBool::new(false));
+    let now = clock::now();
+    let senders: Vec<_> = (0..200)
+        .map(|task| {
+            let (recorder, stop, uuid) = (recorder.clone(), stop.clone(), p.approval_uuid.clone());
+            tokio::spawn(async move {
+                let mut sent = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let outcome = recorder
+                        .record(PushCallback {
+                            nonce: format!("{now}.{task:03}{sent:06}"),
+                            signature: format!("signature-{task}-{sent}"),
+                            approval_uuid: uuid.clone(),
+                            status: PaymentStatus::Approved,
+                            detail: "push approved".into(),
+                            now,
+                        })
+                        .await;
+                    assert!(
+                        matches!(outcome, Ok(PushOutcome::AlreadyDecided(_))),
+                        "{outcome:?}"
+                    );
+                    sent += 1;
+                }
+                sent
+            })
+        })
+        .collect();
+    // The flood is on: the writer has been through more runs than one.
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while recorder.stats().written().0 < 40 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("groups written");
+
+    let taken = tokio::time::timeout(Duration::from_secs(10), app.state.writer.acquire()).await;
+    let queued = recorder.waiting();
+    drop(taken_connection(taken));
+    stop.store(true, Ordering::Relaxed);
+    for sender in senders {
+        assert!(sender.await.expect("task") > 0);
+    }
+    assert!(queued > 0, "callbacks were still queued");
+}
+
+/// The connection a test waited for, or why it did not come.
+fn taken_connection<C, E: std::fmt::Debug>(
+    taken: Result<Result<C, E>, tokio::time::error::Elapsed>,
+) -> C {
+    match taken {
+        Ok(Ok(connection)) => connection,
+        Ok(Err(e)) => panic!("the writer pool refused: {e:?}"),
+        Err(_) => panic!("the writer's connection did not come back while callbacks kept coming"),
+    }
+}

@@ -40,7 +40,7 @@ pub async fn insert_event<'c, E>(db: E, e: &AuditEvent<'_>, now: i64) -> sqlx::R
 where
     E: Executor<'c, Database = Any>,
 {
-    insert_rows(db, std::iter::once((e, now)), "").await
+    insert_rows(db, std::iter::once((e, now)), None).await
 }
 
 /// Appends events to the audit trail in one statement, in the order given, each at its
@@ -49,7 +49,7 @@ pub async fn insert_events<'c, E>(db: E, events: &[(AuditEvent<'_>, i64)]) -> sq
 where
     E: Executor<'c, Database = Any>,
 {
-    insert_rows(db, events.iter().map(|(e, at)| (e, *at)), "").await
+    insert_rows(db, events.iter().map(|(e, at)| (e, *at)), None).await
 }
 
 /// [`insert_events`], then the statement `then` in the same query (SQLite runs both in
@@ -63,27 +63,23 @@ pub async fn insert_events_then<'c, E>(
 where
     E: Executor<'c, Database = Any>,
 {
-    insert_rows(db, events.iter().map(|(e, at)| (e, *at)), then).await
+    insert_rows(db, events.iter().map(|(e, at)| (e, *at)), Some(then)).await
 }
 
-/// One INSERT of `rows`, followed by `then` when it is not empty (no rows: `then` alone,
-/// or nothing is sent).
-async fn insert_rows<'e, 'a: 'e, 'c, E, I>(db: E, rows: I, then: &str) -> sqlx::Result<()>
+/// One INSERT of `rows`, followed by the statement `then` in the same query when there is
+/// one (no rows: `then` alone, or nothing is sent).
+async fn insert_rows<'e, 'a: 'e, 'c, E, I>(db: E, rows: I, then: Option<&str>) -> sqlx::Result<()>
 where
     E: Executor<'c, Database = Any>,
     I: ExactSizeIterator<Item = (&'e AuditEvent<'a>, i64)>,
 {
     if rows.len() == 0 {
-        if !then.is_empty() {
+        if let Some(then) = then {
             db.execute(then).await?;
         }
         return Ok(());
     }
-    let then = if then.is_empty() {
-        String::new()
-    } else {
-        format!("; {then}")
-    };
+    let then = then.map(|then| format!("; {then}")).unwrap_or_default();
     let sql = format!(
         "INSERT INTO audit_events (id, at, user_id, payment_id, ip, event, outcome, detail) \
          VALUES {}{then}",
