@@ -149,7 +149,7 @@ pub async fn migrate(pool: &AnyPool) -> Result<(), sqlx::migrate::MigrateError> 
 /// (a migration may rightly take longer than any request). Several instances starting at
 /// once take turns: on PostgreSQL the migrator holds an advisory lock, on SQLite the
 /// write lock (waited for up to a minute). A fresh SQLite file gets them all in one
-/// transaction ([`migrate_fresh_sqlite`]).
+/// transaction, as one schema ([`migrate_fresh_sqlite`], [`SQLITE_SCHEMA`]).
 pub async fn migrate_at(database_url: &str) -> anyhow::Result<()> {
     let settings = PoolSettings {
         max_connections: 1,
@@ -158,7 +158,7 @@ pub async fn migrate_at(database_url: &str) -> anyhow::Result<()> {
     let pool = connect_with(database_url, settings).await?;
     let fresh = if database_url.starts_with("sqlite:") {
         let mut conn = pool.acquire().await?;
-        migrate_fresh_sqlite(&mut conn).await?
+        migrate_fresh_sqlite(&mut conn, SQLITE_SCHEMA).await?
     } else {
         false
     };
@@ -179,17 +179,20 @@ const SQLITE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS _sqlx_migratio
 
 /// On a SQLite database that has never been migrated, every migration in one transaction
 /// (sqlx's migrator gives each its own, and two commits: most of a cold start on a fresh
-/// file), recorded in `_sqlx_migrations` row for row as sqlx records them, so that its
+/// file), as `schema` when it holds them all, recorded in `_sqlx_migrations` row for row as sqlx records them, so that its
 /// migrator takes them as applied from then on. Whether it did: `false` when the database
 /// had been migrated before (the write lock is held from the check to the commit, so an
 /// instance starting beside this one either sees all of them or waits and then sees them).
-async fn migrate_fresh_sqlite(conn: &mut sqlx::AnyConnection) -> Result<bool, sqlx::Error> {
+async fn migrate_fresh_sqlite(
+    conn: &mut sqlx::AnyConnection,
+    schema: &str,
+) -> Result<bool, sqlx::Error> {
     // One marked to run outside a transaction is left to sqlx's migrator.
     if MIGRATOR.iter().any(|m| m.no_tx) {
         return Ok(false);
     }
     conn.execute("BEGIN IMMEDIATE").await?;
-    let applied = apply_all_to_fresh(conn).await;
+    let applied = apply_all_to_fresh(conn, schema).await;
     let end = if matches!(applied, Ok(true)) {
         "COMMIT"
     } else {
@@ -201,8 +204,34 @@ async fn migrate_fresh_sqlite(conn: &mut sqlx::AnyConnection) -> Result<bool, sq
     Ok(applied)
 }
 
-/// The body of [`migrate_fresh_sqlite`], inside its transaction.
-async fn apply_all_to_fresh(conn: &mut sqlx::AnyConnection) -> Result<bool, sqlx::Error> {
+/// Every migration's schema on SQLite as SQLite keeps it (`sqlite_master`'s statements, in
+/// their order), then the rows the migrations insert: a fresh file gets it in one go
+/// instead of each migration in turn (each ALTER TABLE makes SQLite read and check the
+/// whole schema again: about two thirds of a fresh file's migrating). Its first line
+/// names the last migration it holds; written from the migrations themselves by the test
+/// `the_sqlite_schema_file_is_what_the_migrations_make` with `PAYFRIEND_WRITE_SQLITE_SCHEMA=1`
+/// (the test fails when a migration is added and the file is not written again).
+const SQLITE_SCHEMA: &str = include_str!("sqlite_schema.sql");
+
+/// The last migration a schema like [`SQLITE_SCHEMA`] holds, from its first line.
+fn sqlite_schema_version(schema: &str) -> Option<i64> {
+    schema
+        .lines()
+        .next()?
+        .strip_prefix("-- after migration ")?
+        .split(':')
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The body of [`migrate_fresh_sqlite`], inside its transaction: `schema` at once when it
+/// holds every migration ([`SQLITE_SCHEMA`]; each migration in turn otherwise), then
+/// sqlx's record of them.
+async fn apply_all_to_fresh(
+    conn: &mut sqlx::AnyConnection,
+    schema: &str,
+) -> Result<bool, sqlx::Error> {
     let migrated_before: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
     )
@@ -212,22 +241,43 @@ async fn apply_all_to_fresh(conn: &mut sqlx::AnyConnection) -> Result<bool, sqlx
         return Ok(false);
     }
     conn.execute(SQLITE_MIGRATIONS_TABLE).await?;
-    for migration in MIGRATOR
+    let migrations: Vec<_> = MIGRATOR
         .iter()
         .filter(|m| !m.migration_type.is_down_migration())
-    {
+        .collect();
+    let at_once = migrations.last().map(|m| m.version) == sqlite_schema_version(schema);
+    let mut record = Vec::with_capacity(migrations.len());
+    if at_once {
         let started = std::time::Instant::now();
-        conn.execute(&*migration.sql).await?;
-        sqlx::query(
-            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
-             VALUES ($1, $2, TRUE, $3, $4)",
-        )
-        .bind(migration.version)
-        .bind(&*migration.description)
-        .bind(migration.checksum.to_vec())
-        .bind(i64::try_from(started.elapsed().as_nanos()).unwrap_or(i64::MAX))
-        .execute(&mut *conn)
-        .await?;
+        conn.execute(schema).await?;
+        // The one time the schema took, on each migration's row.
+        let took = started.elapsed();
+        record.extend(migrations.iter().map(|m| (*m, took)));
+    } else {
+        for migration in &migrations {
+            let started = std::time::Instant::now();
+            conn.execute(&*migration.sql).await?;
+            record.push((*migration, started.elapsed()));
+        }
+    }
+    // Row for row as sqlx's migrator records them.
+    let sql = format!(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES {}",
+        values_rows(record.len(), 5)
+    );
+    let rows = record.len();
+    let mut insert = sqlx::query(&sql);
+    for (migration, took) in record {
+        insert = insert
+            .bind(migration.version)
+            .bind(&*migration.description)
+            .bind(true)
+            .bind(migration.checksum.to_vec())
+            .bind(i64::try_from(took.as_nanos()).unwrap_or(i64::MAX));
+    }
+    if rows > 0 {
+        insert.execute(&mut *conn).await?;
     }
     Ok(true)
 }
@@ -336,6 +386,120 @@ mod tests {
         (schema, record)
     }
 
+    /// The statements that make a fresh SQLite file what `pool`'s migrations made it, as
+    /// [`SQLITE_SCHEMA`] holds them: its last migration, the schema as `sqlite_master`
+    /// keeps it (in its order: a table before its indexes), then the tables' rows.
+    async fn schema_file_of(pool: &AnyPool) -> String {
+        let last: i64 = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
+            .fetch_one(pool)
+            .await
+            .expect("last migration");
+        let mut file = format!(
+            "-- after migration {last}: the schema every migration makes on SQLite, then the \
+             rows they insert.\n-- Written by the test the_sqlite_schema_file_is_what_the_\
+             migrations_make\n-- (PAYFRIEND_WRITE_SQLITE_SCHEMA=1); not to be edited.\n"
+        );
+        let statements: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL \
+             AND name <> '_sqlx_migrations' ORDER BY rowid",
+        )
+        .fetch_all(pool)
+        .await
+        .expect("schema");
+        for (_, _, sql) in &statements {
+            file.push_str(sql);
+            file.push_str(";\n");
+        }
+        for (kind, table, _) in &statements {
+            if kind != "table" {
+                continue;
+            }
+            let columns: Vec<String> =
+                sqlx::query_scalar("SELECT name FROM pragma_table_info($1) ORDER BY cid")
+                    .bind(table)
+                    .fetch_all(pool)
+                    .await
+                    .expect("columns");
+            let values: Vec<String> = columns.iter().map(|c| format!("quote({c})")).collect();
+            let rows: Vec<String> = sqlx::query_scalar(&format!(
+                "SELECT 'INSERT INTO {table} ({}) VALUES (' || {} || ');' FROM {table} ORDER BY 1",
+                columns.join(", "),
+                values.join(" || ', ' || ")
+            ))
+            .fetch_all(pool)
+            .await
+            .expect("rows");
+            for row in rows {
+                file.push_str(&row);
+                file.push('\n');
+            }
+        }
+        file
+    }
+
+    /// A migration added without writing the schema file again fails here (a fresh file
+    /// would then get each migration in turn: correct, and slower).
+    #[tokio::test]
+    async fn the_sqlite_schema_file_is_what_the_migrations_make() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let pool = sqlite_pool(&dir).await;
+        migrate(&pool).await.expect("migrated by sqlx");
+        let made = schema_file_of(&pool).await;
+        if std::env::var_os("PAYFRIEND_WRITE_SQLITE_SCHEMA").is_some() {
+            let path = concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/src/server/db/sqlite_schema.sql"
+            );
+            std::fs::write(path, &made).expect("schema file written");
+            return;
+        }
+        assert_eq!(
+            SQLITE_SCHEMA, made,
+            "the migrations changed: write src/server/db/sqlite_schema.sql again \
+             (PAYFRIEND_WRITE_SQLITE_SCHEMA=1 cargo test --no-default-features --features \
+             ssr,testing --lib the_sqlite_schema_file)"
+        );
+        assert_eq!(
+            sqlite_schema_version(SQLITE_SCHEMA),
+            MIGRATOR.iter().map(|m| m.version).max()
+        );
+    }
+
+    /// A schema file older than the migrations is not used: each migration runs in turn.
+    #[tokio::test]
+    async fn a_fresh_sqlite_file_gets_each_migration_when_the_schema_file_is_behind() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let ours = format!("sqlite:{}", dir.path().join("ours.db").display());
+        let sqlx_s = format!("sqlite:{}", dir.path().join("sqlx.db").display());
+        let pool = connect(&ours).await.expect("open SQLite");
+        let mut conn = pool.acquire().await.expect("connection");
+        // A file that says it holds the migrations up to the one before the last, and
+        // would make a wrong schema if it were used.
+        let last = MIGRATOR
+            .iter()
+            .map(|m| m.version)
+            .max()
+            .expect("migrations");
+        let behind = format!(
+            "-- after migration {}: old\nCREATE TABLE wrong (a);",
+            last - 1
+        );
+        assert!(migrate_fresh_sqlite(&mut conn, &behind)
+            .await
+            .expect("migrated"));
+        drop(conn);
+        let sqlx_pool = connect(&sqlx_s).await.expect("open SQLite");
+        migrate(&sqlx_pool).await.expect("migrated by sqlx");
+        assert_eq!(
+            schema_file_of(&pool).await,
+            schema_file_of(&sqlx_pool).await
+        );
+        assert_eq!(
+            schema_and_record(&ours).await.1,
+            schema_and_record(&sqlx_s).await.1
+        );
+    }
+
     #[tokio::test]
     async fn a_fresh_sqlite_file_is_migrated_at_once_as_sqlx_would_have() {
         let dir = tempfile::tempdir().expect("temporary directory");
@@ -352,6 +516,14 @@ mod tests {
             (schema.clone(), record.clone()),
             schema_and_record(&sqlx_s).await
         );
+        // The same statements in the same order, and the same rows.
+        let (a, b) = (
+            connect(&ours).await.expect("open SQLite"),
+            connect(&sqlx_s).await.expect("open SQLite"),
+        );
+        assert_eq!(schema_file_of(&a).await, schema_file_of(&b).await);
+        a.close().await;
+        b.close().await;
         assert_eq!(record.len(), MIGRATOR.iter().count());
         // sqlx's migrator takes them as applied (a checksum or a version of its own
         // record that differed would be refused as a changed or missing migration).
