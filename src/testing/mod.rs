@@ -30,7 +30,7 @@ pub mod clock {
 /// The database's modules the tests read and write directly.
 pub mod db {
     pub use crate::server::db::{
-        connect, group_commit, migrate, payments, throttle, users, PING_AFTER_IDLE,
+        connect, group_commit, migrate, migrate_at, payments, throttle, users, PING_AFTER_IDLE,
     };
 }
 
