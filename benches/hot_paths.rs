@@ -189,6 +189,29 @@ struct Figures {
 }
 
 impl Figures {
+    /// The figures of `tasks` started at `start`, each giving its timings and whether each
+    /// went well.
+    async fn gathered(
+        name: &'static str,
+        start: Instant,
+        tasks: Vec<tokio::task::JoinHandle<Vec<(Duration, bool)>>>,
+    ) -> Figures {
+        let mut latencies = Vec::new();
+        let mut failures = 0;
+        for task in tasks {
+            for (latency, good) in task.await.expect("timed task") {
+                latencies.push(latency);
+                failures += usize::from(!good);
+            }
+        }
+        Figures {
+            name,
+            elapsed: start.elapsed(),
+            latencies,
+            failures,
+        }
+    }
+
     fn rate(&self) -> f64 {
         self.latencies.len() as f64 / self.elapsed.as_secs_f64()
     }
@@ -250,11 +273,7 @@ impl Grouped {
         let figures = GroupFigures {
             per_group: now.taken.saturating_sub(self.taken) as f64 / groups as f64,
             micros: now.micros.saturating_sub(self.micros) as f64 / groups as f64,
-            writers: if state.config.database_url.starts_with("sqlite:") {
-                1
-            } else {
-                support::db::group_commit::POSTGRES_WRITERS
-            },
+            writers: state.callbacks.writers(),
         };
         println!(
             "  {:<26} {:>8.1} callbacks a group, {:.0} µs to write one ({} groups)",
@@ -289,11 +308,10 @@ where
     R: std::future::Future<Output = bool> + Send,
 {
     let read = Arc::new(read);
-    let mut measured = None;
-    for (count, counted) in [(WARM_UP, false), (n, true)] {
+    let timed = |count: usize| {
         let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let start = Instant::now();
-        let tasks: Vec<_> = (0..CONCURRENCY)
+        let tasks = (0..CONCURRENCY)
             .map(|_| {
                 let (read, next) = (read.clone(), next.clone());
                 tokio::spawn(async move {
@@ -307,24 +325,10 @@ where
                 })
             })
             .collect();
-        let mut latencies = Vec::with_capacity(count);
-        let mut failures = 0;
-        for task in tasks {
-            for (took, good) in task.await.expect("reading task") {
-                latencies.push(took);
-                failures += usize::from(!good);
-            }
-        }
-        if counted {
-            measured = Some(Figures {
-                name,
-                elapsed: start.elapsed(),
-                latencies,
-                failures,
-            });
-        }
-    }
-    measured.expect("measured")
+        Figures::gathered(name, start, tasks)
+    };
+    timed(WARM_UP).await;
+    timed(n).await
 }
 
 /// Sends `requests` (each built with reqwest, and its client's `Origin`) over CONCURRENCY
@@ -368,20 +372,7 @@ where
             })
         })
         .collect();
-    let mut latencies = Vec::new();
-    let mut failures = 0;
-    for connection in connections {
-        for (latency, good) in connection.await.expect("connection task") {
-            latencies.push(latency);
-            failures += usize::from(!good);
-        }
-    }
-    Figures {
-        name,
-        elapsed: start.elapsed(),
-        latencies,
-        failures,
-    }
+    Figures::gathered(name, start, connections).await
 }
 
 /// The bench's HTTP/1.1 client: one connection, reopened when the server closed it.

@@ -53,6 +53,8 @@ pub struct Job {
 pub struct CallbackRecorder {
     queue: mpsc::Sender<Job>,
     stats: Arc<GroupStats>,
+    /// Groups written at once.
+    writers: usize,
 }
 
 /// What the grouping did so far (tests and figures).
@@ -110,7 +112,11 @@ impl CallbackRecorder {
                 stats.clone(),
             ));
         }
-        CallbackRecorder { queue, stats }
+        CallbackRecorder {
+            queue,
+            stats,
+            writers,
+        }
     }
 
     /// Callbacks waiting for a transaction now.
@@ -121,6 +127,11 @@ impl CallbackRecorder {
     /// The grouping's figures.
     pub fn stats(&self) -> &GroupStats {
         &self.stats
+    }
+
+    /// How many groups are written at once.
+    pub fn writers(&self) -> usize {
+        self.writers
     }
 
     /// Records one callback; returns once the transaction that holds it has committed.

@@ -179,8 +179,8 @@ const SQLITE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS _sqlx_migratio
 
 /// On a SQLite database that has never been migrated, every migration in one transaction
 /// (sqlx's migrator gives each its own, and two commits: most of a cold start on a fresh
-/// file), as `schema` when it holds them all, recorded in `_sqlx_migrations` row for row as sqlx records them, so that its
-/// migrator takes them as applied from then on. Whether it did: `false` when the database
+/// file), as `schema` when it holds them all, recorded in `_sqlx_migrations` row for row
+/// as sqlx records them, so that its migrator takes them as applied from then on. Whether it did: `false` when the database
 /// had been migrated before (the write lock is held from the check to the commit, so an
 /// instance starting beside this one either sees all of them or waits and then sees them).
 async fn migrate_fresh_sqlite(
@@ -208,21 +208,39 @@ async fn migrate_fresh_sqlite(
 /// their order), then the rows the migrations insert: a fresh file gets it in one go
 /// instead of each migration in turn (each ALTER TABLE makes SQLite read and check the
 /// whole schema again: about two thirds of a fresh file's migrating). Its first line
-/// names the last migration it holds; written from the migrations themselves by the test
+/// names the migrations it holds ([`migrations_key`]); written from the migrations themselves by the test
 /// `the_sqlite_schema_file_is_what_the_migrations_make` with `PAYFRIEND_WRITE_SQLITE_SCHEMA=1`
 /// (the test fails when a migration is added and the file is not written again).
 const SQLITE_SCHEMA: &str = include_str!("sqlite_schema.sql");
 
-/// The last migration a schema like [`SQLITE_SCHEMA`] holds, from its first line.
-fn sqlite_schema_version(schema: &str) -> Option<i64> {
+/// How a schema file's first line begins, before the migrations' key.
+const SCHEMA_FILE_KEY: &str = "-- after migration ";
+
+/// The migrations a schema file must name to be used: the last one's version and a
+/// fingerprint (FNV-1a) of every one's checksum, so that a migration edited after the
+/// file was written (the newest, while it is being written) finds the file behind it.
+fn migrations_key() -> String {
+    let (mut last, mut hash) = (0, 0xcbf2_9ce4_8422_2325_u64);
+    for migration in MIGRATOR
+        .iter()
+        .filter(|m| !m.migration_type.is_down_migration())
+    {
+        last = migration.version;
+        for byte in migration.checksum.iter() {
+            hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{last} {hash:016x}")
+}
+
+/// The migrations' key a schema like [`SQLITE_SCHEMA`] names in its first line.
+fn schema_file_key(schema: &str) -> Option<&str> {
     schema
         .lines()
         .next()?
-        .strip_prefix("-- after migration ")?
+        .strip_prefix(SCHEMA_FILE_KEY)?
         .split(':')
-        .next()?
-        .parse()
-        .ok()
+        .next()
 }
 
 /// The body of [`migrate_fresh_sqlite`], inside its transaction: `schema` at once when it
@@ -245,7 +263,7 @@ async fn apply_all_to_fresh(
         .iter()
         .filter(|m| !m.migration_type.is_down_migration())
         .collect();
-    let at_once = migrations.last().map(|m| m.version) == sqlite_schema_version(schema);
+    let at_once = schema_file_key(schema) == Some(migrations_key().as_str());
     let mut record = Vec::with_capacity(migrations.len());
     if at_once {
         let started = std::time::Instant::now();
@@ -260,13 +278,15 @@ async fn apply_all_to_fresh(
             record.push((*migration, started.elapsed()));
         }
     }
+    if record.is_empty() {
+        return Ok(true);
+    }
     // Row for row as sqlx's migrator records them.
     let sql = format!(
         "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
          VALUES {}",
         values_rows(record.len(), 5)
     );
-    let rows = record.len();
     let mut insert = sqlx::query(&sql);
     for (migration, took) in record {
         insert = insert
@@ -276,9 +296,7 @@ async fn apply_all_to_fresh(
             .bind(migration.checksum.to_vec())
             .bind(i64::try_from(took.as_nanos()).unwrap_or(i64::MAX));
     }
-    if rows > 0 {
-        insert.execute(&mut *conn).await?;
-    }
+    insert.execute(&mut *conn).await?;
     Ok(true)
 }
 
@@ -387,17 +405,14 @@ mod tests {
     }
 
     /// The statements that make a fresh SQLite file what `pool`'s migrations made it, as
-    /// [`SQLITE_SCHEMA`] holds them: its last migration, the schema as `sqlite_master`
+    /// [`SQLITE_SCHEMA`] holds them: the migrations' key, the schema as `sqlite_master`
     /// keeps it (in its order: a table before its indexes), then the tables' rows.
     async fn schema_file_of(pool: &AnyPool) -> String {
-        let last: i64 = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
-            .fetch_one(pool)
-            .await
-            .expect("last migration");
         let mut file = format!(
-            "-- after migration {last}: the schema every migration makes on SQLite, then the \
+            "{SCHEMA_FILE_KEY}{}: the schema every migration makes on SQLite, then the \
              rows they insert.\n-- Written by the test the_sqlite_schema_file_is_what_the_\
-             migrations_make\n-- (PAYFRIEND_WRITE_SQLITE_SCHEMA=1); not to be edited.\n"
+             migrations_make\n-- (PAYFRIEND_WRITE_SQLITE_SCHEMA=1); not to be edited.\n",
+            migrations_key()
         );
         let statements: Vec<(String, String, String)> = sqlx::query_as(
             "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL \
@@ -460,8 +475,8 @@ mod tests {
              ssr,testing --lib the_sqlite_schema_file)"
         );
         assert_eq!(
-            sqlite_schema_version(SQLITE_SCHEMA),
-            MIGRATOR.iter().map(|m| m.version).max()
+            schema_file_key(SQLITE_SCHEMA),
+            Some(migrations_key().as_str())
         );
     }
 
@@ -473,17 +488,15 @@ mod tests {
         let sqlx_s = format!("sqlite:{}", dir.path().join("sqlx.db").display());
         let pool = connect(&ours).await.expect("open SQLite");
         let mut conn = pool.acquire().await.expect("connection");
-        // A file that says it holds the migrations up to the one before the last, and
-        // would make a wrong schema if it were used.
+        // A file that names the last migration with other checksums (one of them edited
+        // since), and would make a wrong schema if it were used.
         let last = MIGRATOR
             .iter()
             .map(|m| m.version)
             .max()
             .expect("migrations");
-        let behind = format!(
-            "-- after migration {}: old\nCREATE TABLE wrong (a);",
-            last - 1
-        );
+        let behind =
+            format!("{SCHEMA_FILE_KEY}{last} 0000000000000000: old\nCREATE TABLE wrong (a);");
         assert!(migrate_fresh_sqlite(&mut conn, &behind)
             .await
             .expect("migrated"));

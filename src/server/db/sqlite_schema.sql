@@ -1,4 +1,4 @@
--- after migration 15: the schema every migration makes on SQLite, then the rows they insert.
+-- after migration 15 fb3e08563b00fe9f: the schema every migration makes on SQLite, then the rows they insert.
 -- Written by the test the_sqlite_schema_file_is_what_the_migrations_make
 -- (PAYFRIEND_WRITE_SQLITE_SCHEMA=1); not to be edited.
 CREATE TABLE users (
