@@ -94,6 +94,9 @@ impl FromRef<AppState> for AnyPool {
 pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub db: AnyPool,
+    /// The hot reads' own connections (the status poll, sessions, My payments' page),
+    /// given back without sqlx's ping.
+    pub readers: db::readers::Readers,
     /// The hot write transactions' pool ([`db::own_writer`]): one connection on SQLite.
     pub writer: AnyPool,
     /// Signed callbacks, recorded many to a transaction on `writer`.

@@ -491,3 +491,53 @@ async fn every_step_of_a_payment_is_in_its_timeline_for_its_owner_only() {
     .expect("count");
     assert_eq!(sign_ins, 1);
 }
+
+/// The status poll and My payments read on the hot reads' own connections
+/// (`db::readers`), which are given back without sqlx's ping: with every connection of
+/// the app's pool taken, 32 polls and 32 lists at once are all answered, on no more
+/// connections than the readers may open.
+#[tokio::test]
+async fn the_poll_and_my_payments_read_on_their_own_connections_while_the_pool_is_taken() {
+    let app = spawn_app().await;
+    let (owner_id, owner_email) = verified_user(&app, "owner password").await;
+    let owner = log_in(&app, &owner_email, "owner password").await;
+    send_payment(&app, &owner, &uuid::Uuid::new_v4().to_string()).await;
+    let id = only_payment_id(&app, &owner_id).await;
+    let pool = &app.state.db;
+    let mut taken = Vec::new();
+    for _ in 0..pool.options().get_max_connections() {
+        taken.push(pool.acquire().await.expect("a pool connection"));
+    }
+    let tasks: Vec<_> = (0..64)
+        .map(|n| {
+            let (client, cookie, id) = (app.client.clone(), owner.clone(), id.clone());
+            let (poll, list) = (app.url(GetPayment::PATH), app.url(ListPayments::PATH));
+            tokio::spawn(async move {
+                let request = if n % 2 == 0 {
+                    client.post(poll).form(&[("id", id.as_str())])
+                } else {
+                    client.post(list).form(&[("waiting", "false")])
+                };
+                let answer = request.header("Cookie", cookie).send().await;
+                answer.expect("answer").status()
+            })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.expect("task"), 200);
+    }
+    assert_eq!(
+        pool.num_idle(),
+        0,
+        "the pool's connections were all taken throughout"
+    );
+    drop(taken);
+    let readers = &app.state.readers;
+    assert!(readers.opened() >= 1);
+    assert!(
+        readers.opened() <= readers.most() as u64,
+        "opened {}, at most {}",
+        readers.opened(),
+        readers.most()
+    );
+}

@@ -9,6 +9,7 @@ pub mod group_commit;
 pub mod leases;
 pub mod passkeys;
 pub mod payments;
+pub mod readers;
 pub mod throttle;
 pub mod users;
 pub mod verify_events;
@@ -17,7 +18,7 @@ use std::time::Duration;
 
 use sqlx::{
     any::{install_default_drivers, AnyPoolOptions},
-    AnyPool, Connection, Executor,
+    AnyConnection, AnyPool, Connection, Executor,
 };
 
 /// How the pool is sized and how long a statement may take.
@@ -45,16 +46,86 @@ impl PoolSettings {
     }
 }
 
+impl PoolSettings {
+    /// How many connections the hot reads get besides the pool ([`readers::Readers`]): half
+    /// as many again.
+    pub fn readers(&self) -> usize {
+        (self.max_connections as usize).div_ceil(2)
+    }
+}
+
 /// A PostgreSQL connection idle at least this long is pinged before it is used (HikariCP
 /// bypasses its check for connections used in the last 500 ms too). One used more recently
 /// that the server has just dropped fails its query, as it would had the server gone
 /// during the query: the request is answered with an error.
 pub const PING_AFTER_IDLE: Duration = Duration::from_millis(500);
 
+/// How long a request waits for a connection before it fails.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Opens a connection pool with the default settings (the tests' and the bench's).
 #[cfg(any(test, feature = "testing"))]
 pub async fn connect(database_url: &str) -> Result<AnyPool, sqlx::Error> {
     connect_with(database_url, PoolSettings::default_for(database_url)).await
+}
+
+/// How each of the app's connections is opened and set up: the URL (a SQLite file is
+/// created if missing), then SQLite's WAL mode, lock wait and foreign keys, or
+/// PostgreSQL's statement timeout.
+#[derive(Debug, Clone)]
+pub struct ConnectionSetup {
+    url: String,
+    is_sqlite: bool,
+    /// SQLite: how long a statement waits for the write lock.
+    busy_ms: u128,
+    /// PostgreSQL: `statement_timeout`, if any.
+    timeout_ms: Option<u128>,
+}
+
+impl ConnectionSetup {
+    pub fn new(database_url: &str, statement_timeout: Option<Duration>) -> ConnectionSetup {
+        let is_sqlite = database_url.starts_with("sqlite:");
+        let timeout_ms = statement_timeout.map(|t| t.as_millis());
+        let url = if is_sqlite && !database_url.contains("mode=") {
+            let sep = if database_url.contains('?') { '&' } else { '?' };
+            format!("{database_url}{sep}mode=rwc")
+        } else {
+            database_url.to_string()
+        };
+        ConnectionSetup {
+            url,
+            is_sqlite,
+            busy_ms: timeout_ms.unwrap_or(60_000),
+            timeout_ms,
+        }
+    }
+
+    /// A new connection, set up.
+    pub async fn open(&self) -> sqlx::Result<AnyConnection> {
+        install_default_drivers();
+        let mut conn = AnyConnection::connect(&self.url).await?;
+        self.set_up(&mut conn).await?;
+        Ok(conn)
+    }
+
+    /// What every new connection runs first.
+    async fn set_up(&self, conn: &mut AnyConnection) -> sqlx::Result<()> {
+        if self.is_sqlite {
+            conn.execute(
+                format!(
+                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = {}; \
+                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                    self.busy_ms
+                )
+                .as_str(),
+            )
+            .await?;
+        } else if let Some(ms) = self.timeout_ms {
+            conn.execute(format!("SET statement_timeout = {ms}").as_str())
+                .await?;
+        }
+        Ok(())
+    }
 }
 
 /// Opens a connection pool. A SQLite file is created if missing and runs in WAL mode;
@@ -64,41 +135,15 @@ pub async fn connect_with(
     settings: PoolSettings,
 ) -> Result<AnyPool, sqlx::Error> {
     install_default_drivers();
-    let is_sqlite = database_url.starts_with("sqlite:");
-    let timeout_ms = settings.statement_timeout.map(|t| t.as_millis());
-    let busy_ms = timeout_ms.unwrap_or(60_000);
-    let url = if is_sqlite && !database_url.contains("mode=") {
-        let sep = if database_url.contains('?') { '&' } else { '?' };
-        format!("{database_url}{sep}mode=rwc")
-    } else {
-        database_url.to_string()
-    };
+    let setup = ConnectionSetup::new(database_url, settings.statement_timeout);
     let options = AnyPoolOptions::new()
         .max_connections(settings.max_connections)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
         // sqlx's own test pings before every use: a second round trip per query on
         // PostgreSQL, one more trip to the worker thread on SQLite (a file in this process,
         // never dropped by a server).
-        .test_before_acquire(false)
-        .after_connect(move |conn, _meta| {
-            Box::pin(async move {
-                if is_sqlite {
-                    conn.execute(
-                        format!(
-                            "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = {busy_ms}; \
-                             PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
-                        )
-                        .as_str(),
-                    )
-                    .await?;
-                } else if let Some(ms) = timeout_ms {
-                    conn.execute(format!("SET statement_timeout = {ms}").as_str())
-                        .await?;
-                }
-                Ok(())
-            })
-        });
-    let options = if is_sqlite {
+        .test_before_acquire(false);
+    let options = if setup.is_sqlite {
         options
     } else {
         // A PostgreSQL connection can have been dropped by the server (or something on the
@@ -113,7 +158,14 @@ pub async fn connect_with(
             })
         })
     };
-    options.connect(&url).await
+    let url = setup.url.clone();
+    options
+        .after_connect(move |conn, _meta| {
+            let setup = setup.clone();
+            Box::pin(async move { setup.set_up(conn).await })
+        })
+        .connect(&url)
+        .await
 }
 
 /// The hot write transactions' own connection (a callback's nonce, decision and audit

@@ -9,7 +9,7 @@
 //! them; a statement about one payment never does, so it is always planned as a lookup of
 //! its key (migrations/0015_undecided_indexes.sql).
 
-use sqlx::AnyPool;
+use sqlx::{Any, AnyPool, Executor};
 
 use crate::shared::sid::VerificationSid;
 
@@ -408,8 +408,8 @@ struct PolledRow {
 /// The status poll's one read: payment `id` if it belongs to the verified user of session
 /// `session_id`, with that session's times. `None` says only that something is missing
 /// (the caller finds out what).
-pub async fn polled(
-    db: &AnyPool,
+pub async fn polled<'e>(
+    db: impl Executor<'e, Database = Any>,
     session_id: &str,
     id: &PaymentId,
     now: i64,
@@ -451,8 +451,8 @@ pub enum Position<'a> {
 /// Up to `limit` of a user's payments from `position`, newest first: one index range scan
 /// on (user_id, created_at, id), however many payments there are. `waiting_only` keeps
 /// those still waiting for an answer (pending and not past their expiry).
-pub async fn list(
-    db: &AnyPool,
+pub async fn list<'e>(
+    db: impl Executor<'e, Database = Any>,
     user_id: &UserId,
     position: Position<'_>,
     waiting_only: bool,

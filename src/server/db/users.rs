@@ -2,7 +2,7 @@
 
 use std::sync::LazyLock;
 
-use sqlx::AnyPool;
+use sqlx::{Any, AnyPool, Executor};
 
 use crate::model::{Email, UserId, Via};
 use crate::server::config::ProviderKind;
@@ -252,7 +252,10 @@ struct SessionRow {
 }
 
 /// The user of a session, with the session's sign-in and last activity times.
-pub async fn session_user(db: &AnyPool, session_id: &str) -> sqlx::Result<Option<Session>> {
+pub async fn session_user<'e>(
+    db: impl Executor<'e, Database = Any>,
+    session_id: &str,
+) -> sqlx::Result<Option<Session>> {
     static SQL: LazyLock<String> = LazyLock::new(|| {
         let columns = USER_COLUMNS_OF.replace("{t}", "u.");
         format!(

@@ -220,9 +220,11 @@ async fn session(
         .map(|(_, session)| session.clone());
     let read = match earlier {
         Some(session) => Some(session),
-        None => db::users::session_user(&state.db, &id)
-            .await
-            .or_internal("read session")?,
+        None => {
+            let mut reader = state.readers.get().await.or_internal("read session")?;
+            let read = db::users::session_user(reader.conn(), &id).await;
+            reader.give_back(read).or_internal("read session")?
+        }
     };
     let Some(mut session) = read else {
         return Ok(None);

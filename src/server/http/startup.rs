@@ -95,6 +95,10 @@ pub async fn prepare_with(config: Config, readiness: Arc<Readiness>) -> anyhow::
         instance: uuid::Uuid::new_v4().to_string().into(),
         passkeys,
         leptos_options: config.leptos_options.clone(),
+        readers: db::readers::Readers::new(
+            db::ConnectionSetup::new(&config.database_url, pool.statement_timeout),
+            pool.readers(),
+        ),
         db,
         callbacks: crate::server::db::group_commit::CallbackRecorder::start(
             &config.database_url,

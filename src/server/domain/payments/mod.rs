@@ -114,9 +114,9 @@ pub async fn poll(
 ) -> Result<PaymentView, AppError> {
     let now = clock::now();
     if let Some(session_id) = sessions::caller_session_id(state, caller) {
-        let polled = db::payments::polled(&state.db, &session_id, id, now)
-            .await
-            .or_internal("poll payment")?;
+        let mut reader = state.readers.get().await.or_internal("poll payment")?;
+        let read = db::payments::polled(reader.conn(), &session_id, id, now).await;
+        let polled = reader.give_back(read).or_internal("poll payment")?;
         if let Some(p) = polled {
             sessions::check_session_times(
                 state,
@@ -159,16 +159,17 @@ pub async fn list(
         (None, None) => Position::Newest,
     };
     let now = clock::now();
-    let mut rows = db::payments::list(
-        &state.db,
+    let mut reader = state.readers.get().await.or_internal("list payments")?;
+    let read = db::payments::list(
+        reader.conn(),
         &user.id,
         position,
         waiting_only,
         PAGE_SIZE + 1,
         now,
     )
-    .await
-    .or_internal("list payments")?;
+    .await;
+    let mut rows = reader.give_back(read).or_internal("list payments")?;
     let more = rows.len() as i64 > PAGE_SIZE;
     // The extra row tells whether there is more in the direction read.
     match position {
