@@ -176,6 +176,8 @@ use payfriend::server::AppState;
 use payfriend::testing as support;
 
 const CONCURRENCY: usize = 16;
+/// Connections for the status poll's p99 target (issue 27: "at 32 connections").
+const WIDE: usize = 32;
 const REQUESTS: usize = 4_000;
 /// Requests sent before each measurement and not counted: the client's connections, the
 /// database connections' prepared statements and the allocator's pools are made then.
@@ -343,6 +345,19 @@ async fn run<F>(name: &'static str, requests: Vec<reqwest::RequestBuilder>, ok: 
 where
     F: Fn(reqwest::StatusCode) -> bool + Send + Sync + 'static,
 {
+    run_over(CONCURRENCY, name, requests, ok).await
+}
+
+/// [`run`] over `connections` connections.
+async fn run_over<F>(
+    connections: usize,
+    name: &'static str,
+    requests: Vec<reqwest::RequestBuilder>,
+    ok: F,
+) -> Figures
+where
+    F: Fn(reqwest::StatusCode) -> bool + Send + Sync + 'static,
+{
     let requests: Vec<_> = requests.into_iter().map(lean::prepare).collect();
     let Some(address) = requests.first().map(|(address, _)| address.clone()) else {
         return Figures {
@@ -355,7 +370,7 @@ where
     let queue = Arc::new(std::sync::Mutex::new(requests.into_iter()));
     let ok = Arc::new(ok);
     let start = Instant::now();
-    let connections: Vec<_> = (0..CONCURRENCY)
+    let connections: Vec<_> = (0..connections)
         .map(|_| {
             let (queue, ok, address) = (queue.clone(), ok.clone(), address.clone());
             tokio::spawn(async move {
@@ -544,7 +559,11 @@ async fn hot_paths(database_url: Option<&str>) -> HotPaths {
     if let Some(seconds) = seconds_from("BENCH_LIST_SECONDS") {
         for_profiler("My payments, page 1 (SSR)", seconds, &list, REQUESTS / 4).await;
     }
-    let poll = warmed("status poll (get_payment)", polls, REQUESTS).await;
+    let poll = warmed("status poll (get_payment)", &polls, REQUESTS).await;
+    let poll_wide = run_over(WIDE, "status poll, 32 connections", polls(REQUESTS), |s| {
+        s.is_success()
+    })
+    .await;
 
     // For a profiler: only signed callbacks, each deciding a payment seeded beforehand.
     if let Some(seconds) = seconds_from("BENCH_CALLBACK_SECONDS") {
@@ -577,6 +596,7 @@ async fn hot_paths(database_url: Option<&str>) -> HotPaths {
         count,
         few,
         poll,
+        poll_wide,
         callback,
         list_few,
         list_many,
@@ -589,7 +609,7 @@ async fn hot_paths(database_url: Option<&str>) -> HotPaths {
 }
 
 /// The database reads of the status poll (its one read) and of My payments page 1 (the
-/// session, then the page), each on its own, as the app makes them.
+/// session, then the page), each on its own, as the app makes them (on its readers).
 async fn reads_alone(state: &AppState, user_id: &UserId, polled: &PaymentId) -> (Figures, Figures) {
     use payfriend::testing::db::{payments, users};
     let session: String = sqlx::query_scalar("SELECT id FROM sessions WHERE user_id = $1")
@@ -597,14 +617,17 @@ async fn reads_alone(state: &AppState, user_id: &UserId, polled: &PaymentId) -> 
         .fetch_one(&state.db)
         .await
         .expect("the bench user's session");
-    let (db, session, polled) = (state.db.clone(), Arc::new(session), polled.clone());
+    let (db, session, polled) = (state.readers.clone(), Arc::new(session), polled.clone());
     let poll_read = {
         let (db, session) = (db.clone(), session.clone());
         reads("  the poll's read alone", REQUESTS, move || {
             let (db, session, polled) = (db.clone(), session.clone(), polled.clone());
             async move {
-                let read = payments::polled(&db, &session, &polled, clock::now()).await;
-                matches!(read, Ok(Some(_)))
+                let Ok(mut reader) = db.get().await else {
+                    return false;
+                };
+                let read = payments::polled(reader.conn(), &session, &polled, clock::now()).await;
+                matches!(reader.give_back(read), Ok(Some(_)))
             }
         })
         .await
@@ -613,11 +636,18 @@ async fn reads_alone(state: &AppState, user_id: &UserId, polled: &PaymentId) -> 
     let list_reads = reads("  My payments' reads alone", REQUESTS, move || {
         let (db, session, user_id) = (db.clone(), session.clone(), user_id.clone());
         async move {
-            let Ok(Some(_)) = users::session_user(&db, &session).await else {
+            let Ok(mut reader) = db.get().await else {
+                return false;
+            };
+            let read = users::session_user(reader.conn(), &session).await;
+            let Ok(Some(_)) = reader.give_back(read) else {
+                return false;
+            };
+            let Ok(mut reader) = db.get().await else {
                 return false;
             };
             let page = payments::list(
-                &db,
+                reader.conn(),
                 &user_id,
                 payments::Position::Newest,
                 false,
@@ -625,7 +655,7 @@ async fn reads_alone(state: &AppState, user_id: &UserId, polled: &PaymentId) -> 
                 clock::now(),
             )
             .await;
-            matches!(page, Ok(rows) if rows.len() == 21)
+            matches!(reader.give_back(page), Ok(rows) if rows.len() == 21)
         }
     })
     .await;
@@ -708,6 +738,8 @@ struct HotPaths {
     count: i64,
     few: i64,
     poll: Figures,
+    /// The poll over [`WIDE`] connections (its p99 target).
+    poll_wide: Figures,
     callback: Figures,
     list_few: Figures,
     list_many: Figures,
@@ -729,6 +761,7 @@ impl HotPaths {
             None => figures.print(),
         };
         print(&self.poll);
+        print(&self.poll_wide);
         self.poll_read.print();
         print(&self.callback);
         for (list, count) in [(&self.list_few, self.few), (&self.list_many, self.count)] {
@@ -1323,6 +1356,7 @@ fn print_targets(
     release: &Release,
     memory: (f64, f64),
     home: &Figures,
+    ceiling: &Figures,
 ) {
     let verdict = |met: bool| if met { "met" } else { "NOT MET" };
     // Time per request at a rate: what a request costs this machine, all cores counted.
@@ -1366,12 +1400,25 @@ fn print_targets(
                 beside(&p.poll, read)
             );
         }
-        let p99 = p.poll.percentile(0.99).as_secs_f64() * 1000.0;
+        let ms = |figures: &Figures, at: f64| figures.percentile(at).as_secs_f64() * 1000.0;
+        let p99 = ms(&p.poll_wide, 0.99);
         println!(
             "  {:<44} {db:<10} {p99:>7.2} ms; target under 5 ms: {}",
-            "status poll p99",
+            "status poll p99, 32 connections",
             verdict(p99 < 5.0)
         );
+        if p99 >= 5.0 {
+            // A request waits behind the others in flight: the tail is the read's own tail,
+            // the machine's (the bare route's, with the same client) and the queueing.
+            println!(
+                "      left: its p50 {:.2} ms; its one database read alone, {CONCURRENCY} in flight: p50 {:.2} ms, p99 {:.2} ms; a bare route with the same client, {CONCURRENCY} connections: p50 {:.2} ms, p99 {:.2} ms",
+                ms(&p.poll_wide, 0.5),
+                ms(&p.poll_read, 0.5),
+                ms(&p.poll_read, 0.99),
+                ms(ceiling, 0.5),
+                ms(ceiling, 0.99)
+            );
+        }
         let callback = against(
             "callback (signed, a pending payment)".into(),
             &p.callback,
@@ -1549,5 +1596,5 @@ async fn main() {
         .into_iter()
         .flatten()
         .collect();
-    print_targets(&paths, original.as_ref(), &release, memory, &home);
+    print_targets(&paths, original.as_ref(), &release, memory, &home, &ceiling);
 }
