@@ -1093,8 +1093,12 @@ fn floor_sizes(dir: &std::path::Path) -> Option<(u64, u64)> {
 /// The release server binary, started as in production on a fresh SQLite file: the time to
 /// its first answer, and what a first visit to Send a payment downloads from it (the page's
 /// HTML is measured on the in-process app, signed in; the assets are the release build's).
-async fn release_binary(send_page_html: usize, html_encoding: &str) -> Release {
-    let (starts, running) = cold_starts().await;
+async fn release_binary(
+    started: StartFigures,
+    send_page_html: usize,
+    html_encoding: &str,
+) -> Release {
+    let running = start_release_binary(&[]).await;
     let Started {
         mut child,
         base,
@@ -1144,11 +1148,29 @@ async fn release_binary(send_page_html: usize, html_encoding: &str) -> Release {
 
     let _ = child.kill();
     let _ = child.wait();
-    let migrations = migrations_alone().await;
     Release {
-        cold: starts[starts.len() / 2],
-        migrations,
+        cold: started.cold,
+        migrations: started.migrations,
         assets,
+    }
+}
+
+/// The start's figures, taken while nothing else of the bench runs (before the hot paths:
+/// a database server still busy with their million rows, vacuuming or checkpointing, made
+/// a start up to twice as long): the cold start's median, and the migrations' alone.
+struct StartFigures {
+    cold: Duration,
+    migrations: Duration,
+}
+
+impl StartFigures {
+    async fn measure() -> StartFigures {
+        let (starts, mut running) = cold_starts().await;
+        running.stop();
+        StartFigures {
+            cold: starts[starts.len() / 2],
+            migrations: migrations_alone().await,
+        }
     }
 }
 
@@ -1502,6 +1524,18 @@ async fn main() {
     };
     let dir = tempfile::tempdir().expect("temporary directory");
     let sqlite_url = format!("sqlite:{}", dir.path().join("bench.db").display());
+    let profiling = [
+        "BENCH_POLL_SECONDS",
+        "BENCH_LIST_SECONDS",
+        "BENCH_CALLBACK_SECONDS",
+    ]
+    .iter()
+    .any(|name| std::env::var_os(name).is_some());
+    let started = if profiling || std::env::var_os("BENCH_POSTGRES_ONLY").is_some() {
+        None
+    } else {
+        Some(StartFigures::measure().await)
+    };
     // For a profiler on PostgreSQL: the hot paths there only (with a `BENCH_*_SECONDS`).
     if std::env::var_os("BENCH_POSTGRES_ONLY").is_some() {
         hot_paths(None).await.print(None);
@@ -1541,7 +1575,8 @@ async fn main() {
             println!("The original: not measured (set BENCH_ORIGINAL_URL and BENCH_ORIGINAL_SEED)")
         }
     }
-    let release = release_binary(send_html, &send_encoding).await;
+    let started = started.expect("the start was measured");
+    let release = release_binary(started, send_html, &send_encoding).await;
     let mut memory = (f64::NAN, f64::NAN);
     for allocator in ["mimalloc", "system"] {
         let (served, mb) = release_under_load(allocator, &release.assets).await;
