@@ -44,9 +44,7 @@ impl PoolSettings {
             statement_timeout: Some(Duration::from_secs(10)),
         }
     }
-}
 
-impl PoolSettings {
     /// How many connections the hot reads get besides the pool ([`readers::Readers`]): half
     /// as many again.
     pub fn readers(&self) -> usize {
@@ -71,8 +69,8 @@ pub async fn connect(database_url: &str) -> Result<AnyPool, sqlx::Error> {
 
 /// How each of the app's connections is opened and set up: the URL (a SQLite file is
 /// created if missing), then SQLite's WAL mode, lock wait and foreign keys, or
-/// PostgreSQL's statement timeout.
-#[derive(Debug, Clone)]
+/// PostgreSQL's statement timeout. Not `Debug`: its URL can hold the database's password.
+#[derive(Clone)]
 pub struct ConnectionSetup {
     url: String,
     is_sqlite: bool,
